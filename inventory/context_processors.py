@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def stockroom(request):
+    return {"currency": settings.STOCKROOM_CURRENCY}

@@ -1,0 +1,725 @@
+"""The one write path for stock.
+
+Every function here is atomic, validates before it writes, locks the balance rows
+it touches with ``select_for_update()`` in primary-key order (SQLite serialises
+writers through IMMEDIATE transactions instead), then writes the ledger row, the
+balances (with ``F()`` expressions) and the FIFO cost layers. When it raises a
+``LedgerError`` nothing has been written.
+
+Lock order, everywhere: StockLevel rows by primary key, then the product's open
+CostLayer rows oldest first. Callers that post several products in one outer
+transaction should post them in product primary-key order.
+"""
+
+import functools
+import random
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import OperationalError, connection, transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from inventory import errors
+from inventory.models import CostLayer, Lot, Product, ReservationEntry, StockLevel, StockMove
+from warehouses.models import Location
+
+COST_PLACES = Decimal("0.000001")
+MAX_ATTEMPTS = 5
+_RETRYABLE_PGCODES = {"40P01", "40001"}  # deadlock detected, serialization failure
+
+
+def _is_retryable(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) in _RETRYABLE_PGCODES:
+        return True
+    return "database is locked" in str(exc)
+
+
+def ledger_operation(func):
+    """Run ``func`` atomically; retry a whole top-level transaction lost to a deadlock."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return func(*args, **kwargs)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    return func(*args, **kwargs)
+            except OperationalError as exc:
+                if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
+                    raise
+                time.sleep(random.uniform(0.005, 0.02) * attempt)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Consumption:
+    quantity: int
+    total_cost: Decimal
+
+    @property
+    def unit_cost(self) -> Decimal:
+        return (self.total_cost / self.quantity).quantize(COST_PLACES, ROUND_HALF_UP)
+
+
+# --- validation helpers -------------------------------------------------------------
+
+
+def _check_quantity(quantity, *, field: str = "quantity") -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise errors.InvalidQuantity(
+            f"The quantity must be a whole number, not “{quantity}”.", field=field
+        )
+    if quantity <= 0:
+        raise errors.InvalidQuantity(
+            f"The quantity must be more than zero (got {quantity}).", field=field
+        )
+    return quantity
+
+
+def _check_cost(unit_cost, *, field: str = "unit_cost") -> Decimal:
+    try:
+        cost = Decimal(str(unit_cost))
+    except (InvalidOperation, ValueError, TypeError):
+        raise errors.InvalidCost(f"“{unit_cost}” is not a cost.", field=field) from None
+    if not cost.is_finite() or cost < 0:
+        raise errors.InvalidCost(f"The unit cost cannot be negative (got {cost}).", field=field)
+    return cost.quantize(COST_PLACES, ROUND_HALF_UP)
+
+
+def _check_stocked(product: Product) -> None:
+    if not product.is_stocked:
+        raise errors.NotStocked(
+            f"{product.sku} is a dropship product: it is never held in stock.", field="product"
+        )
+
+
+def _check_lot(product: Product, lot: Lot | None) -> None:
+    if product.is_lot_tracked and lot is None:
+        raise errors.LotRequired(f"{product.sku} is tracked by lot: give the lot.", field="lot")
+    if not product.is_lot_tracked and lot is not None:
+        raise errors.LotNotAllowed(
+            f"{product.sku} is not tracked by lot, but lot {lot.code} was given.", field="lot"
+        )
+    if lot is not None and lot.product_id != product.pk:
+        raise errors.WrongLot(f"Lot {lot.code} belongs to another product, not {product.sku}.")
+
+
+def _check_active(location: Location, *, field: str = "location") -> None:
+    if not location.active:
+        raise errors.LocationInactive(f"Location {location} is inactive.", field=field)
+
+
+def _check_not_expired(lot: Lot | None, on: date) -> None:
+    if lot is not None and lot.expires_on is not None and lot.expires_on < on:
+        raise errors.ExpiredLot(
+            f"Lot {lot.code} expired on {lot.expires_on.isoformat()}.", field="lot"
+        )
+
+
+def _when(at: datetime | None) -> datetime:
+    return at or timezone.now()
+
+
+def _document_fields(document) -> dict:
+    if document is None:
+        return {}
+    return {
+        "document_type": ContentType.objects.get_for_model(document),
+        "document_id": document.pk,
+    }
+
+
+# --- balance rows -------------------------------------------------------------------
+
+
+def _key_q(product: Product, location: Location, lot: Lot | None) -> Q:
+    q = Q(product_id=product.pk, location_id=location.pk)
+    return q & (Q(lot__isnull=True) if lot is None else Q(lot_id=lot.pk))
+
+
+def _lock_levels(
+    product: Product, places: list[tuple[Location, Lot | None]], *, create: bool
+) -> list[StockLevel | None]:
+    """Lock the balance rows for ``places`` in primary-key order; create missing ones if asked."""
+    condition = Q()
+    for location, lot in places:
+        condition |= _key_q(product, location, lot)
+
+    def fetch() -> dict:
+        rows = StockLevel.objects.select_for_update().filter(condition).order_by("pk")
+        return {(row.location_id, row.lot_id): row for row in rows}
+
+    found = fetch()
+    missing = [(loc, lot) for loc, lot in places if (loc.pk, lot.pk if lot else None) not in found]
+    if missing and create:
+        StockLevel.objects.bulk_create(
+            [StockLevel(product=product, location=loc, lot=lot) for loc, lot in missing],
+            ignore_conflicts=True,
+        )
+        found = fetch()
+    return [found.get((loc.pk, lot.pk if lot else None)) for loc, lot in places]
+
+
+def _change_level(level: StockLevel, *, on_hand: int = 0, committed: int = 0, at: datetime):
+    StockLevel.objects.filter(pk=level.pk).update(
+        on_hand=F("on_hand") + on_hand, committed=F("committed") + committed, updated_at=at
+    )
+    level.on_hand += on_hand
+    level.committed += committed
+    level.updated_at = at
+
+
+# --- cost layers --------------------------------------------------------------------
+
+
+def _current_average_cost(product: Product) -> Decimal:
+    """Return the average unit cost of the units on hand (0 when there are none)."""
+    totals = CostLayer.objects.filter(product=product, remaining__gt=0).aggregate(
+        quantity=Sum("remaining"), value=Sum(F("remaining") * F("unit_cost"))
+    )
+    if not totals["quantity"]:
+        last = CostLayer.objects.filter(product=product).order_by("-id").first()
+        return last.unit_cost if last else Decimal("0")
+    return (Decimal(totals["value"]) / totals["quantity"]).quantize(COST_PLACES, ROUND_HALF_UP)
+
+
+def _add_layer(move: StockMove, unit_cost: Decimal) -> CostLayer:
+    return CostLayer.objects.create(
+        product_id=move.product_id,
+        move=move,
+        quantity=move.quantity,
+        remaining=move.quantity,
+        unit_cost=unit_cost,
+        created_at=move.created_at,
+    )
+
+
+def _consume_layers(product: Product, quantity: int) -> Consumption:
+    """Take ``quantity`` units from the product's oldest open cost layers."""
+    needed = quantity
+    total = Decimal("0")
+    last_id = 0
+    while needed > 0:
+        batch = list(
+            CostLayer.objects.select_for_update()
+            .filter(product=product, remaining__gt=0, id__gt=last_id)
+            .order_by("id")[:20]
+        )
+        if not batch:
+            # Balances and layers disagree; refuse rather than invent a cost.
+            raise errors.InsufficientStock(
+                f"The cost layers of {product.sku} hold fewer units than its balance; "
+                "run check_ledger."
+            )
+        for layer in batch:
+            take = min(layer.remaining, needed)
+            CostLayer.objects.filter(pk=layer.pk).update(remaining=F("remaining") - take)
+            total += take * layer.unit_cost
+            needed -= take
+            last_id = layer.id
+            if needed == 0:
+                break
+    return Consumption(quantity=quantity, total_cost=total)
+
+
+def _post_move(**fields) -> StockMove:
+    move = StockMove(**fields)
+    move.save()
+    return move
+
+
+# --- lots ---------------------------------------------------------------------------
+
+
+def get_or_create_lot(
+    *, product: Product, code: str, expires_on: date | None = None, received_on: date | None = None
+) -> Lot:
+    """Return the product's lot with ``code``, creating it; refuse a conflicting expiry."""
+    code = (code or "").strip()
+    if not product.is_lot_tracked:
+        raise errors.LotNotAllowed(
+            f"{product.sku} is not tracked by lot, but lot {code} was given.", field="lot"
+        )
+    if not code:
+        raise errors.LotRequired(f"{product.sku} is tracked by lot: give the lot.", field="lot")
+    if len(code) > Lot._meta.get_field("code").max_length:
+        raise errors.LotRequired(f"The lot code “{code[:20]}…” is too long.", field="lot")
+    lot = Lot.objects.filter(product=product, code=code).first()
+    if lot is None:
+        if product.requires_expiry and expires_on is None:
+            raise errors.ExpiryRequired(
+                f"{product.sku} is tracked by expiry: give the expiry date of lot {code}.",
+                field="expires_on",
+            )
+        Lot.objects.bulk_create(
+            [
+                Lot(
+                    product=product,
+                    code=code,
+                    expires_on=expires_on,
+                    received_on=received_on or timezone.localdate(),
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        lot = Lot.objects.get(product=product, code=code)
+    if expires_on is not None and lot.expires_on is not None and lot.expires_on != expires_on:
+        raise errors.LotExpiryConflict(
+            f"Lot {code} of {product.sku} expires on {lot.expires_on.isoformat()}, "
+            f"not {expires_on.isoformat()}.",
+            field="expires_on",
+        )
+    return lot
+
+
+# --- the operations -----------------------------------------------------------------
+
+
+@ledger_operation
+def receive(
+    *,
+    product: Product,
+    location: Location,
+    quantity: int,
+    unit_cost,
+    lot: Lot | None = None,
+    lot_code: str | None = None,
+    expires_on: date | None = None,
+    user=None,
+    document=None,
+    reference: str = "",
+    reason: str = "",
+    at: datetime | None = None,
+) -> StockMove:
+    """Put ``quantity`` units into ``location`` at ``unit_cost`` and open a FIFO cost layer."""
+    _check_quantity(quantity)
+    cost = _check_cost(unit_cost)
+    _check_stocked(product)
+    _check_active(location)
+    at = _when(at)
+    if lot is None and lot_code:
+        lot = get_or_create_lot(
+            product=product, code=lot_code, expires_on=expires_on, received_on=at.date()
+        )
+    _check_lot(product, lot)
+    if lot is not None and product.requires_expiry and lot.expires_on is None:
+        raise errors.ExpiryRequired(
+            f"{product.sku} is tracked by expiry: lot {lot.code} has no expiry date.",
+            field="expires_on",
+        )
+    (level,) = _lock_levels(product, [(location, lot)], create=True)
+    move = _post_move(
+        product=product,
+        lot=lot,
+        quantity=quantity,
+        to_location=location,
+        kind=StockMove.Kind.RECEIPT,
+        unit_cost=cost,
+        total_cost=cost * quantity,
+        user=user,
+        reference=reference,
+        reason=reason,
+        created_at=at,
+        **_document_fields(document),
+    )
+    _change_level(level, on_hand=quantity, at=at)
+    _add_layer(move, cost)
+    return move
+
+
+@ledger_operation
+def transfer(
+    *,
+    product: Product,
+    from_location: Location,
+    to_location: Location,
+    quantity: int,
+    lot: Lot | None = None,
+    user=None,
+    document=None,
+    reference: str = "",
+    reason: str = "",
+    at: datetime | None = None,
+) -> StockMove:
+    """Move uncommitted units between two locations (any warehouses)."""
+    _check_quantity(quantity)
+    _check_stocked(product)
+    _check_lot(product, lot)
+    if from_location.pk == to_location.pk:
+        raise errors.SameLocation("Stock is already in that location.", field="to_location")
+    _check_active(to_location, field="to_location")
+    at = _when(at)
+    source, target = _lock_levels(product, [(from_location, lot), (to_location, lot)], create=True)
+    _require_free(product, source, quantity, from_location, lot)
+    move = _post_move(
+        product=product,
+        lot=lot,
+        quantity=quantity,
+        from_location=from_location,
+        to_location=to_location,
+        kind=StockMove.Kind.TRANSFER,
+        user=user,
+        reference=reference,
+        reason=reason,
+        created_at=at,
+        **_document_fields(document),
+    )
+    _change_level(source, on_hand=-quantity, at=at)
+    _change_level(target, on_hand=quantity, at=at)
+    return move
+
+
+def _require_free(
+    product: Product, level: StockLevel | None, quantity: int, location: Location, lot
+) -> None:
+    on_hand = level.on_hand if level else 0
+    committed = level.committed if level else 0
+    where = f"{location}" + (f", lot {lot.code}" if lot else "")
+    if on_hand < quantity:
+        raise errors.InsufficientStock(
+            f"Only {on_hand} of {product.sku} in {where}; {quantity} needed.", field="quantity"
+        )
+    if on_hand - committed < quantity:
+        raise errors.CommittedStock(
+            f"{committed} of the {on_hand} units of {product.sku} in {where} are committed "
+            f"to orders; only {on_hand - committed} can be used, {quantity} needed.",
+            field="quantity",
+        )
+
+
+def _post_outbound(
+    *,
+    product: Product,
+    level: StockLevel,
+    location: Location,
+    lot: Lot | None,
+    quantity: int,
+    kind: str,
+    committed: int = 0,
+    at: datetime,
+    **fields,
+) -> StockMove:
+    consumption = _consume_layers(product, quantity)
+    move = _post_move(
+        product=product,
+        lot=lot,
+        quantity=quantity,
+        from_location=location,
+        kind=kind,
+        unit_cost=consumption.unit_cost,
+        total_cost=consumption.total_cost,
+        created_at=at,
+        **fields,
+    )
+    _change_level(level, on_hand=-quantity, committed=-committed, at=at)
+    return move
+
+
+def _post_inbound(
+    *,
+    product: Product,
+    level: StockLevel,
+    location: Location,
+    lot: Lot | None,
+    quantity: int,
+    kind: str,
+    unit_cost,
+    at: datetime,
+    **fields,
+) -> StockMove:
+    cost = _current_average_cost(product) if unit_cost is None else _check_cost(unit_cost)
+    move = _post_move(
+        product=product,
+        lot=lot,
+        quantity=quantity,
+        to_location=location,
+        kind=kind,
+        unit_cost=cost,
+        total_cost=cost * quantity,
+        created_at=at,
+        **fields,
+    )
+    _change_level(level, on_hand=quantity, at=at)
+    _add_layer(move, cost)
+    return move
+
+
+@ledger_operation
+def adjust(
+    *,
+    product: Product,
+    location: Location,
+    quantity: int,
+    reason: str,
+    lot: Lot | None = None,
+    unit_cost=None,
+    user=None,
+    document=None,
+    reference: str = "",
+    at: datetime | None = None,
+) -> StockMove:
+    """Add (positive ``quantity``) or remove (negative) units, with a reason.
+
+    Found units come in at ``unit_cost``, or at the current average cost when it is
+    not given; removed units leave at their FIFO cost.
+    """
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
+        raise errors.InvalidQuantity(
+            f"An adjustment needs a whole number of units other than zero (got “{quantity}”).",
+            field="quantity",
+        )
+    if not (reason or "").strip():
+        raise errors.ReasonRequired("Say why the stock is adjusted.", field="reason")
+    _check_stocked(product)
+    _check_lot(product, lot)
+    if quantity > 0:
+        _check_active(location)
+    at = _when(at)
+    (level,) = _lock_levels(product, [(location, lot)], create=quantity > 0)
+    fields = {
+        "user": user,
+        "reference": reference,
+        "reason": reason.strip(),
+        **_document_fields(document),
+    }
+    if quantity < 0:
+        _require_free(product, level, -quantity, location, lot)
+        return _post_outbound(
+            product=product,
+            level=level,
+            location=location,
+            lot=lot,
+            quantity=-quantity,
+            kind=StockMove.Kind.ADJUSTMENT,
+            at=at,
+            **fields,
+        )
+    return _post_inbound(
+        product=product,
+        level=level,
+        location=location,
+        lot=lot,
+        quantity=quantity,
+        kind=StockMove.Kind.ADJUSTMENT,
+        unit_cost=unit_cost,
+        at=at,
+        **fields,
+    )
+
+
+@ledger_operation
+def count(
+    *,
+    product: Product,
+    location: Location,
+    counted: int,
+    lot: Lot | None = None,
+    unit_cost=None,
+    user=None,
+    document=None,
+    reference: str = "",
+    reason: str = "",
+    at: datetime | None = None,
+) -> StockMove | None:
+    """Set the on-hand quantity to what was counted; post the difference (None if none)."""
+    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+        raise errors.InvalidQuantity(
+            f"The counted quantity must be a whole number, zero or more (got “{counted}”).",
+            field="counted",
+        )
+    _check_stocked(product)
+    _check_lot(product, lot)
+    at = _when(at)
+    (level,) = _lock_levels(product, [(location, lot)], create=False)
+    on_hand = level.on_hand if level else 0
+    difference = counted - on_hand
+    if difference == 0:
+        return None
+    fields = {
+        "user": user,
+        "reference": reference,
+        "reason": (reason or "").strip() or f"Counted {counted}, was {on_hand}",
+        **_document_fields(document),
+    }
+    if difference < 0:
+        if counted < level.committed:
+            raise errors.CommittedStock(
+                f"{level.committed} units of {product.sku} in {location} are committed to "
+                f"orders; a count of {counted} needs them released first.",
+                field="counted",
+            )
+        return _post_outbound(
+            product=product,
+            level=level,
+            location=location,
+            lot=lot,
+            quantity=-difference,
+            kind=StockMove.Kind.COUNT,
+            at=at,
+            **fields,
+        )
+    _check_active(location)
+    if level is None:
+        (level,) = _lock_levels(product, [(location, lot)], create=True)
+    return _post_inbound(
+        product=product,
+        level=level,
+        location=location,
+        lot=lot,
+        quantity=difference,
+        kind=StockMove.Kind.COUNT,
+        unit_cost=unit_cost,
+        at=at,
+        **fields,
+    )
+
+
+@ledger_operation
+def reserve(
+    *,
+    product: Product,
+    location: Location,
+    quantity: int,
+    lot: Lot | None = None,
+    user=None,
+    document=None,
+    at: datetime | None = None,
+) -> StockLevel:
+    """Commit available units in a sellable location to an order."""
+    _check_quantity(quantity)
+    _check_stocked(product)
+    _check_lot(product, lot)
+    _check_active(location)
+    if not location.is_sellable:
+        raise errors.LocationNotSellable(
+            f"Stock in {location} ({location.get_kind_display().lower()}) cannot be sold.",
+            field="location",
+        )
+    at = _when(at)
+    _check_not_expired(lot, timezone.localdate(at))
+    (level,) = _lock_levels(product, [(location, lot)], create=False)
+    _require_free(product, level, quantity, location, lot)
+    ReservationEntry.objects.create(
+        product=product,
+        location=location,
+        lot=lot,
+        quantity=quantity,
+        kind=ReservationEntry.Kind.RESERVE,
+        user=user,
+        created_at=at,
+        **_document_fields(document),
+    )
+    _change_level(level, committed=quantity, at=at)
+    return level
+
+
+@ledger_operation
+def release(
+    *,
+    product: Product,
+    location: Location,
+    quantity: int,
+    lot: Lot | None = None,
+    user=None,
+    document=None,
+    at: datetime | None = None,
+) -> StockLevel:
+    """Give back committed units (an order was cancelled or changed)."""
+    _check_quantity(quantity)
+    _check_lot(product, lot)
+    at = _when(at)
+    (level,) = _lock_levels(product, [(location, lot)], create=False)
+    committed = level.committed if level else 0
+    if committed < quantity:
+        raise errors.InsufficientStock(
+            f"Only {committed} of {product.sku} in {location} are committed; "
+            f"cannot release {quantity}.",
+            field="quantity",
+        )
+    ReservationEntry.objects.create(
+        product=product,
+        location=location,
+        lot=lot,
+        quantity=-quantity,
+        kind=ReservationEntry.Kind.RELEASE,
+        user=user,
+        created_at=at,
+        **_document_fields(document),
+    )
+    _change_level(level, committed=-quantity, at=at)
+    return level
+
+
+@ledger_operation
+def ship(
+    *,
+    product: Product,
+    location: Location,
+    quantity: int,
+    lot: Lot | None = None,
+    from_committed: bool = False,
+    user=None,
+    document=None,
+    reference: str = "",
+    reason: str = "",
+    at: datetime | None = None,
+) -> StockMove:
+    """Send units out of the warehouse at their FIFO cost.
+
+    With ``from_committed`` the units are ones reserved earlier (an order's
+    allocation) and committed goes down with on hand; otherwise only uncommitted
+    units may leave.
+    """
+    _check_quantity(quantity)
+    _check_stocked(product)
+    _check_lot(product, lot)
+    _check_active(location)
+    at = _when(at)
+    _check_not_expired(lot, timezone.localdate(at))
+    (level,) = _lock_levels(product, [(location, lot)], create=False)
+    if from_committed:
+        committed = level.committed if level else 0
+        if committed < quantity:
+            raise errors.InsufficientStock(
+                f"Only {committed} of {product.sku} in {location} are committed; "
+                f"cannot ship {quantity} of them.",
+                field="quantity",
+            )
+    else:
+        _require_free(product, level, quantity, location, lot)
+    move = _post_outbound(
+        product=product,
+        level=level,
+        location=location,
+        lot=lot,
+        quantity=quantity,
+        kind=StockMove.Kind.SHIPMENT,
+        committed=quantity if from_committed else 0,
+        at=at,
+        user=user,
+        reference=reference,
+        reason=reason,
+        **_document_fields(document),
+    )
+    if from_committed:
+        ReservationEntry.objects.create(
+            product=product,
+            location=location,
+            lot=lot,
+            quantity=-quantity,
+            kind=ReservationEntry.Kind.SHIP,
+            move=move,
+            user=user,
+            created_at=at,
+            **_document_fields(document),
+        )
+    return move

@@ -1,0 +1,381 @@
+"""Catalog, lots, the stock ledger, balances and FIFO cost layers.
+
+Only `inventory.ledger` writes StockLevel, StockMove, ReservationEntry and CostLayer.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+from stdnum import ean
+from stdnum.exceptions import ValidationError as StdnumError
+
+sku_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+    "Use letters, digits, dot, dash, slash or underscore, starting with a letter or digit.",
+)
+
+
+def normalize_gtin(value: str) -> str:
+    """Return a valid GTIN-8/12/13/14 as its 14-digit form, or raise ValidationError."""
+    digits = "".join(str(value).split())
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        raise ValidationError(
+            f"“{value}” is not a GTIN: use 8, 12, 13 or 14 digits.", code="invalid_gtin"
+        )
+    try:
+        ean.validate(digits)
+    except StdnumError as exc:
+        raise ValidationError(
+            f"“{value}” is not a valid GTIN: the check digit is wrong.", code="invalid_gtin"
+        ) from exc
+    return digits.zfill(14)
+
+
+def validate_gtin(value: str) -> None:
+    normalize_gtin(value)
+
+
+class Product(models.Model):
+    class Tracking(models.TextChoices):
+        NONE = "none", "Not tracked"
+        LOT = "lot", "Lot"
+        LOT_EXPIRY = "lot_expiry", "Lot and expiry"
+
+    class Fulfilment(models.TextChoices):
+        STOCKED = "stocked", "Stocked"
+        DROPSHIP = "dropship", "Dropship"
+
+    sku = models.CharField("SKU", max_length=64, unique=True, validators=[sku_validator])
+    name = models.CharField(max_length=200)
+    gtin = models.CharField(
+        "GTIN",
+        max_length=14,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_gtin],
+        help_text="EAN/UPC/GTIN of one unit; stored in its 14-digit form.",
+    )
+    sell_price = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(0)]
+    )
+    tracking = models.CharField(max_length=16, choices=Tracking.choices, default=Tracking.NONE)
+    fulfilment = models.CharField(
+        max_length=16, choices=Fulfilment.choices, default=Fulfilment.STOCKED
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["sku"]
+        permissions = [
+            ("adjust_stock", "Can adjust and count stock"),
+            ("transfer_stock", "Can move stock between locations"),
+            ("import_data", "Can import products and opening stock"),
+        ]
+        indexes = [models.Index(fields=["name"], name="product_name_idx")]
+
+    def __str__(self):
+        return f"{self.sku} · {self.name}"
+
+    def save(self, *args, **kwargs):
+        if self.gtin == "":
+            self.gtin = None
+        if self.gtin:
+            self.gtin = normalize_gtin(self.gtin)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("product_detail", args=[self.sku])
+
+    @property
+    def is_lot_tracked(self) -> bool:
+        return self.tracking != self.Tracking.NONE
+
+    @property
+    def requires_expiry(self) -> bool:
+        return self.tracking == self.Tracking.LOT_EXPIRY
+
+    @property
+    def is_stocked(self) -> bool:
+        return self.fulfilment == self.Fulfilment.STOCKED
+
+
+class ProductBarcode(models.Model):
+    """Another barcode for a product, e.g. a case GTIN that stands for 12 units."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="barcodes")
+    code = models.CharField(max_length=64, unique=True)
+    units = models.PositiveIntegerField(
+        "units per scan", default=1, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(units__gte=1), name="barcode_units_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.code} → {self.units} × {self.product.sku}"
+
+    def save(self, *args, **kwargs):
+        code = "".join(self.code.split())
+        if code.isdigit() and len(code) in (8, 12, 13, 14):
+            code = normalize_gtin(code)
+        self.code = code
+        super().save(*args, **kwargs)
+
+
+class Lot(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="lots")
+    code = models.CharField(max_length=64)
+    expires_on = models.DateField(null=True, blank=True)
+    received_on = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        ordering = ["product", "expires_on", "received_on", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "code"], name="lot_code_unique_per_product")
+        ]
+        indexes = [models.Index(fields=["expires_on"], name="lot_expiry_idx")]
+
+    def __str__(self):
+        if self.expires_on:
+            return f"{self.code} (exp. {self.expires_on.isoformat()})"
+        return self.code
+
+    def is_expired(self, on=None) -> bool:
+        if self.expires_on is None:
+            return False
+        return self.expires_on < (on or timezone.localdate())
+
+
+class StockLevel(models.Model):
+    """Balance of one product in one location and lot: a cache of the ledger."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels")
+    location = models.ForeignKey(
+        "warehouses.Location", on_delete=models.PROTECT, related_name="stock_levels"
+    )
+    lot = models.ForeignKey(
+        Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="stock_levels"
+    )
+    on_hand = models.IntegerField(default=0)
+    committed = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(on_hand__gte=0), name="on_hand_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(committed__gte=0), name="committed_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(committed__lte=models.F("on_hand")),
+                name="committed_within_on_hand",
+            ),
+            models.UniqueConstraint(
+                fields=["product", "location", "lot"], name="stock_level_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["product", "location"],
+                condition=models.Q(lot__isnull=True),
+                name="stock_level_unique_without_lot",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["location", "product"], name="stock_level_location_idx"),
+            models.Index(fields=["updated_at"], name="stock_level_updated_idx"),
+        ]
+
+    def __str__(self):
+        lot = f" lot {self.lot.code}" if self.lot_id else ""
+        return f"{self.product.sku} @ {self.location}{lot}: {self.on_hand}"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.committed
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError(f"{self.model.__name__} rows are append-only: post a new row instead.")
+
+    def delete(self):
+        raise TypeError(f"{self.model.__name__} rows are append-only and cannot be deleted.")
+
+
+class AppendOnlyModel(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} rows are append-only: post a new row instead.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} rows are append-only and cannot be deleted.")
+
+
+class StockMove(AppendOnlyModel):
+    """One physical movement of stock: the ledger. Never updated, never deleted."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        TRANSFER = "transfer", "Transfer"
+        SHIPMENT = "shipment", "Shipment"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        COUNT = "count", "Count"
+        DROPSHIP = "dropship", "Dropship"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="moves")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT)
+    quantity = models.PositiveIntegerField()
+    from_location = models.ForeignKey(
+        "warehouses.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="moves_out",
+    )
+    to_location = models.ForeignKey(
+        "warehouses.Location",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="moves_in",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Receipts: the purchase cost. Outbound moves: FIFO cost of the layers consumed,
+    # per unit (total_cost / quantity); total_cost is exact.
+    unit_cost = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
+    total_cost = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    document_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    document_id = models.PositiveBigIntegerField(null=True, blank=True)
+    document = GenericForeignKey("document_type", "document_id")
+    reference = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="move_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(from_location__isnull=False)
+                | models.Q(to_location__isnull=False),
+                name="move_has_a_location",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["product", "-created_at"], name="move_product_time_idx"),
+            models.Index(fields=["created_at"], name="move_time_idx"),
+            models.Index(fields=["from_location", "-created_at"], name="move_from_idx"),
+            models.Index(fields=["to_location", "-created_at"], name="move_to_idx"),
+            models.Index(fields=["document_type", "document_id"], name="move_document_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.quantity} × {self.product_id}"
+
+
+class ReservationEntry(AppendOnlyModel):
+    """One change of committed quantity: reserve (+), release (−), ship (−)."""
+
+    class Kind(models.TextChoices):
+        RESERVE = "reserve", "Reserve"
+        RELEASE = "release", "Release"
+        SHIP = "ship", "Ship"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey("warehouses.Location", on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    quantity = models.IntegerField(help_text="Signed change of the committed quantity.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    move = models.ForeignKey(
+        StockMove, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    document_type = models.ForeignKey(
+        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    document_id = models.PositiveBigIntegerField(null=True, blank=True)
+    document = GenericForeignKey("document_type", "document_id")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "reservation entries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(quantity=0), name="reservation_quantity_not_zero"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["document_type", "document_id"], name="reservation_document_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.quantity:+d} × {self.product_id}"
+
+
+class CostLayer(models.Model):
+    """Units that came in at one cost; outbound moves consume the oldest layers first."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="cost_layers")
+    move = models.OneToOneField(StockMove, on_delete=models.PROTECT, related_name="cost_layer")
+    quantity = models.PositiveIntegerField()
+    remaining = models.IntegerField()
+    unit_cost = models.DecimalField(max_digits=16, decimal_places=6)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["product", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(remaining__gte=0), name="layer_remaining_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(remaining__lte=models.F("quantity")),
+                name="layer_remaining_within_quantity",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_cost__gte=0), name="layer_cost_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["product", "id"],
+                condition=models.Q(remaining__gt=0),
+                name="layer_open_fifo_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.remaining}/{self.quantity} × {self.product_id} @ {self.unit_cost}"

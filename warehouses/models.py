@@ -1,0 +1,122 @@
+"""Warehouses and the tree of locations inside each one."""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+    "Use letters, digits, dot, dash or underscore, starting with a letter or digit.",
+)
+
+PATH_SEPARATOR = "/"
+
+
+class Warehouse(models.Model):
+    code = models.CharField(max_length=16, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=120)
+    address = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("warehouse_detail", args=[self.code])
+
+
+class LocationQuerySet(models.QuerySet):
+    def sellable(self):
+        return self.filter(kind__in=Location.SELLABLE_KINDS, active=True)
+
+    def subtree(self, location):
+        """Return the location and every location below it."""
+        return self.filter(
+            models.Q(pk=location.pk) | models.Q(path__startswith=location.path + PATH_SEPARATOR)
+        )
+
+
+class Location(models.Model):
+    class Kind(models.TextChoices):
+        STORAGE = "storage", "Storage"
+        RECEIVING = "receiving", "Receiving"
+        SHIPPING = "shipping", "Shipping"
+        QUARANTINE = "quarantine", "Quarantine"
+
+    SELLABLE_KINDS = (Kind.STORAGE, Kind.RECEIVING)
+
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="locations")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    code = models.CharField(
+        max_length=32,
+        validators=[code_validator],
+        help_text="Short name within its parent, e.g. A, 03 or BIN-7.",
+    )
+    name = models.CharField(max_length=120, blank=True)
+    barcode = models.CharField(max_length=64, unique=True, validators=[code_validator])
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STORAGE)
+    active = models.BooleanField(default=True)
+    # Materialised path "WH/ZONE/AISLE/BIN": subtree filters and pick-path sorting
+    # are then a single indexed prefix match.
+    path = models.CharField(max_length=255, editable=False, db_index=True)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    objects = LocationQuerySet.as_manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["warehouse", "parent", "code"], name="location_code_unique_in_parent"
+            ),
+            models.UniqueConstraint(
+                fields=["warehouse", "code"],
+                condition=models.Q(parent__isnull=True),
+                name="location_code_unique_at_top",
+            ),
+        ]
+
+    def __str__(self):
+        return self.path or self.code
+
+    def save(self, *args, **kwargs):
+        self.path, self.depth = self.compute_path()
+        super().save(*args, **kwargs)
+        # Renaming or moving a location carries its subtree along.
+        for child in self.children.all():
+            child.save()
+
+    def get_absolute_url(self):
+        return reverse("location_detail", args=[self.barcode])
+
+    def clean(self):
+        super().clean()
+        if self.parent_id is None:
+            return
+        if self.parent.warehouse_id != self.warehouse_id:
+            raise ValidationError({"parent": "The parent location is in another warehouse."})
+        ancestor = self.parent
+        while ancestor is not None:
+            if self.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A location cannot be placed inside itself."})
+            ancestor = ancestor.parent
+
+    def compute_path(self) -> tuple[str, int]:
+        if self.parent_id is None:
+            return f"{self.warehouse.code}{PATH_SEPARATOR}{self.code}", 0
+        parent = self.parent
+        return f"{parent.path}{PATH_SEPARATOR}{self.code}", parent.depth + 1
+
+    @property
+    def is_sellable(self) -> bool:
+        return self.active and self.kind in self.SELLABLE_KINDS
