@@ -91,3 +91,15 @@ def dropship_product(db):
     from inventory.models import Product
 
     return Product.objects.create(sku="SOFA-9", name="Sofa", fulfilment="dropship")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``postgres`` when the suite runs on SQLite."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (run through scripts/with_postgres.sh)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
