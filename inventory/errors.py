@@ -31,8 +31,18 @@ class CommittedStock(InsufficientStock):
     code = "committed_stock"
 
 
+class NotCommitted(InsufficientStock):
+    """Releasing or shipping more committed units than there are."""
+
+    code = "not_committed"
+
+
 class LotRequired(LedgerError):
     code = "lot_required"
+
+
+class InvalidLotCode(LedgerError):
+    code = "invalid_lot_code"
 
 
 class LotNotAllowed(LedgerError):
@@ -45,6 +55,10 @@ class WrongLot(LedgerError):
 
 class ExpiryRequired(LedgerError):
     code = "expiry_required"
+
+
+class InvalidExpiry(LedgerError):
+    code = "invalid_expiry"
 
 
 class LotExpiryConflict(LedgerError):

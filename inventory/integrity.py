@@ -1,9 +1,10 @@
 """Recompute balances and cost layers from the ledger and report every difference."""
 
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterator
+from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import F, Sum
 
 from inventory.models import CostLayer, ReservationEntry, StockLevel, StockMove
 
@@ -64,61 +65,127 @@ def balance_differences() -> Iterator[str]:
             yield f"Ledger sums for {key} are impossible: on_hand={on_hand} committed={committed}"
 
 
+def _remaining_by_product() -> dict[int, int]:
+    return dict(
+        CostLayer.objects.order_by().values_list("product_id").annotate(total=Sum("remaining"))
+    )
+
+
 def cost_layer_differences() -> Iterator[str]:
-    """Replay FIFO: each product's outbound units use up its layers oldest first."""
-    consumed = dict(
-        StockMove.objects.filter(from_location__isnull=False, to_location__isnull=True)
-        .order_by()
-        .values_list("product_id")
-        .annotate(total=Sum("quantity"))
-    )
-    inbound_moves = dict(
-        StockMove.objects.filter(from_location__isnull=True, to_location__isnull=False)
-        .order_by()
-        .values_list("product_id")
-        .annotate(n=Count("id"))
-    )
+    """Replay FIFO move by move and compare layers and stored costs with the replay.
+
+    Each inbound move (receipt, found units) must have opened one layer of its
+    quantity and unit cost; each outbound move (shipment, units removed) must have
+    used up the oldest layers first and stored their cost. Transfers do not touch
+    layers. Posting order (primary key) is FIFO order.
+    """
     on_hand = dict(
         StockLevel.objects.order_by().values_list("product_id").annotate(total=Sum("on_hand"))
     )
-    layer_counts: dict[int, int] = defaultdict(int)
-    remaining_totals: dict[int, int] = defaultdict(int)
-    left: dict[int, int] = {}
-    layers = CostLayer.objects.order_by("product_id", "id").values_list(
-        "pk", "product_id", "quantity", "remaining", "move__quantity"
+    remaining_totals = _remaining_by_product()
+    moves = (
+        StockMove.objects.exclude(from_location__isnull=False, to_location__isnull=False)
+        .order_by("product_id", "id")
+        .values_list(
+            "pk",
+            "product_id",
+            "quantity",
+            "to_location_id",
+            "unit_cost",
+            "total_cost",
+            "cost_layer__id",
+            "cost_layer__quantity",
+            "cost_layer__remaining",
+            "cost_layer__unit_cost",
+        )
     )
-    for pk, product_id, quantity, remaining, move_quantity in layers.iterator(chunk_size=5000):
-        if product_id not in left:
-            left[product_id] = consumed.get(product_id, 0)
-        take = min(quantity, left[product_id])
-        left[product_id] -= take
-        layer_counts[product_id] += 1
-        remaining_totals[product_id] += remaining
-        if quantity != move_quantity:
-            yield f"CostLayer {pk}: quantity {quantity}, but its receipt moved {move_quantity}"
-        if remaining != quantity - take:
+    product_id = None
+    queue: deque[list] = deque()
+    beyond = 0
+
+    def close(product_id: int) -> Iterator[str]:
+        for layer_id, left, _cost, recorded in queue:
+            if left != recorded:
+                yield (
+                    f"CostLayer {layer_id} (product {product_id}): remaining={recorded}, "
+                    f"FIFO replay says {left}"
+                )
+        if beyond:
             yield (
-                f"CostLayer {pk} (product {product_id}): remaining={remaining}, "
-                f"FIFO replay says {quantity - take}"
+                f"Product {product_id}: {beyond} units left the warehouse beyond its cost layers"
             )
-    for product_id in sorted(set(consumed) | set(inbound_moves) | set(on_hand)):
-        if left.get(product_id, consumed.get(product_id, 0)) > 0:
+
+    for (
+        pk,
+        move_product_id,
+        quantity,
+        to_location_id,
+        unit_cost,
+        total_cost,
+        layer_id,
+        layer_quantity,
+        layer_remaining,
+        layer_cost,
+    ) in moves.iterator(chunk_size=5000):
+        if move_product_id != product_id:
+            if product_id is not None:
+                yield from close(product_id)
+            product_id, queue, beyond = move_product_id, deque(), 0
+        if to_location_id is not None:
+            if layer_id is None:
+                yield f"StockMove {pk} (product {product_id}) brought units in but has no layer"
+                continue
+            if layer_quantity != quantity:
+                yield (
+                    f"CostLayer {layer_id}: quantity {layer_quantity}, "
+                    f"but its move {pk} moved {quantity}"
+                )
+            if layer_cost != unit_cost:
+                yield (
+                    f"CostLayer {layer_id}: unit cost {layer_cost}, "
+                    f"but its move {pk} says {unit_cost}"
+                )
+            queue.append([layer_id, layer_quantity, layer_cost, layer_remaining])
+            continue
+        needed, cost = quantity, Decimal("0")
+        while needed and queue:
+            head = queue[0]
+            take = min(head[1], needed)
+            head[1] -= take
+            needed -= take
+            cost += take * head[2]
+            if head[1] == 0:
+                layer_id, _left, _cost, recorded = queue.popleft()
+                if recorded != 0:
+                    yield (
+                        f"CostLayer {layer_id} (product {product_id}): remaining={recorded}, "
+                        "FIFO replay says 0"
+                    )
+        beyond += needed
+        if not needed and total_cost != cost:
             yield (
-                f"Product {product_id}: {left.get(product_id, consumed.get(product_id))} "
-                "units left the warehouse beyond its cost layers"
+                f"StockMove {pk} (product {product_id}): total cost {total_cost}, "
+                f"FIFO replay says {cost}"
             )
-        if layer_counts.get(product_id, 0) != inbound_moves.get(product_id, 0):
-            yield (
-                f"Product {product_id}: {inbound_moves.get(product_id, 0)} inbound moves but "
-                f"{layer_counts.get(product_id, 0)} cost layers"
-            )
-        if remaining_totals.get(product_id, 0) != (on_hand.get(product_id) or 0):
-            yield (
-                f"Product {product_id}: cost layers hold {remaining_totals.get(product_id, 0)} "
-                f"units, balances {on_hand.get(product_id) or 0}"
-            )
+    if product_id is not None:
+        yield from close(product_id)
+
+    stray = CostLayer.objects.exclude(
+        move__from_location__isnull=True, move__to_location__isnull=False
+    ).values_list("pk", "move_id")
+    for layer_id, move_id in stray:
+        yield f"CostLayer {layer_id} belongs to move {move_id}, which brought no units in"
+    for layer_id, move_id in CostLayer.objects.exclude(
+        product_id=F("move__product_id")
+    ).values_list("pk", "move_id"):
+        yield f"CostLayer {layer_id} is for another product than its move {move_id}"
+    for product_id in sorted(set(remaining_totals) | set(on_hand)):
+        held, balance = remaining_totals.get(product_id) or 0, on_hand.get(product_id) or 0
+        if held != balance:
+            yield (f"Product {product_id}: cost layers hold {held} units, balances {balance}")
 
 
 def find_differences() -> Iterator[str]:
+    """Yield one readable line per difference between the journals and the caches."""
     yield from balance_differences()
     yield from cost_layer_differences()

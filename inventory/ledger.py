@@ -28,6 +28,12 @@ from inventory.models import CostLayer, Lot, Product, ReservationEntry, StockLev
 from warehouses.models import Location
 
 COST_PLACES = Decimal("0.000001")
+# A scanned barcode typed into a quantity field must not become a receipt; the
+# bounds also keep every value inside its database column.
+MAX_QUANTITY = 1_000_000_000
+MAX_UNIT_COST = Decimal("9999999999.999999")  # StockMove.unit_cost: 16 digits, 6 places
+MAX_TOTAL_COST = Decimal("99999999999999.999999")  # StockMove.total_cost: 20 digits, 6 places
+LAYER_BATCH = 50
 MAX_ATTEMPTS = 5
 _RETRYABLE_PGCODES = {"40P01", "40001"}  # deadlock detected, serialization failure
 
@@ -73,25 +79,54 @@ class Consumption:
 # --- validation helpers -------------------------------------------------------------
 
 
-def _check_quantity(quantity, *, field: str = "quantity") -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_quantity(quantity, product: Product, *, field: str = "quantity") -> int:
+    if not _is_whole(quantity):
         raise errors.InvalidQuantity(
-            f"The quantity must be a whole number, not “{quantity}”.", field=field
+            f"The quantity of {product.sku} must be a whole number, not “{quantity}”.",
+            field=field,
         )
     if quantity <= 0:
         raise errors.InvalidQuantity(
-            f"The quantity must be more than zero (got {quantity}).", field=field
+            f"The quantity of {product.sku} must be more than zero (got {quantity}).",
+            field=field,
+        )
+    if quantity > MAX_QUANTITY:
+        raise errors.InvalidQuantity(
+            f"{quantity} units of {product.sku} is not a plausible quantity "
+            "(was a barcode scanned into the quantity?).",
+            field=field,
         )
     return quantity
 
 
-def _check_cost(unit_cost, *, field: str = "unit_cost") -> Decimal:
+def _check_cost(unit_cost, product: Product, *, quantity: int = 1) -> Decimal:
+    if isinstance(unit_cost, bool) or unit_cost is None:
+        raise errors.InvalidCost(
+            f"“{unit_cost}” is not a unit cost for {product.sku}.", field="unit_cost"
+        )
     try:
-        cost = Decimal(str(unit_cost))
+        cost = Decimal(str(unit_cost).strip())
     except (InvalidOperation, ValueError, TypeError):
-        raise errors.InvalidCost(f"“{unit_cost}” is not a cost.", field=field) from None
-    if not cost.is_finite() or cost < 0:
-        raise errors.InvalidCost(f"The unit cost cannot be negative (got {cost}).", field=field)
+        raise errors.InvalidCost(
+            f"“{unit_cost}” is not a unit cost for {product.sku}.", field="unit_cost"
+        ) from None
+    if not cost.is_finite():
+        raise errors.InvalidCost(
+            f"“{unit_cost}” is not a unit cost for {product.sku}.", field="unit_cost"
+        )
+    if cost < 0:
+        raise errors.InvalidCost(
+            f"The unit cost of {product.sku} cannot be negative (got {cost}).", field="unit_cost"
+        )
+    if cost > MAX_UNIT_COST or cost * quantity > MAX_TOTAL_COST:
+        raise errors.InvalidCost(
+            f"A unit cost of {cost} for {quantity} × {product.sku} is too large.",
+            field="unit_cost",
+        )
     return cost.quantize(COST_PLACES, ROUND_HALF_UP)
 
 
@@ -110,7 +145,9 @@ def _check_lot(product: Product, lot: Lot | None) -> None:
             f"{product.sku} is not tracked by lot, but lot {lot.code} was given.", field="lot"
         )
     if lot is not None and lot.product_id != product.pk:
-        raise errors.WrongLot(f"Lot {lot.code} belongs to another product, not {product.sku}.")
+        raise errors.WrongLot(
+            f"Lot {lot.code} belongs to another product, not {product.sku}.", field="lot"
+        )
 
 
 def _check_active(location: Location, *, field: str = "location") -> None:
@@ -118,11 +155,23 @@ def _check_active(location: Location, *, field: str = "location") -> None:
         raise errors.LocationInactive(f"Location {location} is inactive.", field=field)
 
 
-def _check_not_expired(lot: Lot | None, on: date) -> None:
+def _check_not_expired(product: Product, lot: Lot | None, on: date) -> None:
     if lot is not None and lot.expires_on is not None and lot.expires_on < on:
         raise errors.ExpiredLot(
-            f"Lot {lot.code} expired on {lot.expires_on.isoformat()}.", field="lot"
+            f"Lot {lot.code} of {product.sku} expired on {lot.expires_on.isoformat()}.",
+            field="lot",
         )
+
+
+def _check_expiry_date(expires_on) -> None:
+    if expires_on is not None and (
+        not isinstance(expires_on, date) or isinstance(expires_on, datetime)
+    ):
+        raise errors.InvalidExpiry(f"“{expires_on}” is not an expiry date.", field="expires_on")
+
+
+def _where(location: Location, lot: Lot | None) -> str:
+    return f"{location}" + (f", lot {lot.code}" if lot else "")
 
 
 def _when(at: datetime | None) -> datetime:
@@ -147,9 +196,12 @@ def _key_q(product: Product, location: Location, lot: Lot | None) -> Q:
 
 
 def _lock_levels(
-    product: Product, places: list[tuple[Location, Lot | None]], *, create: bool
+    product: Product, places: list[tuple[Location, Lot | None]], *, create: tuple[bool, ...]
 ) -> list[StockLevel | None]:
-    """Lock the balance rows for ``places`` in primary-key order; create missing ones if asked."""
+    """Lock the balance rows for ``places`` in primary-key order.
+
+    ``create`` says, place by place, whether a missing row is created (empty) first.
+    """
     condition = Q()
     for location, lot in places:
         condition |= _key_q(product, location, lot)
@@ -159,8 +211,12 @@ def _lock_levels(
         return {(row.location_id, row.lot_id): row for row in rows}
 
     found = fetch()
-    missing = [(loc, lot) for loc, lot in places if (loc.pk, lot.pk if lot else None) not in found]
-    if missing and create:
+    missing = [
+        (loc, lot)
+        for (loc, lot), wanted in zip(places, create, strict=True)
+        if wanted and (loc.pk, lot.pk if lot else None) not in found
+    ]
+    if missing:
         StockLevel.objects.bulk_create(
             [StockLevel(product=product, location=loc, lot=lot) for loc, lot in missing],
             ignore_conflicts=True,
@@ -207,27 +263,41 @@ def _consume_layers(product: Product, quantity: int) -> Consumption:
     """Take ``quantity`` units from the product's oldest open cost layers."""
     needed = quantity
     total = Decimal("0")
-    last_id = 0
+    empty_batches = 0
     while needed > 0:
+        # No "id > last seen" cursor: layers used up by this loop drop out of the
+        # filter by themselves. On PostgreSQL a locked row that another transaction
+        # emptied meanwhile is re-checked and skipped, so a batch can come back
+        # short or empty although older open layers remain; a fresh statement then
+        # sees them.
         batch = list(
             CostLayer.objects.select_for_update()
-            .filter(product=product, remaining__gt=0, id__gt=last_id)
-            .order_by("id")[:20]
+            .filter(product=product, remaining__gt=0)
+            .order_by("id")[:LAYER_BATCH]
         )
         if not batch:
+            empty_batches += 1
+            if empty_batches < 3:
+                continue
             # Balances and layers disagree; refuse rather than invent a cost.
             raise errors.InsufficientStock(
                 f"The cost layers of {product.sku} hold fewer units than its balance; "
-                "run check_ledger."
+                "run check_ledger.",
+                field="quantity",
             )
+        changed = []
         for layer in batch:
             take = min(layer.remaining, needed)
-            CostLayer.objects.filter(pk=layer.pk).update(remaining=F("remaining") - take)
+            layer.remaining -= take
+            changed.append(layer)
             total += take * layer.unit_cost
             needed -= take
-            last_id = layer.id
             if needed == 0:
                 break
+        if len(changed) == 1:
+            CostLayer.objects.filter(pk=changed[0].pk).update(remaining=changed[0].remaining)
+        else:
+            CostLayer.objects.bulk_update(changed, ["remaining"])
     return Consumption(quantity=quantity, total_cost=total)
 
 
@@ -243,16 +313,28 @@ def _post_move(**fields) -> StockMove:
 def get_or_create_lot(
     *, product: Product, code: str, expires_on: date | None = None, received_on: date | None = None
 ) -> Lot:
-    """Return the product's lot with ``code``, creating it; refuse a conflicting expiry."""
-    code = (code or "").strip()
+    """Return the product's lot with ``code``, creating it; refuse a conflicting expiry.
+
+    An existing lot without an expiry date takes the one given.
+    """
+    code = (code or "").strip() if isinstance(code, str) or code is None else str(code)
     if not product.is_lot_tracked:
         raise errors.LotNotAllowed(
             f"{product.sku} is not tracked by lot, but lot {code} was given.", field="lot"
         )
     if not code:
         raise errors.LotRequired(f"{product.sku} is tracked by lot: give the lot.", field="lot")
-    if len(code) > Lot._meta.get_field("code").max_length:
-        raise errors.LotRequired(f"The lot code “{code[:20]}…” is too long.", field="lot")
+    if len(code) > Lot._meta.get_field("code").max_length or not code.isprintable():
+        raise errors.InvalidLotCode(
+            f"“{code[:20]}…” is not a lot code for {product.sku}: use at most "
+            f"{Lot._meta.get_field('code').max_length} printable characters.",
+            field="lot",
+        )
+    _check_expiry_date(expires_on)
+    if received_on is not None and (
+        not isinstance(received_on, date) or isinstance(received_on, datetime)
+    ):
+        raise errors.InvalidExpiry(f"“{received_on}” is not a date.", field="received_on")
     lot = Lot.objects.filter(product=product, code=code).first()
     if lot is None:
         if product.requires_expiry and expires_on is None:
@@ -278,6 +360,9 @@ def get_or_create_lot(
             f"not {expires_on.isoformat()}.",
             field="expires_on",
         )
+    if expires_on is not None and lot.expires_on is None:
+        Lot.objects.filter(pk=lot.pk, expires_on__isnull=True).update(expires_on=expires_on)
+        lot.expires_on = expires_on
     return lot
 
 
@@ -300,23 +385,46 @@ def receive(
     reason: str = "",
     at: datetime | None = None,
 ) -> StockMove:
-    """Put ``quantity`` units into ``location`` at ``unit_cost`` and open a FIFO cost layer."""
-    _check_quantity(quantity)
-    cost = _check_cost(unit_cost)
+    """Put ``quantity`` units into ``location`` at ``unit_cost`` and open a FIFO cost layer.
+
+    The lot is either given or named by ``lot_code`` (created when new, with
+    ``expires_on``).
+    """
+    _check_quantity(quantity, product)
+    cost = _check_cost(unit_cost, product, quantity=quantity)
     _check_stocked(product)
     _check_active(location)
+    _check_expiry_date(expires_on)
     at = _when(at)
+    if lot is not None:
+        _check_lot(product, lot)
+        if lot_code and str(lot_code).strip() != lot.code:
+            raise errors.WrongLot(
+                f"Lot {lot.code} was given for {product.sku}, but also lot code {lot_code}.",
+                field="lot",
+            )
+    if lot is not None and expires_on is not None and lot.expires_on not in (None, expires_on):
+        raise errors.LotExpiryConflict(
+            f"Lot {lot.code} of {product.sku} expires on {lot.expires_on.isoformat()}, "
+            f"not {expires_on.isoformat()}.",
+            field="expires_on",
+        )
     if lot is None and lot_code:
         lot = get_or_create_lot(
-            product=product, code=lot_code, expires_on=expires_on, received_on=at.date()
+            product=product,
+            code=lot_code,
+            expires_on=expires_on,
+            received_on=timezone.localdate(at),
         )
     _check_lot(product, lot)
     if lot is not None and product.requires_expiry and lot.expires_on is None:
-        raise errors.ExpiryRequired(
-            f"{product.sku} is tracked by expiry: lot {lot.code} has no expiry date.",
-            field="expires_on",
-        )
-    (level,) = _lock_levels(product, [(location, lot)], create=True)
+        if expires_on is None:
+            raise errors.ExpiryRequired(
+                f"{product.sku} is tracked by expiry: lot {lot.code} has no expiry date.",
+                field="expires_on",
+            )
+        lot = get_or_create_lot(product=product, code=lot.code, expires_on=expires_on)
+    (level,) = _lock_levels(product, [(location, lot)], create=(True,))
     move = _post_move(
         product=product,
         lot=lot,
@@ -351,14 +459,19 @@ def transfer(
     at: datetime | None = None,
 ) -> StockMove:
     """Move uncommitted units between two locations (any warehouses)."""
-    _check_quantity(quantity)
+    _check_quantity(quantity, product)
     _check_stocked(product)
     _check_lot(product, lot)
     if from_location.pk == to_location.pk:
-        raise errors.SameLocation("Stock is already in that location.", field="to_location")
+        raise errors.SameLocation(
+            f"{product.sku} is already in {to_location}: pick another location.",
+            field="to_location",
+        )
     _check_active(to_location, field="to_location")
     at = _when(at)
-    source, target = _lock_levels(product, [(from_location, lot), (to_location, lot)], create=True)
+    source, target = _lock_levels(
+        product, [(from_location, lot), (to_location, lot)], create=(False, True)
+    )
     _require_free(product, source, quantity, from_location, lot)
     move = _post_move(
         product=product,
@@ -383,7 +496,7 @@ def _require_free(
 ) -> None:
     on_hand = level.on_hand if level else 0
     committed = level.committed if level else 0
-    where = f"{location}" + (f", lot {lot.code}" if lot else "")
+    where = _where(location, lot)
     if on_hand < quantity:
         raise errors.InsufficientStock(
             f"Only {on_hand} of {product.sku} in {where}; {quantity} needed.", field="quantity"
@@ -432,11 +545,12 @@ def _post_inbound(
     lot: Lot | None,
     quantity: int,
     kind: str,
-    unit_cost,
+    cost: Decimal | None,
     at: datetime,
     **fields,
 ) -> StockMove:
-    cost = _current_average_cost(product) if unit_cost is None else _check_cost(unit_cost)
+    if cost is None:
+        cost = _current_average_cost(product)
     move = _post_move(
         product=product,
         lot=lot,
@@ -470,21 +584,26 @@ def adjust(
     """Add (positive ``quantity``) or remove (negative) units, with a reason.
 
     Found units come in at ``unit_cost``, or at the current average cost when it is
-    not given; removed units leave at their FIFO cost.
+    not given; removed units leave at their FIFO cost (a given cost is only checked).
     """
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
+    if not _is_whole(quantity) or quantity == 0:
         raise errors.InvalidQuantity(
-            f"An adjustment needs a whole number of units other than zero (got “{quantity}”).",
+            f"An adjustment of {product.sku} needs a whole number of units other than zero "
+            f"(got “{quantity}”).",
             field="quantity",
         )
-    if not (reason or "").strip():
-        raise errors.ReasonRequired("Say why the stock is adjusted.", field="reason")
+    _check_quantity(abs(quantity), product)
+    if not isinstance(reason, str) or not reason.strip():
+        raise errors.ReasonRequired(
+            f"Say why the stock of {product.sku} in {location} is adjusted.", field="reason"
+        )
+    cost = None if unit_cost is None else _check_cost(unit_cost, product, quantity=abs(quantity))
     _check_stocked(product)
     _check_lot(product, lot)
     if quantity > 0:
         _check_active(location)
     at = _when(at)
-    (level,) = _lock_levels(product, [(location, lot)], create=quantity > 0)
+    (level,) = _lock_levels(product, [(location, lot)], create=(quantity > 0,))
     fields = {
         "user": user,
         "reference": reference,
@@ -510,7 +629,7 @@ def adjust(
         lot=lot,
         quantity=quantity,
         kind=StockMove.Kind.ADJUSTMENT,
-        unit_cost=unit_cost,
+        cost=cost,
         at=at,
         **fields,
     )
@@ -530,16 +649,22 @@ def count(
     reason: str = "",
     at: datetime | None = None,
 ) -> StockMove | None:
-    """Set the on-hand quantity to what was counted; post the difference (None if none)."""
-    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+    """Set the on-hand quantity to what was counted; post the difference (None if none).
+
+    Units found come in at ``unit_cost`` or the current average cost; units missing
+    leave at their FIFO cost.
+    """
+    if not _is_whole(counted) or counted < 0 or counted > MAX_QUANTITY:
         raise errors.InvalidQuantity(
-            f"The counted quantity must be a whole number, zero or more (got “{counted}”).",
+            f"The counted quantity of {product.sku} must be a whole number, zero or more "
+            f"(got “{counted}”).",
             field="counted",
         )
+    cost = None if unit_cost is None else _check_cost(unit_cost, product, quantity=counted or 1)
     _check_stocked(product)
     _check_lot(product, lot)
     at = _when(at)
-    (level,) = _lock_levels(product, [(location, lot)], create=False)
+    (level,) = _lock_levels(product, [(location, lot)], create=(False,))
     on_hand = level.on_hand if level else 0
     difference = counted - on_hand
     if difference == 0:
@@ -553,8 +678,8 @@ def count(
     if difference < 0:
         if counted < level.committed:
             raise errors.CommittedStock(
-                f"{level.committed} units of {product.sku} in {location} are committed to "
-                f"orders; a count of {counted} needs them released first.",
+                f"{level.committed} units of {product.sku} in {_where(location, lot)} are "
+                f"committed to orders; a count of {counted} needs them released first.",
                 field="counted",
             )
         return _post_outbound(
@@ -569,7 +694,7 @@ def count(
         )
     _check_active(location)
     if level is None:
-        (level,) = _lock_levels(product, [(location, lot)], create=True)
+        (level,) = _lock_levels(product, [(location, lot)], create=(True,))
     return _post_inbound(
         product=product,
         level=level,
@@ -577,7 +702,7 @@ def count(
         lot=lot,
         quantity=difference,
         kind=StockMove.Kind.COUNT,
-        unit_cost=unit_cost,
+        cost=cost,
         at=at,
         **fields,
     )
@@ -595,18 +720,18 @@ def reserve(
     at: datetime | None = None,
 ) -> StockLevel:
     """Commit available units in a sellable location to an order."""
-    _check_quantity(quantity)
+    _check_quantity(quantity, product)
     _check_stocked(product)
     _check_lot(product, lot)
     _check_active(location)
     if not location.is_sellable:
         raise errors.LocationNotSellable(
-            f"Stock in {location} ({location.get_kind_display().lower()}) cannot be sold.",
+            f"{product.sku} in {location} ({location.get_kind_display().lower()}) cannot be sold.",
             field="location",
         )
     at = _when(at)
-    _check_not_expired(lot, timezone.localdate(at))
-    (level,) = _lock_levels(product, [(location, lot)], create=False)
+    _check_not_expired(product, lot, timezone.localdate(at))
+    (level,) = _lock_levels(product, [(location, lot)], create=(False,))
     _require_free(product, level, quantity, location, lot)
     ReservationEntry.objects.create(
         product=product,
@@ -634,14 +759,15 @@ def release(
     at: datetime | None = None,
 ) -> StockLevel:
     """Give back committed units (an order was cancelled or changed)."""
-    _check_quantity(quantity)
+    _check_quantity(quantity, product)
+    _check_stocked(product)
     _check_lot(product, lot)
     at = _when(at)
-    (level,) = _lock_levels(product, [(location, lot)], create=False)
+    (level,) = _lock_levels(product, [(location, lot)], create=(False,))
     committed = level.committed if level else 0
     if committed < quantity:
-        raise errors.InsufficientStock(
-            f"Only {committed} of {product.sku} in {location} are committed; "
+        raise errors.NotCommitted(
+            f"Only {committed} of {product.sku} in {_where(location, lot)} are committed; "
             f"cannot release {quantity}.",
             field="quantity",
         )
@@ -679,18 +805,18 @@ def ship(
     allocation) and committed goes down with on hand; otherwise only uncommitted
     units may leave.
     """
-    _check_quantity(quantity)
+    _check_quantity(quantity, product)
     _check_stocked(product)
     _check_lot(product, lot)
     _check_active(location)
     at = _when(at)
-    _check_not_expired(lot, timezone.localdate(at))
-    (level,) = _lock_levels(product, [(location, lot)], create=False)
+    _check_not_expired(product, lot, timezone.localdate(at))
+    (level,) = _lock_levels(product, [(location, lot)], create=(False,))
     if from_committed:
         committed = level.committed if level else 0
         if committed < quantity:
-            raise errors.InsufficientStock(
-                f"Only {committed} of {product.sku} in {location} are committed; "
+            raise errors.NotCommitted(
+                f"Only {committed} of {product.sku} in {_where(location, lot)} are committed; "
                 f"cannot ship {quantity} of them.",
                 field="quantity",
             )

@@ -226,8 +226,11 @@ class AppendOnlyModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        if not self._state.adding:
+        if not self._state.adding or kwargs.get("update_fields") is not None:
             raise TypeError(f"{type(self).__name__} rows are append-only: post a new row instead.")
+        # A new instance that carries an existing primary key would otherwise be
+        # saved as an UPDATE of that row.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

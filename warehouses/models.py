@@ -28,6 +28,17 @@ class Warehouse(models.Model):
     def __str__(self):
         return f"{self.code} · {self.name}"
 
+    def save(self, *args, **kwargs):
+        old_code = None
+        if self.pk is not None:
+            old_code = type(self).objects.filter(pk=self.pk).values_list("code", flat=True).first()
+        super().save(*args, **kwargs)
+        if old_code is not None and old_code != self.code:
+            # Location paths start with the warehouse code.
+            for location in self.locations.filter(parent__isnull=True):
+                location.warehouse = self
+                location.save()
+
     def get_absolute_url(self):
         return reverse("warehouse_detail", args=[self.code])
 
@@ -90,26 +101,50 @@ class Location(models.Model):
         return self.path or self.code
 
     def save(self, *args, **kwargs):
+        self.check_parent()
+        old = None
+        if self.pk is not None:
+            old = type(self).objects.filter(pk=self.pk).values_list("path", "warehouse_id").first()
         self.path, self.depth = self.compute_path()
         super().save(*args, **kwargs)
-        # Renaming or moving a location carries its subtree along.
-        for child in self.children.all():
-            child.save()
+        if old is not None and old != (self.path, self.warehouse_id):
+            # Renaming or moving a location carries its subtree along.
+            for child in self.children.all():
+                child.parent = self
+                child.warehouse_id = self.warehouse_id
+                child.save()
 
     def get_absolute_url(self):
         return reverse("location_detail", args=[self.barcode])
 
     def clean(self):
         super().clean()
+        self.check_parent()
+
+    def check_parent(self) -> None:
+        """Refuse a parent in another warehouse, or one inside this location."""
         if self.parent_id is None:
             return
         if self.parent.warehouse_id != self.warehouse_id:
-            raise ValidationError({"parent": "The parent location is in another warehouse."})
-        ancestor = self.parent
-        while ancestor is not None:
-            if self.pk is not None and ancestor.pk == self.pk:
-                raise ValidationError({"parent": "A location cannot be placed inside itself."})
-            ancestor = ancestor.parent
+            raise ValidationError(
+                {"parent": f"The parent location {self.parent} is in another warehouse."}
+            )
+        if self.pk is None:
+            return
+        ancestor_id = self.parent_id
+        seen = set()
+        while ancestor_id is not None and ancestor_id not in seen:
+            if ancestor_id == self.pk:
+                raise ValidationError(
+                    {"parent": f"{self.code} cannot be placed inside itself or its own subtree."}
+                )
+            seen.add(ancestor_id)
+            ancestor_id = (
+                type(self)
+                .objects.filter(pk=ancestor_id)
+                .values_list("parent_id", flat=True)
+                .first()
+            )
 
     def compute_path(self) -> tuple[str, int]:
         if self.parent_id is None:
