@@ -13,6 +13,6 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("warehouses/", include("warehouses.urls")),
+    path("", include("warehouses.urls")),
     path("", include("inventory.urls")),
 ]

@@ -1,10 +1,22 @@
+"""Stock pages: parse the request, read through selectors, write through the ledger."""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from inventory.models import Product, StockLevel
+from inventory import ledger, selectors
+from inventory.errors import LedgerError
+from inventory.filters import ProductFilter, StockFilter
+from inventory.forms import AdjustmentForm, TransferForm
+from inventory.models import Product
+
+PAGE_SIZE = 50
 
 
 @never_cache
@@ -19,11 +31,141 @@ def healthz(request):
     return HttpResponse("ok\n", content_type="text/plain")
 
 
+def render_list(request, template: str, context: dict):
+    """Render the whole page, or only its ``#results`` partial for an htmx request."""
+    if request.htmx and not request.htmx.history_restore_request:
+        template = f"{template}#results"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def paginate(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
 @login_required
 @permission_required("inventory.view_product", raise_exception=True)
 def dashboard(request):
     return render(
         request,
         "inventory/dashboard.html",
-        {"products": Product.objects.count(), "stock_levels": StockLevel.objects.count()},
+        {
+            "counts": selectors.dashboard_counts(),
+            "expiring_lots": selectors.expiring_lots()[:10],
+            "moves": selectors.recent_moves(10),
+        },
     )
+
+
+@login_required
+@permission_required("inventory.view_product", raise_exception=True)
+def product_list(request):
+    filterset = ProductFilter(request.GET or None, queryset=selectors.products_with_totals())
+    products = filterset.qs if filterset.is_bound else filterset.queryset
+    if filterset.is_bound and not filterset.is_valid():
+        products = products.none()
+    return render_list(
+        request,
+        "inventory/product_list.html",
+        {"filter": filterset, "page_obj": paginate(request, products)},
+    )
+
+
+@login_required
+@permission_required("inventory.view_product", raise_exception=True)
+def product_detail(request, sku):
+    product = get_object_or_404(Product, sku=sku)
+    return render(
+        request,
+        "inventory/product_detail.html",
+        {
+            "product": product,
+            "stock": selectors.product_stock(product),
+            "moves": selectors.product_moves(product),
+        },
+    )
+
+
+@login_required
+@permission_required("inventory.view_stocklevel", raise_exception=True)
+def stock_list(request):
+    filterset = StockFilter(request.GET or None, queryset=selectors.stock_rows())
+    rows = filterset.qs if filterset.is_bound else filterset.queryset
+    if filterset.is_bound and not filterset.is_valid():
+        rows = rows.none()
+    return render_list(
+        request,
+        "inventory/stock_list.html",
+        {"filter": filterset, "page_obj": paginate(request, rows)},
+    )
+
+
+def add_ledger_error(form, err: LedgerError) -> None:
+    """Show a ledger refusal next to the field it is about, or above the form."""
+    form.add_error(err.field if err.field in form.fields else None, err.message)
+
+
+@login_required
+@permission_required("inventory.adjust_stock", raise_exception=True)
+def adjust_stock(request):
+    data = request.POST if request.method == "POST" else None
+    form = AdjustmentForm(data, initial=request.GET.dict())
+    if form.is_valid():
+        cleaned = form.cleaned_data
+        try:
+            ledger.adjust(
+                product=cleaned["product"],
+                location=cleaned["location"],
+                lot=cleaned["lot"],
+                quantity=cleaned["quantity"],
+                reason=cleaned["reason"],
+                user=request.user,
+            )
+        except LedgerError as err:
+            add_ledger_error(form, err)
+        else:
+            messages.success(
+                request,
+                _("Adjusted %(sku)s in %(location)s by %(quantity)s.")
+                % {
+                    "sku": cleaned["product"].sku,
+                    "location": cleaned["location"],
+                    "quantity": f"{cleaned['quantity']:+d}",
+                },
+            )
+            return redirect(cleaned["product"])
+    return render(request, "inventory/adjust_form.html", {"form": form})
+
+
+@login_required
+@permission_required("inventory.transfer_stock", raise_exception=True)
+def transfer_stock(request):
+    data = request.POST if request.method == "POST" else None
+    form = TransferForm(data, initial=request.GET.dict())
+    if form.is_valid():
+        cleaned = form.cleaned_data
+        try:
+            ledger.transfer(
+                product=cleaned["product"],
+                from_location=cleaned["location"],
+                to_location=cleaned["to_location"],
+                lot=cleaned["lot"],
+                quantity=cleaned["quantity"],
+                user=request.user,
+            )
+        except LedgerError as err:
+            add_ledger_error(form, err)
+        else:
+            messages.success(
+                request,
+                _("Moved %(quantity)s × %(sku)s from %(source)s to %(target)s.")
+                % {
+                    "quantity": cleaned["quantity"],
+                    "sku": cleaned["product"].sku,
+                    "source": cleaned["location"],
+                    "target": cleaned["to_location"],
+                },
+            )
+            return redirect(cleaned["product"])
+    return render(request, "inventory/transfer_form.html", {"form": form})
