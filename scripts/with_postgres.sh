@@ -2,6 +2,7 @@
 # Run a command against a throwaway PostgreSQL cluster that this script starts and
 # removes afterwards (also when the command fails or is interrupted).
 #   scripts/with_postgres.sh <command> [args...]
+#   scripts/with_postgres.sh --check     print the binaries' folder, or exit 3 if none
 # The command sees DATABASE_URL pointing at the cluster. Exit status 3 means no
 # PostgreSQL server binaries were found.
 set -euo pipefail
@@ -17,6 +18,8 @@ find_pg_bin() {
 }
 
 PG_BIN=$(find_pg_bin) || { echo "PostgreSQL server binaries (initdb, pg_ctl) not found" >&2; exit 3; }
+if [ "${1:-}" = "--check" ]; then echo "$PG_BIN"; exit 0; fi
+if [ $# = 0 ]; then echo "usage: $0 <command> [args...] | --check" >&2; exit 2; fi
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
