@@ -1,0 +1,1 @@
+"""Benchmark harness: data generator and measured timings (not imported by the app)."""

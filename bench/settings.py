@@ -1,0 +1,17 @@
+"""Settings for benchmark runs: the production settings with a throwaway key, DEBUG off."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-never-used-for-real-deployments-42")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "0")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "0")
+os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+os.environ.setdefault("WHITENOISE_USE_FINDERS", "1")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {  # noqa: F405
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
