@@ -215,6 +215,11 @@ class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise TypeError(f"{self.model.__name__} rows are append-only: post a new row instead.")
 
+    def bulk_update(self, objs, fields, batch_size=None):
+        # Refuse before QuerySet.bulk_update opens its savepoint-less atomic block,
+        # which would leave the caller's transaction unusable.
+        raise TypeError(f"{self.model.__name__} rows are append-only: post a new row instead.")
+
     def delete(self):
         raise TypeError(f"{self.model.__name__} rows are append-only and cannot be deleted.")
 

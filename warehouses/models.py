@@ -149,8 +149,10 @@ class Location(models.Model):
     def compute_path(self) -> tuple[str, int]:
         if self.parent_id is None:
             return f"{self.warehouse.code}{PATH_SEPARATOR}{self.code}", 0
-        parent = self.parent
-        return f"{parent.path}{PATH_SEPARATOR}{self.code}", parent.depth + 1
+        # The parent as stored, not a possibly stale copy held in memory.
+        stored = type(self).objects.filter(pk=self.parent_id).values_list("path", "depth").first()
+        path, depth = stored or (self.parent.path, self.parent.depth)
+        return f"{path}{PATH_SEPARATOR}{self.code}", depth + 1
 
     @property
     def is_sellable(self) -> bool:
