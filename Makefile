@@ -6,7 +6,7 @@
 # DEBUG off as in production, but plain HTTP on localhost (no HTTPS redirect,
 # no secure-only cookies, no HSTS). Any of these can be overridden from the environment.
 run:
-	DEBUG=$${DEBUG:-0} \
+	@DEBUG=$${DEBUG:-0} \
 	SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-0} \
 	SESSION_COOKIE_SECURE=$${SESSION_COOKIE_SECURE:-0} \
 	CSRF_COOKIE_SECURE=$${CSRF_COOKIE_SECURE:-0} \
@@ -14,7 +14,7 @@ run:
 	scripts/run.sh
 
 test:
-	scripts/test.sh
+	@scripts/test.sh
 
 # Remove what make run/test generate (keeps var/: the database and secret key).
 clean:

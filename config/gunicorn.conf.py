@@ -9,3 +9,5 @@ graceful_timeout = 20
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
+# The control socket lives in ~/.gunicorn and is not used here; two checkouts would share it.
+control_socket_disable = True

@@ -23,7 +23,8 @@ fi
 export DEBUG="${DEBUG:-0}"
 export DJANGO_SETTINGS_MODULE=config.settings
 
-"$PY" manage.py migrate --no-input
+echo "Applying database migrations ..."
+"$PY" manage.py migrate --no-input --verbosity 0
 
 # Demo data only on an empty catalogue, and only once seed_demo exists.
 needs_seed=$("$PY" - <<'PY'
@@ -51,15 +52,17 @@ fi
 "$PY" manage.py collectstatic --no-input --verbosity 0
 
 URL="http://127.0.0.1:8000"
-cat <<TEXT
-
-  Stockroom is starting on $URL  (Ctrl+C stops it)
+echo
+echo "  Stockroom is starting on $URL  (Ctrl+C stops it)"
+if [ "$needs_seed" != missing ]; then
+  cat <<TEXT
 
   Demo logins (user / password):
     admin   / admin-demo     superuser, Django admin at $URL/admin/
     manager / manager-demo   manager: everything in the back office
     buyer   / buyer-demo     buyer: suppliers, purchase orders, replenishment
     clerk   / clerk-demo     clerk: scan stations, stock lookup
-
 TEXT
+fi
+echo
 exec "$ROOT/.venv/bin/gunicorn" --config config/gunicorn.conf.py
