@@ -1,0 +1,142 @@
+"""Every page needs login and a permission: walk all URL patterns, try each kind of user.
+
+The walk starts at the root resolver, so a page added later is covered without
+touching this file — unless its URL takes a parameter nobody has given a value
+for (add it to ``url_kwargs``) or it is a buyer/manager-only page (add its name
+to ``CLERK_FORBIDDEN``); the test says so when either is missing.
+"""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from inventory import ledger
+
+# Pages a clerk may not open; every other page is one a clerk may view.
+CLERK_FORBIDDEN = {"adjust_stock", "transfer_stock"}
+
+SKIP_PREFIXES = ("admin/", "api/", "static/", "media/", "__")
+SKIP_NAMES = {"healthz", "login", "logout"}
+ROUTE_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
+REGEX_PARAM = re.compile(r"\(\?P<(\w+)>")
+
+
+def walk(patterns=None, prefix="", namespace=""):
+    """Yield (name, route, kwarg names) for every URL pattern under the root resolver."""
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry.url_patterns, route, inner)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}{entry.name}" if entry.name else None
+            yield name, route
+
+
+def staff_pages():
+    pages = []
+    for name, route in walk():
+        bare = route.lstrip("^")
+        if bare.startswith(SKIP_PREFIXES) or (name or "").split(":")[-1] in SKIP_NAMES:
+            continue
+        pages.append((name, route))
+    return pages
+
+
+PAGES = staff_pages()
+
+
+@pytest.fixture
+def url_kwargs(locations, product, lot_product):
+    """Values for every URL parameter, from real rows."""
+    ledger.receive(product=product, location=locations["bin1"], quantity=3, unit_cost=1)
+    return {
+        "sku": product.sku,
+        "code": locations["zone"].warehouse.code,
+        "barcode": locations["bin1"].barcode,
+    }
+
+
+def build_url(name, route, url_kwargs):
+    assert name, f"URL pattern {route!r} has no name: name every page so it can be reversed."
+    params = set(ROUTE_PARAM.findall(route)) | set(REGEX_PARAM.findall(route))
+    missing = params - set(url_kwargs)
+    assert not missing, (
+        f"{name}: no test value for URL parameter(s) {sorted(missing)}; add them to url_kwargs."
+    )
+    return reverse(name, kwargs={key: url_kwargs[key] for key in params})
+
+
+@pytest.fixture
+def nobody(db, django_user_model):
+    return django_user_model.objects.create_user(username="nobody", password="x-for-tests")
+
+
+def test_the_walk_finds_the_staff_pages():
+    names = {name for name, _ in PAGES}
+    assert {
+        "dashboard",
+        "product_list",
+        "product_detail",
+        "stock_list",
+        "warehouse_list",
+        "warehouse_detail",
+        "location_detail",
+        "adjust_stock",
+        "transfer_stock",
+    } <= names
+    assert not any(name and name.startswith("admin:") for name in names)
+
+
+def test_roles_hold_the_permissions_the_pages_check(db):
+    manager = set(Group.objects.get(name="manager").permissions.values_list("codename", flat=True))
+    clerk = set(Group.objects.get(name="clerk").permissions.values_list("codename", flat=True))
+    assert {"adjust_stock", "transfer_stock"} <= manager
+    assert {"view_product", "view_stocklevel", "view_warehouse", "view_location"} <= clerk
+    assert not {"adjust_stock", "transfer_stock"} & clerk
+
+
+@pytest.mark.parametrize(("name", "route"), PAGES, ids=[str(n) for n, _ in PAGES])
+def test_anonymous_user_is_sent_to_login(client, url_kwargs, name, route):
+    url = build_url(name, route, url_kwargs)
+    response = client.get(url)
+    assert response.status_code == 302, url
+    target = urlsplit(response.url)
+    assert target.path == reverse(settings.LOGIN_URL), url
+    assert f"next={url}" in response.url.replace("%2F", "/")
+
+
+@pytest.mark.parametrize(("name", "route"), PAGES, ids=[str(n) for n, _ in PAGES])
+def test_user_without_a_role_is_forbidden(client, nobody, url_kwargs, name, route):
+    client.force_login(nobody)
+    url = build_url(name, route, url_kwargs)
+    assert client.get(url).status_code == 403, url
+    assert client.post(url, {}).status_code in (403, 405), url
+
+
+@pytest.mark.parametrize(("name", "route"), PAGES, ids=[str(n) for n, _ in PAGES])
+def test_clerk_sees_view_pages_and_not_manager_pages(client, clerk, url_kwargs, name, route):
+    client.force_login(clerk)
+    url = build_url(name, route, url_kwargs)
+    response = client.get(url)
+    if name in CLERK_FORBIDDEN:
+        assert response.status_code == 403, url
+        assert client.post(url, {}).status_code == 403, url
+    else:
+        assert response.status_code == 200, (
+            f"{url} answered {response.status_code} to a clerk; if it is a buyer or "
+            "manager page, add its name to CLERK_FORBIDDEN."
+        )
+
+
+@pytest.mark.parametrize(("name", "route"), PAGES, ids=[str(n) for n, _ in PAGES])
+def test_manager_opens_every_page(client, manager, url_kwargs, name, route):
+    client.force_login(manager)
+    url = build_url(name, route, url_kwargs)
+    assert client.get(url).status_code == 200, url
