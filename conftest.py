@@ -10,8 +10,15 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def _user_with_role(django_user_model, username: str, role: str | None, **extra):
+    from django.apps import apps
     from django.contrib.auth.models import Group
 
+    from inventory.roles import sync_roles
+
+    if role and not Group.objects.filter(name=role).exists():
+        # Transactional tests flush the tables, and with them the groups the data
+        # migration made; make them again the way the migration does.
+        sync_roles(apps)
     user = django_user_model.objects.create_user(
         username=username, password="pass-for-tests-only", **extra
     )
