@@ -1,0 +1,27 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from inventory import demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo warehouses, locations, products, users and 90 days of stock history "
+        "(through the ledger). Does nothing when the demo data is there already."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=20101201, help="random seed")
+        parser.add_argument("--products", type=int, default=200, help="number of products")
+        parser.add_argument("--days", type=int, default=90, help="days of history")
+
+    def handle(self, *args, seed: int, products: int, days: int, **options):
+        started = time.perf_counter()
+        result = demo.seed_demo(seed=seed, products=max(products, 4), days=max(days, 1))
+        if result is None:
+            self.stdout.write("Demo data is already loaded; nothing changed.")
+            return
+        self.stdout.write(self.style.SUCCESS(f"{result} ({time.perf_counter() - started:.1f} s)"))
+        if result.users:
+            self.stdout.write("Demo logins: " + ", ".join(result.users))

@@ -1,0 +1,115 @@
+"""seed_demo: a small run through the ledger, clean ledger, idempotent, deterministic."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from inventory import demo
+from inventory.integrity import find_differences
+from inventory.models import CostLayer, Lot, Product, StockLevel, StockMove
+from warehouses.models import Location, Warehouse
+
+SMALL = ["--products", "20", "--days", "10"]
+
+
+def _seed(*args) -> str:
+    out = io.StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def _snapshot():
+    products = list(Product.objects.order_by("sku").values_list("sku", "name", "gtin", "tracking"))
+    moves = list(
+        StockMove.objects.order_by("created_at", "id").values_list(
+            "kind", "product__sku", "lot__code", "quantity", "unit_cost", "from_location__barcode"
+        )
+    )
+    return products, moves
+
+
+@pytest.mark.django_db(transaction=False)
+def test_seed_demo_small_run(db):
+    output = _seed(*SMALL)
+    assert "20 products" in output
+    assert "admin / admin-demo" in output
+
+    assert list(Warehouse.objects.values_list("code", flat=True)) == ["EAST", "MAIN"]
+    assert Location.objects.count() == 58
+    for warehouse in Warehouse.objects.all():
+        kinds = set(warehouse.locations.values_list("kind", flat=True))
+        assert kinds == {"storage", "receiving", "shipping", "quarantine"}
+    assert Location.objects.filter(depth=2).count() == 40  # bins: zone > aisle > bin
+    assert Product.objects.count() == 20
+    assert Product.objects.filter(fulfilment="dropship").count() == 1
+    assert Product.objects.filter(tracking="lot_expiry").exists()
+    assert Product.objects.filter(gtin__isnull=False).count() >= 8
+    assert not StockLevel.objects.filter(product__fulfilment="dropship").exists()
+
+    kinds = set(StockMove.objects.values_list("kind", flat=True))
+    assert {"receipt", "shipment", "transfer"} <= kinds
+    costs = set(CostLayer.objects.values_list("unit_cost", flat=True))
+    assert len(costs) > 10, "receipts come in at varying costs"
+    first = StockMove.objects.order_by("created_at").first().created_at
+    assert timezone.now() - first >= timedelta(days=10)
+    assert StockLevel.objects.aggregate(total=Sum("committed"))["total"] > 0
+
+    today = timezone.localdate()
+    stocked_lots = Lot.objects.filter(stock_levels__on_hand__gt=0).distinct()
+    assert stocked_lots.filter(expires_on__lt=today).exists()
+    assert stocked_lots.filter(
+        expires_on__gte=today, expires_on__lt=today + timedelta(days=30)
+    ).exists()
+
+    assert list(find_differences()) == []
+    call_command("check_ledger", stdout=io.StringIO())
+
+    user_model = get_user_model()
+    assert authenticate(username="admin", password="admin-demo").is_superuser
+    manager = authenticate(username="manager", password="manager-demo")
+    assert manager.is_staff
+    assert manager.has_perm("inventory.adjust_stock")
+    assert authenticate(username="buyer", password="buyer-demo").groups.filter(name="buyer")
+    assert authenticate(username="clerk", password="clerk-demo").groups.filter(name="clerk")
+    assert user_model.objects.count() == 4
+
+    # Second run: detects the seed and changes nothing.
+    counts = (StockMove.objects.count(), Product.objects.count(), Lot.objects.count())
+    assert "already loaded" in _seed(*SMALL)
+    assert (StockMove.objects.count(), Product.objects.count(), Lot.objects.count()) == counts
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_deterministic_for_a_seed():
+    savepoint = transaction.savepoint_create()
+    demo.seed_demo(seed=7, products=12, days=6)
+    first = _snapshot()
+    transaction.savepoint_rollback(savepoint)
+    assert not Warehouse.objects.exists()
+    demo.seed_demo(seed=7, products=12, days=6)
+    assert _snapshot() == first
+    assert len(first[1]) > 20
+
+
+def test_generated_catalog_has_a_long_tail():
+    import random
+
+    items = demo.generate_catalog(random.Random(1), 50)
+    totals = [sum(item.demand) for item in items]
+    assert sum(totals[:5]) > sum(totals[-25:])
+    assert len({item.sku for item in items}) == 50
+
+
+@pytest.mark.skipif(not demo.UCI_DATA.is_dir(), reason="shared UCI data not present")
+def test_uci_catalog_keeps_real_products_only():
+    items = demo.load_uci_catalog()
+    skus = {item.sku for item in items}
+    assert "85123A" in skus
+    assert not skus & {"POST", "BANK CHARGES", "D", "M", "AMAZONFEE"}
+    assert all(item.name and item.price > 0 for item in items)
