@@ -55,7 +55,7 @@ def sync_roles(apps, schema_editor=None) -> None:
 
     for app_config in apps.get_app_configs():
         # Migration state apps have no models module; create_permissions skips those.
-        saved = app_config.models_module
+        saved = getattr(app_config, "models_module", None)
         app_config.models_module = saved or True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = saved
