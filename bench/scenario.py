@@ -85,6 +85,7 @@ class ProductSpec:
     fulfilment: str
     base_cost: Decimal
     weight: float = 0.0
+    cost_trend: Decimal = Decimal("0")
     home: tuple[int, int] = (0, 0)
 
     @property
@@ -211,6 +212,7 @@ def build_products(size: Size, rng: random.Random) -> list[ProductSpec]:
                 fulfilment=fulfilment,
                 base_cost=cost,
                 weight=weights[i],
+                cost_trend=Decimal(rng.choice(["-0.05", "0", "0.05", "0.1", "0.1", "0.2"])),
             )
         )
     return products
@@ -253,7 +255,6 @@ class Scenario:
         self.total_weight = total_weight
         self.book = Book()
         self._lot_serial = 0
-        self._cost_drift: dict[int, Decimal] = {}
 
     # --- drawing helpers --------------------------------------------------------
 
@@ -267,12 +268,12 @@ class Scenario:
     def _yearly_units(self, product: ProductSpec, shipments: int) -> float:
         return 5.5 * shipments * product.weight / self.total_weight
 
-    def _unit_cost(self, product: ProductSpec) -> Decimal:
-        """Purchase prices drift upwards over the year, with noise."""
-        drift = self._cost_drift.get(product.index, Decimal("1"))
-        drift *= Decimal(str(round(self.rng.uniform(0.99, 1.04), 4)))
-        self._cost_drift[product.index] = drift
-        return (product.base_cost * drift).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    def _unit_cost(self, product: ProductSpec, day: date) -> Decimal:
+        """Purchase prices follow a yearly trend per product (mostly rising), with noise."""
+        years = Decimal((day - self.start).days) / 365
+        trend = 1 + product.cost_trend * years
+        noise = Decimal(str(round(self.rng.uniform(0.97, 1.03), 4)))
+        return (product.base_cost * trend * noise).quantize(Decimal("0.0001"), ROUND_HALF_UP)
 
     def _new_lot(self, product: ProductSpec, day: date) -> LotState:
         self._lot_serial += 1
@@ -303,7 +304,7 @@ class Scenario:
             quantity,
             lot=lot.code if lot else None,
             expires_on=lot.expires_on if lot else None,
-            unit_cost=self._unit_cost(product),
+            unit_cost=self._unit_cost(product, day),
         )
 
     def _sellable_keys(self, product: int, day: date) -> list:
@@ -376,7 +377,7 @@ class Scenario:
             else:
                 quantity, reason = self.rng.randint(1, 4), "Found in cycle count"
             self.book.add(key, quantity)
-            cost = self._unit_cost(product) if quantity > 0 else None
+            cost = self._unit_cost(product, day) if quantity > 0 else None
             return Event(
                 "adjust", at, key[0], key[1], quantity, lot=key[2], unit_cost=cost, reason=reason
             )
