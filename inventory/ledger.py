@@ -266,10 +266,11 @@ def _consume_layers(product: Product, quantity: int) -> Consumption:
     empty_batches = 0
     while needed > 0:
         # No "id > last seen" cursor: layers used up by this loop drop out of the
-        # filter by themselves. On PostgreSQL a locked row that another transaction
-        # emptied meanwhile is re-checked and skipped, so a batch can come back
-        # short or empty although older open layers remain; a fresh statement then
-        # sees them.
+        # filter by themselves. On PostgreSQL a row emptied by another transaction
+        # while we waited for its lock is re-checked and skipped (LockRows sits
+        # under the LIMIT, so the batch is filled from the next rows). An empty
+        # batch is retried once or twice: a new statement also sees layers that
+        # were committed after this one took its snapshot.
         batch = list(
             CostLayer.objects.select_for_update()
             .filter(product=product, remaining__gt=0)
