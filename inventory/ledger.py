@@ -150,9 +150,12 @@ def _check_lot(product: Product, lot: Lot | None) -> None:
         )
 
 
-def _check_active(location: Location, *, field: str = "location") -> None:
+def _check_active(product: Product, location: Location, *, field: str = "location") -> None:
     if not location.active:
-        raise errors.LocationInactive(f"Location {location} is inactive.", field=field)
+        raise errors.LocationInactive(
+            f"Location {location} is inactive. No {product.sku} can be posted there.",
+            field=field,
+        )
 
 
 def _check_not_expired(product: Product, lot: Lot | None, on: date) -> None:
@@ -394,7 +397,7 @@ def receive(
     _check_quantity(quantity, product)
     cost = _check_cost(unit_cost, product, quantity=quantity)
     _check_stocked(product)
-    _check_active(location)
+    _check_active(product, location)
     _check_expiry_date(expires_on)
     at = _when(at)
     if lot is not None:
@@ -468,7 +471,7 @@ def transfer(
             f"{product.sku} is already in {to_location}: pick another location.",
             field="to_location",
         )
-    _check_active(to_location, field="to_location")
+    _check_active(product, to_location, field="to_location")
     at = _when(at)
     source, target = _lock_levels(
         product, [(from_location, lot), (to_location, lot)], create=(False, True)
@@ -602,7 +605,7 @@ def adjust(
     _check_stocked(product)
     _check_lot(product, lot)
     if quantity > 0:
-        _check_active(location)
+        _check_active(product, location)
     at = _when(at)
     (level,) = _lock_levels(product, [(location, lot)], create=(quantity > 0,))
     fields = {
@@ -693,7 +696,7 @@ def count(
             at=at,
             **fields,
         )
-    _check_active(location)
+    _check_active(product, location)
     if level is None:
         (level,) = _lock_levels(product, [(location, lot)], create=(True,))
     return _post_inbound(
@@ -724,7 +727,7 @@ def reserve(
     _check_quantity(quantity, product)
     _check_stocked(product)
     _check_lot(product, lot)
-    _check_active(location)
+    _check_active(product, location)
     if not location.is_sellable:
         raise errors.LocationNotSellable(
             f"{product.sku} in {location} ({location.get_kind_display().lower()}) cannot be sold.",
@@ -809,7 +812,7 @@ def ship(
     _check_quantity(quantity, product)
     _check_stocked(product)
     _check_lot(product, lot)
-    _check_active(location)
+    _check_active(product, location)
     at = _when(at)
     _check_not_expired(product, lot, timezone.localdate(at))
     (level,) = _lock_levels(product, [(location, lot)], create=(False,))

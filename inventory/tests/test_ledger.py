@@ -170,7 +170,7 @@ def test_receive_refuses_a_dropship_product(dropship_product, locations):
 def test_receive_refuses_an_inactive_location(product, locations):
     locations["bin2"].active = False
     locations["bin2"].save()
-    with refused(errors.LocationInactive, "location_inactive", "WH1/A/02"):
+    with refused(errors.LocationInactive, "location_inactive", "MUG-001", "WH1/A/02"):
         ledger.receive(product=product, location=locations["bin2"], quantity=1, unit_cost=1)
 
 
@@ -406,7 +406,7 @@ def test_transfer_refuses_the_same_location(stocked, locations):
 def test_transfer_refuses_an_inactive_target(stocked, locations):
     locations["bin2"].active = False
     locations["bin2"].save()
-    with refused(errors.LocationInactive, "location_inactive", "WH1/A/02") as caught:
+    with refused(errors.LocationInactive, "location_inactive", "MUG-001", "WH1/A/02") as caught:
         ledger.transfer(
             product=stocked,
             from_location=locations["bin1"],
@@ -515,7 +515,7 @@ def test_adjust_refuses_removing_more_than_on_hand_or_committed(stocked, locatio
 def test_adjust_refuses_adding_to_an_inactive_location_but_may_empty_it(stocked, locations):
     locations["bin1"].active = False
     locations["bin1"].save()
-    with refused(errors.LocationInactive, "location_inactive", "WH1/A/01"):
+    with refused(errors.LocationInactive, "location_inactive", "MUG-001", "WH1/A/01"):
         ledger.adjust(product=stocked, location=locations["bin1"], quantity=1, reason="x")
     ledger.adjust(product=stocked, location=locations["bin1"], quantity=-20, reason="clear out")
     assert on_hand(stocked, locations["bin1"]) == 0
@@ -599,7 +599,7 @@ def test_count_refuses_going_below_committed(stocked, locations):
 def test_count_refuses_finding_units_in_an_inactive_location(stocked, locations):
     locations["bin1"].active = False
     locations["bin1"].save()
-    with refused(errors.LocationInactive, "location_inactive", "WH1/A/01"):
+    with refused(errors.LocationInactive, "location_inactive", "MUG-001", "WH1/A/01"):
         ledger.count(product=stocked, location=locations["bin1"], counted=21)
     ledger.count(product=stocked, location=locations["bin1"], counted=0)
 
@@ -667,7 +667,7 @@ def test_reserve_refuses_a_location_that_is_not_sellable(product, locations, pla
 def test_reserve_refuses_an_inactive_location(stocked, locations):
     locations["bin1"].active = False
     locations["bin1"].save()
-    with refused(errors.LocationInactive, "location_inactive", "WH1/A/01"):
+    with refused(errors.LocationInactive, "location_inactive", "MUG-001", "WH1/A/01"):
         ledger.reserve(product=stocked, location=locations["bin1"], quantity=1)
 
 
@@ -798,7 +798,7 @@ def test_ship_refuses_an_expired_lot(lot_product, lot, expired_lot, locations, f
 def test_ship_refuses_an_inactive_location(stocked, locations):
     locations["bin1"].active = False
     locations["bin1"].save()
-    with refused(errors.LocationInactive, "location_inactive", "WH1/A/01"):
+    with refused(errors.LocationInactive, "location_inactive", "MUG-001", "WH1/A/01"):
         ledger.ship(product=stocked, location=locations["bin1"], quantity=1)
 
 
