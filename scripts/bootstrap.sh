@@ -66,7 +66,10 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
 fi
 
 echo "Installing ${req_files[*]##*/} into .venv ..."
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "${req_files[-1]}"
+# This machine's pip configuration may name local indexes that do not exist; pip
+# warns once per package about them, which drowns everything else.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "${req_files[-1]}" 2>&1 \
+  | { grep -v "^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$" || true; }
 echo "$wanted" >"$stamp"
 # Dev requirements include the runtime ones: a dev install satisfies `make run` too.
 if [ "$stamp_name" = dev ]; then

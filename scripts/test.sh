@@ -6,6 +6,7 @@
 # A stage that cannot run (no PostgreSQL binaries, no Chromium) prints one line and is
 # skipped; with CI=true a skipped stage, or a skipped postgres/browser test, is an error.
 # All stages run even after a failure, so one run shows everything that is wrong.
+# STAGES="lint browser" limits the run to the named stages.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -131,11 +132,16 @@ stage_bench() {
   :
 }
 
-stage_lint
-stage_sqlite
-stage_postgres
-stage_browser
-stage_bench
+# STAGES="lint sqlite" runs only those stages (for a quick local check).
+for stage in ${STAGES:-lint sqlite postgres browser bench}; do
+  case "$stage" in
+    lint | sqlite | postgres | browser | bench) "stage_$stage" ;;
+    *)
+      echo "Unknown stage '$stage' in STAGES (lint sqlite postgres browser bench)"
+      record "$stage" FAILED "unknown stage" 0
+      ;;
+  esac
+done
 
 echo
 echo "==> summary"

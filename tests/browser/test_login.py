@@ -3,12 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-# live_server flushes the database after each test; serialized_rollback brings back
-# the role groups the migrations created.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
