@@ -6,9 +6,11 @@ writers through IMMEDIATE transactions instead), then writes the ledger row, the
 balances (with ``F()`` expressions) and the FIFO cost layers. When it raises a
 ``LedgerError`` nothing has been written.
 
-Lock order, everywhere: StockLevel rows by primary key, then the product's open
-CostLayer rows oldest first. Callers that post several products in one outer
-transaction should post them in product primary-key order.
+Lock order, everywhere: the Product row, then StockLevel rows by primary key, then
+the product's open CostLayer rows oldest first. Every operation on one product
+thus runs one at a time on PostgreSQL (SQLite runs one writer at a time anyway).
+Callers that post several products in one outer transaction lock them first with
+``lock_products`` (primary-key order) or post them in that order.
 """
 
 import functools
@@ -228,6 +230,32 @@ def _lock_levels(
     return [found.get((loc.pk, lot.pk if lot else None)) for loc, lot in places]
 
 
+def _lock_product(product: Product) -> None:
+    """Take the product's row lock: the first lock of every operation on it.
+
+    FIFO means posting order. Without this lock two PostgreSQL transactions could
+    post receipts of one product into different locations and commit in the other
+    order, or a shipment could skip a receipt posted before it but committed after
+    it; the cost layers would then be used in an order no replay of the ledger
+    gives. Taking it first, before balance rows and new lots, keeps the lock order
+    the same in every operation, so operations on a product queue instead of
+    deadlocking. SQLite already runs one writer at a time.
+    """
+    lock_products([product])
+
+
+def lock_products(products) -> None:
+    """Lock the rows of ``products`` in primary-key order (for multi-product transactions)."""
+    if connection.features.has_select_for_update:
+        keys = sorted({product.pk for product in products})
+        list(
+            Product.objects.select_for_update()
+            .filter(pk__in=keys)
+            .order_by("pk")
+            .values_list("pk")
+        )
+
+
 def _change_level(level: StockLevel, *, on_hand: int = 0, committed: int = 0, at: datetime):
     StockLevel.objects.filter(pk=level.pk).update(
         on_hand=F("on_hand") + on_hand, committed=F("committed") + committed, updated_at=at
@@ -400,6 +428,7 @@ def receive(
     _check_active(product, location)
     _check_expiry_date(expires_on)
     at = _when(at)
+    _lock_product(product)
     if lot is not None:
         _check_lot(product, lot)
         if lot_code and str(lot_code).strip() != lot.code:
@@ -473,6 +502,7 @@ def transfer(
         )
     _check_active(product, to_location, field="to_location")
     at = _when(at)
+    _lock_product(product)
     source, target = _lock_levels(
         product, [(from_location, lot), (to_location, lot)], create=(False, True)
     )
@@ -607,6 +637,7 @@ def adjust(
     if quantity > 0:
         _check_active(product, location)
     at = _when(at)
+    _lock_product(product)
     (level,) = _lock_levels(product, [(location, lot)], create=(quantity > 0,))
     fields = {
         "user": user,
@@ -668,6 +699,7 @@ def count(
     _check_stocked(product)
     _check_lot(product, lot)
     at = _when(at)
+    _lock_product(product)
     (level,) = _lock_levels(product, [(location, lot)], create=(False,))
     on_hand = level.on_hand if level else 0
     difference = counted - on_hand
@@ -735,6 +767,7 @@ def reserve(
         )
     at = _when(at)
     _check_not_expired(product, lot, timezone.localdate(at))
+    _lock_product(product)
     (level,) = _lock_levels(product, [(location, lot)], create=(False,))
     _require_free(product, level, quantity, location, lot)
     ReservationEntry.objects.create(
@@ -767,6 +800,7 @@ def release(
     _check_stocked(product)
     _check_lot(product, lot)
     at = _when(at)
+    _lock_product(product)
     (level,) = _lock_levels(product, [(location, lot)], create=(False,))
     committed = level.committed if level else 0
     if committed < quantity:
@@ -815,6 +849,7 @@ def ship(
     _check_active(product, location)
     at = _when(at)
     _check_not_expired(product, lot, timezone.localdate(at))
+    _lock_product(product)
     (level,) = _lock_levels(product, [(location, lot)], create=(False,))
     if from_committed:
         committed = level.committed if level else 0

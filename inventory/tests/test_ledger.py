@@ -952,4 +952,8 @@ def test_query_counts_per_operation(product, locations, record_property):
             operation()
         measured[name] = len(queries)
     record_property("ledger_queries", measured)
-    assert measured == QUERY_BUDGET
+    # On PostgreSQL every operation first locks the product row (one query);
+    # SQLite serialises writers without it.
+    extra = 1 if connection.features.has_select_for_update else 0
+    expected = {name: budget + extra for name, budget in QUERY_BUDGET.items()}
+    assert measured == expected

@@ -237,3 +237,38 @@ def test_a_shipment_waiting_on_layers_emptied_meanwhile_finds_the_next_ones(
     # Layers 13, 14 and 15 (costs 13 + 14 + 15): FIFO is per product, not per location.
     assert results["second"].total_cost == 42
     assert list(find_differences()) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_receipts_and_shipments_keep_fifo_order_replayable(product, locations):
+    """Receipts of one product into different bins race shipments; FIFO stays replayable.
+
+    Cost layers are consumed in posting order, and check_ledger replays moves in
+    posting order: both only agree if a product's layer changes are serialised, so
+    that no shipment can skip a receipt posted before it but committed after it.
+    """
+    bins = [locations["bin1"], locations["bin2"], locations["receiving"]]
+    ledger.receive(product=product, location=bins[0], quantity=50, unit_cost="1.00")
+
+    def work(index):
+        rng = random.Random(index)
+        for round_ in range(25):
+            try:
+                if rng.random() < 0.5:
+                    ledger.receive(
+                        product=product,
+                        location=rng.choice(bins),
+                        quantity=rng.randint(1, 5),
+                        unit_cost=f"{index + 1}.{round_:02d}",
+                    )
+                else:
+                    ledger.ship(
+                        product=product, location=rng.choice(bins), quantity=rng.randint(1, 8)
+                    )
+            except ACCEPTABLE:
+                pass
+
+    failures = run_threads(8, work)
+    assert failures == []
+    assert list(find_differences()) == []
