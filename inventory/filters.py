@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Product, ProductBarcode
-from warehouses.models import Location, Warehouse
+from warehouses.models import Location, Warehouse, in_subtree
 
 GTIN_LENGTHS = (8, 12, 13, 14)
 
@@ -137,4 +137,4 @@ class StockFilter(django_filters.FilterSet):
         # clean_location has turned the barcode into a Location.
         if not value:
             return queryset
-        return queryset.filter(location__in=Location.objects.subtree(value))
+        return queryset.filter(in_subtree(value, prefix="location__"))

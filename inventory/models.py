@@ -200,6 +200,13 @@ class StockLevel(models.Model):
         indexes = [
             models.Index(fields=["location", "product"], name="stock_level_location_idx"),
             models.Index(fields=["updated_at"], name="stock_level_updated_idx"),
+            # Stock lists show only rows holding or promising units; emptied rows
+            # stay behind as the ledger's history and would otherwise be scanned.
+            models.Index(
+                fields=["location", "product"],
+                condition=models.Q(on_hand__gt=0) | models.Q(committed__gt=0),
+                name="stock_level_held_idx",
+            ),
         ]
 
     def __str__(self):

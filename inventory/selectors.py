@@ -80,7 +80,9 @@ def stock_rows(today: date | None = None) -> QuerySet:
     return (
         with_available(StockLevel.objects.filter(Q(on_hand__gt=0) | Q(committed__gt=0)), today)
         .select_related("product", "location", "location__warehouse", "lot")
-        .order_by("product__sku", "location__path", "lot__expires_on", "lot__code", "pk")
+        # Walk order: location path first, so a list of one zone reads like the
+        # shelves and the database can stream rows in location-path order.
+        .order_by("location__path", "product__sku", "lot__expires_on", "lot__code", "pk")
     )
 
 

@@ -49,9 +49,18 @@ class LocationQuerySet(models.QuerySet):
 
     def subtree(self, location):
         """Return the location and every location below it."""
-        return self.filter(
-            models.Q(pk=location.pk) | models.Q(path__startswith=location.path + PATH_SEPARATOR)
-        )
+        return self.filter(in_subtree(location))
+
+
+def in_subtree(location, prefix: str = "") -> models.Q:
+    """Match rows whose location (reached through ``prefix``) is ``location`` or below it.
+
+    Used on a joined location (``prefix="location__"``) rather than as an IN
+    subquery, it lets the database walk locations in path order and stop early.
+    """
+    return models.Q(**{f"{prefix}pk": location.pk}) | models.Q(
+        **{f"{prefix}path__startswith": location.path + PATH_SEPARATOR}
+    )
 
 
 class Location(models.Model):

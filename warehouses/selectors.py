@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce
 
 from inventory.models import StockLevel
 from inventory.selectors import stock_rows
-from warehouses.models import PATH_SEPARATOR, Location, Warehouse
+from warehouses.models import PATH_SEPARATOR, Location, Warehouse, in_subtree
 
 
 def _units(condition_field: str) -> Coalesce:
@@ -48,7 +48,7 @@ def subtree_children(location: Location) -> QuerySet:
 
 def subtree_stock(location: Location) -> QuerySet:
     """Return the balance rows holding stock in the location or anywhere below it."""
-    return stock_rows().filter(location__in=Location.objects.subtree(location))
+    return stock_rows().filter(in_subtree(location, prefix="location__"))
 
 
 def subtree_totals(location: Location) -> dict:

@@ -456,13 +456,14 @@ def _stock_keys(response):
     ]
 
 
-def test_stock_list_shows_rows_with_stock(clerk_client, stocked):
+def test_stock_list_shows_rows_with_stock_in_walk_order(clerk_client, stocked):
+    """Location path first (how a clerk walks the shelves), then SKU, then earliest expiry."""
     response = clerk_client.get(reverse("stock_list"))
     assert _stock_keys(response) == [
         ("MUG-001", "WH1-A-01", None),
-        ("MUG-001", "WH2-B", None),
         ("TEA-100", "WH1-A-02", "SOON"),
         ("TEA-100", "WH1-A-02", "LATE"),
+        ("MUG-001", "WH2-B", None),
     ]
 
 
