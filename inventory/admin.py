@@ -18,6 +18,7 @@ from inventory.models import (
     StockLevel,
     StockMove,
 )
+from inventory.pagination import KeysFirstPaginator
 from inventory.resources import ProductResource
 
 
@@ -171,6 +172,8 @@ class StockLevelAdmin(ReadOnlyAdmin):
 
 @admin.register(StockMove)
 class StockMoveAdmin(ReadOnlyAdmin):
+    # A million rows: fetch each page's keys first (see inventory.pagination).
+    paginator = KeysFirstPaginator
     list_display = (
         "created_at",
         "kind",
@@ -191,6 +194,7 @@ class StockMoveAdmin(ReadOnlyAdmin):
 
 @admin.register(ReservationEntry)
 class ReservationEntryAdmin(ReadOnlyAdmin):
+    paginator = KeysFirstPaginator
     list_display = ("created_at", "kind", "product", "location", "lot", "quantity", "user")
     list_select_related = ("product", "location", "lot", "user")
     list_filter = ("kind", "created_at", "location__warehouse")

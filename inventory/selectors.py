@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory.models import Lot, Product, StockLevel, StockMove
+from inventory.pagination import keys_first
 from warehouses.models import Location
 
 EXPIRY_WARNING_DAYS = 30
@@ -97,29 +98,32 @@ def product_stock(product: Product, today: date | None = None) -> dict:
     }
 
 
-def recent_moves(limit: int = 50) -> QuerySet:
+def recent_moves(limit: int = 50) -> list[StockMove]:
     """Return the newest moves with everything a move row shows already joined."""
-    return StockMove.objects.select_related(
+    moves = StockMove.objects.select_related(
         "product", "lot", "from_location", "to_location", "user"
-    ).order_by("-created_at", "-id")[:limit]
+    ).order_by("-created_at", "-id")
+    return keys_first(moves, 0, limit)
 
 
-def product_moves(product: Product, limit: int = 50) -> QuerySet:
+def product_moves(product: Product, limit: int = 50) -> list[StockMove]:
     """Return the product's newest moves."""
-    return (
+    moves = (
         StockMove.objects.select_related("lot", "from_location", "to_location", "user")
         .filter(product=product)
-        .order_by("-created_at", "-id")[:limit]
+        .order_by("-created_at", "-id")
     )
+    return keys_first(moves, 0, limit)
 
 
-def location_moves(locations: QuerySet, limit: int = 50) -> QuerySet:
+def location_moves(locations: QuerySet, limit: int = 50) -> list[StockMove]:
     """Return the newest moves into or out of ``locations``."""
-    return (
+    moves = (
         StockMove.objects.select_related("product", "lot", "from_location", "to_location", "user")
         .filter(Q(from_location__in=locations) | Q(to_location__in=locations))
-        .order_by("-created_at", "-id")[:limit]
+        .order_by("-created_at", "-id")
     )
+    return keys_first(moves, 0, limit)
 
 
 def expiring_lots(today: date | None = None, days: int = EXPIRY_WARNING_DAYS) -> QuerySet:
