@@ -2,7 +2,7 @@
 # `make test`: every check, in stages; a summary with test counts and times at the end.
 #   1. venv with dev requirements       4. pytest on a throwaway PostgreSQL cluster
 #   2. ruff, ruff format, migrations    5. browser tests (Playwright + Chromium)
-#   3. pytest on SQLite                 6. benchmark smoke runs (reserved)
+#   3. pytest on SQLite                 6. benchmark smoke runs (bench/, small size)
 # A stage that cannot run (no PostgreSQL binaries, no Chromium) prints one line and is
 # skipped; with CI=true a skipped stage, or a skipped postgres/browser test, is an error.
 # All stages run even after a failure, so one run shows everything that is wrong.
@@ -124,12 +124,38 @@ stage_browser() {
 }
 
 # --- 6. benchmark smoke runs -------------------------------------------------
-# Reserved for the benchmark issue: it adds
-#   "$PY" -m bench.generate --size small
-#   "$PY" -m bench.run --size small
-# here, recorded with `record bench ...` like the other stages.
+# The harness must keep working: generate the small catalog and measure it (no
+# timing assertions; bench.run fails on ledger differences or request errors), on
+# SQLite and, where the binaries are, on a throwaway PostgreSQL cluster.
+bench_smoke() { # writes into $BENCH_DB_URL (set by the caller or with_postgres.sh)
+  local url=${DATABASE_URL:-$BENCH_DB_URL}
+  env DJANGO_SETTINGS_MODULE=bench.settings "$PY" -m bench.generate --size small \
+    --database-url "$url" &&
+    env DJANGO_SETTINGS_MODULE=bench.settings "$PY" -m bench.run --size small \
+      --database-url "$url" --repeats 3 --ledger-ops 20 --http-seconds 3 \
+      --out "$LOG_DIR/BENCHMARKS.md"
+}
+export -f bench_smoke
 stage_bench() {
-  :
+  local t0=$SECONDS failed=() dbs=()
+  echo
+  echo "==> bench: python -m bench.generate --size small && python -m bench.run --size small"
+  export PY LOG_DIR
+  if BENCH_DB_URL="sqlite:///$LOG_DIR/bench-small.sqlite3" bench_smoke; then
+    dbs+=(SQLite)
+  else
+    failed+=(SQLite)
+  fi
+  if scripts/with_postgres.sh --check >/dev/null 2>&1; then
+    if scripts/with_postgres.sh bash -c bench_smoke; then dbs+=(PostgreSQL); else failed+=(PostgreSQL); fi
+  elif [ "$IN_CI" = 1 ]; then
+    failed+=("PostgreSQL (binaries not found)")
+  fi
+  if [ ${#failed[@]} = 0 ]; then
+    record bench ok "generate + run small on $(IFS=/; echo "${dbs[*]}")" $((SECONDS - t0))
+  else
+    record bench FAILED "failed on $(IFS=,; echo "${failed[*]}")" $((SECONDS - t0))
+  fi
 }
 
 # STAGES="lint sqlite" runs only those stages (for a quick local check).

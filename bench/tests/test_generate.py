@@ -97,6 +97,7 @@ def test_scenario_has_the_requested_shape():
 
 
 @pytest.mark.django_db
+@pytest.mark.timeout(900)  # 10,000 ledger calls: about a minute on PostgreSQL, more under load
 @pytest.mark.parametrize("size", ["tiny", "small"])
 def test_bulk_load_equals_ledger_load(size):
     bulk = load_and_snapshot(load_bulk, size)
