@@ -418,7 +418,10 @@ def mark(ok: bool) -> str:
     return "✅" if ok else "❌ miss"
 
 
-def render(result: dict) -> str:
+def render(result: dict, baseline: dict | None = None) -> str:
+    """Render the result as markdown; ``baseline`` is the small run on the same database."""
+    base_pages = (baseline or {}).get("pages", {})
+    base_ledger = (baseline or {}).get("ledger", {})
     lines = [
         f"## `{result['size']}` on {result['database']}",
         "",
@@ -426,13 +429,16 @@ def render(result: dict) -> str:
         "",
         "### Pages (Django test client, after warm-up)",
         "",
-        f"| page | p50 ms | p95 ms | max ms | queries | target p95 ≤ {PAGE_P95_MS} ms |",
-        "|---|---:|---:|---:|---:|---|",
+        f"| page | p50 ms | p95 ms | max ms | queries | queries at small | "
+        f"target p95 ≤ {PAGE_P95_MS} ms, same queries |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for name, row in result["pages"].items():
+        small = base_pages.get(name, {}).get("queries", "–")
+        same = small in ("–", row["queries"])
         lines.append(
             f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} | "
-            f"{row['queries']} | {mark(row['p95_ms'] <= PAGE_P95_MS)} |"
+            f"{row['queries']} | {small} | {mark(row['p95_ms'] <= PAGE_P95_MS and same)} |"
         )
     http = result.get("http")
     if http:
@@ -456,13 +462,15 @@ def render(result: dict) -> str:
         "",
         "### Ledger",
         "",
-        f"| operation | n | p50 ms | p95 ms | max ms | target p95 ≤ {LEDGER_P95_MS} ms |",
-        "|---|---:|---:|---:|---:|---|",
+        f"| operation | n | p50 ms | p95 ms | max ms | p95 at small | "
+        f"target p95 ≤ {LEDGER_P95_MS} ms |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for name, row in result["ledger"].items():
+        small = base_ledger.get(name, {}).get("p95_ms", "–")
         lines.append(
             f"| {name} | {row['n']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} | "
-            f"{mark(row['p95_ms'] <= LEDGER_P95_MS)} |"
+            f"{small} | {mark(row['p95_ms'] <= LEDGER_P95_MS)} |"
         )
     threads = result["ledger_threads"]
     check = result["check_ledger"]
@@ -542,7 +550,11 @@ def main(argv=None) -> int:
     result["ledger"] = measure_ledger(args.ledger_ops)
     result["ledger_threads"] = measure_ledger_threads(args.threads, min(10.0, args.http_seconds))
     result["check_ledger"] = measure_check_ledger()
-    text = render(result)
+    baseline = None
+    if args.out and args.size != "small" and args.out.with_suffix(".json").exists():
+        previous = json.loads(args.out.with_suffix(".json").read_text())
+        baseline = previous.get(f"small/{result['database'].split()[0]}")
+    text = render(result, baseline)
     print(text)
     if args.out:
         write_report(args.out, result, text)
