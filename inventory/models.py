@@ -83,6 +83,7 @@ class Product(models.Model):
             ("adjust_stock", "Can adjust and count stock"),
             ("transfer_stock", "Can move stock between locations"),
             ("import_data", "Can import products and opening stock"),
+            ("view_valuation", "Can see inventory value, costs and margins"),
         ]
         indexes = [models.Index(fields=["name"], name="product_name_idx")]
 

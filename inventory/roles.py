@@ -10,9 +10,35 @@ VIEW_STOCK = [
     "warehouses.view_location",
 ]
 
+VIEW_PURCHASING = [
+    "orders.view_supplier",
+    "orders.view_supplierproduct",
+    "orders.view_purchaseorder",
+    "orders.view_purchaseorderline",
+    "orders.view_purchaseorderevent",
+    "orders.view_receiptline",
+]
+
+MANAGE_PURCHASING = [
+    *VIEW_PURCHASING,
+    "orders.add_supplier",
+    "orders.change_supplier",
+    "orders.add_supplierproduct",
+    "orders.change_supplierproduct",
+    "orders.delete_supplierproduct",
+    "orders.add_purchaseorder",
+    "orders.change_purchaseorder",
+    "orders.add_purchaseorderline",
+    "orders.change_purchaseorderline",
+    "orders.delete_purchaseorderline",
+    "orders.send_purchaseorder",
+    "orders.view_historicalsupplier",
+    "orders.view_historicalsupplierproduct",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    # Scan stations and stock lookup.
-    "clerk": VIEW_STOCK,
+    # Scan stations, stock lookup, receiving purchase orders.
+    "clerk": [*VIEW_STOCK, *VIEW_PURCHASING, "orders.receive_purchaseorder"],
     # Catalog, suppliers, purchase orders, replenishment.
     "buyer": [
         *VIEW_STOCK,
@@ -22,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.change_productbarcode",
         "inventory.delete_productbarcode",
         "inventory.import_data",
+        *MANAGE_PURCHASING,
     ],
     # Everything in the back office, including adjustments and valuation.
     "manager": [
@@ -45,6 +72,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "warehouses.change_location",
         "warehouses.view_historicalwarehouse",
         "warehouses.view_historicallocation",
+        "inventory.view_valuation",
+        *MANAGE_PURCHASING,
+        "orders.receive_purchaseorder",
     ],
 }
 
