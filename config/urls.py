@@ -13,6 +13,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("reports/", include("inventory.report_urls")),
     path("", include("warehouses.urls")),
     path("", include("inventory.urls")),
 ]

@@ -1,0 +1,3 @@
+"""Reports under /reports/ (valuation; more come with later issues)."""
+
+urlpatterns: list = []
