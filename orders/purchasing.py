@@ -1,0 +1,382 @@
+"""Purchase orders: create, set lines, send, cancel, close.
+
+Every function is keyword-only and atomic, locks the order row before it reads the
+status, records each status change as a ``PurchaseOrderEvent`` and raises an
+``orders.errors.PurchasingError`` subclass with nothing written when it refuses.
+"""
+
+import math
+import smtplib
+import uuid
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from inventory.ledger import MAX_QUANTITY, MAX_UNIT_COST
+from inventory.models import Product
+from orders import errors
+from orders.documents import order_csv, order_pdf
+from orders.models import (
+    PurchaseOrder,
+    PurchaseOrderEvent,
+    PurchaseOrderLine,
+    Supplier,
+    SupplierProduct,
+)
+from warehouses.models import Warehouse
+
+__all__ = [
+    "cancel_order",
+    "close_order",
+    "create_order",
+    "order_csv",
+    "order_pdf",
+    "remove_line",
+    "rounded_quantity",
+    "send_order",
+    "set_line",
+]
+
+COST_PLACES = Decimal("0.000001")
+Status = PurchaseOrder.Status
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _check_date(value, *, field: str, what: str) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise errors.InvalidDate(f"“{value}” is not a date for {what}.", field=field)
+    return value
+
+
+def _check_quantity(quantity, product: Product) -> int:
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise errors.InvalidQuantity(
+            f"The quantity of {product.sku} must be a whole number, not “{quantity}”.",
+            field="quantity",
+        )
+    if quantity <= 0:
+        raise errors.InvalidQuantity(
+            f"The quantity of {product.sku} must be more than zero (got {quantity}).",
+            field="quantity",
+        )
+    if quantity > MAX_QUANTITY:
+        raise errors.InvalidQuantity(
+            f"{quantity} units of {product.sku} is not a plausible quantity.", field="quantity"
+        )
+    return quantity
+
+
+def _check_cost(unit_cost, product: Product) -> Decimal:
+    try:
+        if isinstance(unit_cost, bool) or unit_cost is None:
+            raise InvalidOperation
+        cost = Decimal(str(unit_cost).strip())
+        if not cost.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError, TypeError):
+        raise errors.InvalidCost(
+            f"“{unit_cost}” is not a unit cost for {product.sku}.", field="unit_cost"
+        ) from None
+    if cost < 0:
+        raise errors.InvalidCost(
+            f"The unit cost of {product.sku} cannot be negative (got {cost}).", field="unit_cost"
+        )
+    if cost > MAX_UNIT_COST:
+        raise errors.InvalidCost(
+            f"A unit cost of {cost} for {product.sku} is too large.", field="unit_cost"
+        )
+    return cost.quantize(COST_PLACES, ROUND_HALF_UP)
+
+
+def _lock_order(order: PurchaseOrder) -> PurchaseOrder:
+    """Lock the order row and return it as it is now; copy the fresh fields onto ``order``."""
+    locked = (
+        PurchaseOrder.objects.select_for_update(of=("self",))
+        .select_related("supplier", "warehouse")
+        .get(pk=order.pk)
+    )
+    order.status = locked.status
+    return locked
+
+
+def _record(order: PurchaseOrder, from_status: str, to_status: str, user, note: str = ""):
+    PurchaseOrderEvent.objects.create(
+        order=order,
+        from_status=from_status,
+        to_status=to_status,
+        user=user,
+        note=(note or "")[:255],
+    )
+
+
+def _change_status(
+    order: PurchaseOrder, locked: PurchaseOrder, to_status: str, user, note: str = "", **fields
+):
+    from_status = locked.status
+    PurchaseOrder.objects.filter(pk=locked.pk).update(status=to_status, **fields)
+    for target in (order, locked):
+        target.status = to_status
+        for name, value in fields.items():
+            setattr(target, name, value)
+    _record(locked, from_status, to_status, user, note)
+
+
+def _status_label(status: str) -> str:
+    return Status(status).label.lower()
+
+
+def rounded_quantity(quantity: int, supplier_product: SupplierProduct) -> tuple[int, str]:
+    """Round ``quantity`` up to the minimum order, then to whole packs; return it and a note.
+
+    The note is empty when nothing was rounded, else e.g.
+    “Rounded up from 7 to 12: packs of 6”.
+    """
+    minimum = supplier_product.minimum_order_quantity or 1
+    pack = supplier_product.pack_size or 1
+    wanted = max(quantity, minimum)
+    rounded = math.ceil(wanted / pack) * pack
+    if rounded == quantity:
+        return rounded, ""
+    reasons = []
+    if quantity < minimum:
+        reasons.append(f"minimum order {minimum}")
+    if rounded != wanted:
+        reasons.append(f"packs of {pack}")
+    return rounded, f"Rounded up from {quantity} to {rounded}: {', '.join(reasons)}"
+
+
+# --- orders and lines ---------------------------------------------------------------
+
+
+@transaction.atomic
+def create_order(
+    *,
+    supplier: Supplier,
+    warehouse: Warehouse,
+    user=None,
+    expected_on: date | None = None,
+    notes: str = "",
+) -> PurchaseOrder:
+    """Open a draft purchase order numbered ``PO-000123`` (from its primary key)."""
+    if not supplier.active:
+        raise errors.SupplierInactive(
+            f"Supplier {supplier.code} is inactive: no new orders can go to it.", field="supplier"
+        )
+    if not warehouse.active:
+        raise errors.WarehouseInactive(
+            f"Warehouse {warehouse.code} is inactive: it cannot receive orders.",
+            field="warehouse",
+        )
+    expected_on = _check_date(expected_on, field="expected_on", what="the expected delivery")
+    # The number comes from the primary key, unique under any concurrency; a
+    # placeholder keeps the unique column filled until the row has its key.
+    order = PurchaseOrder.objects.create(
+        number=f"new-{uuid.uuid4().hex[:16]}",
+        supplier=supplier,
+        warehouse=warehouse,
+        expected_on=expected_on,
+        notes=notes or "",
+        created_by=user,
+    )
+    order.number = f"PO-{order.pk:06d}"
+    PurchaseOrder.objects.filter(pk=order.pk).update(number=order.number)
+    _record(order, "", Status.DRAFT, user, "Created")
+    return order
+
+
+@transaction.atomic
+def set_line(
+    *,
+    order: PurchaseOrder,
+    product: Product,
+    quantity: int,
+    unit_cost=None,
+    expected_on: date | None = None,
+    user=None,
+) -> PurchaseOrderLine:
+    """Order ``quantity`` of ``product`` (rounded up to minimum order and pack size).
+
+    An existing line for the product is replaced. ``unit_cost`` defaults to the
+    supplier's price. Only a draft can change.
+    """
+    locked = _lock_order(order)
+    if locked.status != Status.DRAFT:
+        raise errors.NotEditable(
+            f"{locked.number} is {_status_label(locked.status)}: lines change only in a draft.",
+            field="product",
+        )
+    if not product.active:
+        raise errors.ProductInactive(
+            f"{product.sku} is inactive: it cannot be ordered.", field="product"
+        )
+    if not product.is_stocked:
+        raise errors.DropshipProduct(
+            f"{product.sku} is a dropship product: the supplier ships it to the customer, so it "
+            f"is not ordered into warehouse {locked.warehouse.code}.",
+            field="product",
+        )
+    supplier_product = (
+        SupplierProduct.objects.filter(supplier=locked.supplier, product=product, active=True)
+        .select_related("supplier")
+        .first()
+    )
+    if supplier_product is None:
+        raise errors.ProductNotSold(
+            f"{locked.supplier.code} does not sell {product.sku}: add it to the supplier's "
+            "products first.",
+            field="product",
+        )
+    quantity = _check_quantity(quantity, product)
+    cost = _check_cost(supplier_product.unit_cost if unit_cost is None else unit_cost, product)
+    expected_on = _check_date(expected_on, field="expected_on", what=f"{product.sku}")
+    rounded, note = rounded_quantity(quantity, supplier_product)
+    if rounded > MAX_QUANTITY:
+        raise errors.InvalidQuantity(
+            f"{rounded} units of {product.sku} is not a plausible quantity.", field="quantity"
+        )
+    line, _ = PurchaseOrderLine.objects.update_or_create(
+        order=locked,
+        product=product,
+        defaults={
+            "quantity_ordered": rounded,
+            "unit_cost": cost,
+            "expected_on": expected_on,
+            "note": note,
+        },
+    )
+    return line
+
+
+@transaction.atomic
+def remove_line(*, line: PurchaseOrderLine, user=None) -> None:
+    """Delete a line of a draft order."""
+    locked = _lock_order(line.order)
+    if locked.status != Status.DRAFT:
+        raise errors.NotEditable(
+            f"{locked.number} is {_status_label(locked.status)}: lines change only in a draft.",
+            field="line",
+        )
+    deleted, _ = PurchaseOrderLine.objects.filter(pk=line.pk, order=locked).delete()
+    if not deleted:
+        raise errors.WrongOrder(f"That line is no longer on {locked.number}.", field="line")
+
+
+# --- status changes -----------------------------------------------------------------
+
+
+def _email(order: PurchaseOrder, lines, user, pdf: bytes, csv_text: str) -> EmailMessage:
+    context = {
+        "order": order,
+        "lines": lines,
+        "user": user,
+        "currency": settings.STOCKROOM_CURRENCY,
+    }
+    subject = render_to_string("orders/email/purchase_order_subject.txt", context)
+    body = render_to_string("orders/email/purchase_order.txt", context)
+    reply_to = [user.email] if user is not None and getattr(user, "email", "") else []
+    message = EmailMessage(
+        subject=" ".join(subject.split()),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[order.supplier.email],
+        reply_to=reply_to,
+    )
+    message.attach(f"{order.number}.pdf", pdf, "application/pdf")
+    message.attach(f"{order.number}.csv", csv_text, "text/csv")
+    return message
+
+
+@transaction.atomic
+def send_order(*, order: PurchaseOrder, user) -> PurchaseOrder:
+    """Mark a draft with lines as sent and email it to the supplier (PDF and CSV attached).
+
+    The email goes out last, inside the transaction: when it cannot be sent the
+    order stays a draft.
+    """
+    locked = _lock_order(order)
+    if locked.status != Status.DRAFT:
+        raise errors.InvalidTransition(
+            f"{locked.number} is {_status_label(locked.status)}: only a draft can be sent.",
+            field="status",
+        )
+    supplier = locked.supplier
+    if not supplier.active:
+        raise errors.SupplierInactive(
+            f"Supplier {supplier.code} is inactive: {locked.number} cannot be sent to it.",
+            field="supplier",
+        )
+    if not supplier.email:
+        raise errors.NoSupplierEmail(
+            f"Supplier {supplier.code} has no contact email: add one before sending "
+            f"{locked.number}.",
+            field="supplier",
+        )
+    lines = list(locked.lines.select_related("product").order_by("id"))
+    if not lines:
+        raise errors.EmptyOrder(
+            f"{locked.number} has no lines: add what to order before sending it.", field="lines"
+        )
+    now = timezone.now()
+    _change_status(
+        order, locked, Status.SENT, user, f"Emailed to {supplier.email}", sent_by=user, sent_at=now
+    )
+    pdf = order_pdf(locked)
+    csv_text = order_csv(locked)
+    try:
+        _email(locked, lines, user, pdf, csv_text).send()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise errors.EmailFailed(
+            f"{locked.number} could not be emailed to {supplier.email} ({exc}); it is still a "
+            "draft. Try again later.",
+            field="supplier",
+        ) from exc
+    return order
+
+
+@transaction.atomic
+def cancel_order(*, order: PurchaseOrder, user, reason: str = "") -> PurchaseOrder:
+    """Cancel a draft or sent order of which nothing was received."""
+    locked = _lock_order(order)
+    if locked.status in (Status.PARTIALLY_RECEIVED, Status.RECEIVED) or (
+        locked.status == Status.SENT and locked.lines.filter(quantity_received__gt=0).exists()
+    ):
+        raise errors.CloseInstead(
+            f"{locked.number} is {_status_label(locked.status)}: goods have arrived, so it "
+            "cannot be cancelled. Close it instead to accept the short delivery.",
+            field="status",
+        )
+    if locked.status not in (Status.DRAFT, Status.SENT):
+        raise errors.InvalidTransition(
+            f"{locked.number} is {_status_label(locked.status)}: it cannot be cancelled.",
+            field="status",
+        )
+    _change_status(order, locked, Status.CANCELLED, user, reason)
+    return order
+
+
+@transaction.atomic
+def close_order(*, order: PurchaseOrder, user, reason: str = "") -> PurchaseOrder:
+    """Accept a short delivery: close a partially received order; nothing more will come."""
+    locked = _lock_order(order)
+    if locked.status == Status.SENT:
+        raise errors.InvalidTransition(
+            f"Nothing of {locked.number} has been received yet: cancel it instead of closing it.",
+            field="status",
+        )
+    if locked.status != Status.PARTIALLY_RECEIVED:
+        raise errors.InvalidTransition(
+            f"{locked.number} is {_status_label(locked.status)}: only a partially received "
+            "order can be closed.",
+            field="status",
+        )
+    _change_status(order, locked, Status.CLOSED, user, reason)
+    return order

@@ -1,0 +1,72 @@
+"""Purchasing fixtures: a supplier, what it sells, and orders built through the services.
+
+- ``supplier``: ACME, emails orders@acme.example, 7 days lead time, 0 % over-receipt tolerance.
+- ``supplier_product``: ACME sells ``product`` (MUG-001) as ACME-MUG at 2.50, packs of 1.
+- ``lot_supplier_product``: ACME sells ``lot_product`` (TEA-100, lot + expiry) as ACME-TEA at 1.20.
+- ``draft_order``: PO to ``warehouse`` (with ``locations``), expected in 7 days, lines
+  10 × MUG-001 at 2.50 and 20 × TEA-100 at 1.20, created by ``buyer``.
+- ``sent_order``: ``draft_order`` sent by ``buyer`` (one email in the outbox).
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+
+@pytest.fixture
+def supplier(db):
+    from orders.models import Supplier
+
+    return Supplier.objects.create(
+        code="ACME", name="Acme Trading", email="orders@acme.example", default_lead_time_days=7
+    )
+
+
+@pytest.fixture
+def supplier_product(supplier, product):
+    from orders.models import SupplierProduct
+
+    return SupplierProduct.objects.create(
+        supplier=supplier,
+        product=product,
+        supplier_sku="ACME-MUG",
+        unit_cost=Decimal("2.50"),
+        preferred=True,
+    )
+
+
+@pytest.fixture
+def lot_supplier_product(supplier, lot_product):
+    from orders.models import SupplierProduct
+
+    return SupplierProduct.objects.create(
+        supplier=supplier,
+        product=lot_product,
+        supplier_sku="ACME-TEA",
+        unit_cost=Decimal("1.20"),
+        preferred=True,
+    )
+
+
+@pytest.fixture
+def draft_order(supplier_product, lot_supplier_product, warehouse, locations, buyer):
+    from orders import purchasing
+
+    order = purchasing.create_order(
+        supplier=supplier_product.supplier,
+        warehouse=warehouse,
+        user=buyer,
+        expected_on=timezone.localdate() + timedelta(days=7),
+    )
+    purchasing.set_line(order=order, product=supplier_product.product, quantity=10, user=buyer)
+    purchasing.set_line(order=order, product=lot_supplier_product.product, quantity=20, user=buyer)
+    return order
+
+
+@pytest.fixture
+def sent_order(draft_order, buyer):
+    from orders import purchasing
+
+    return purchasing.send_order(order=draft_order, user=buyer)
