@@ -1,0 +1,556 @@
+"""Inventory value as of a date (FIFO and moving average) and COGS and margin for a period.
+
+Everything is computed from the ledger: one streaming pass over the ``StockMove``
+rows that change what a product holds (receipts, found and lost units, shipments;
+transfers are skipped, they move units without changing their cost), in posting
+order (primary key), which is the order the ledger used its FIFO cost layers in.
+The pass holds a few numbers per product, never a query per product.
+
+FIFO. Every inbound move opened a cost layer at its ``total_cost``; every outbound
+move stored the exact cost of the layers it used up in ``total_cost``. The value of
+the layers remaining after a set of moves is therefore the sum of the inbound
+costs minus the sum of the outbound costs, to the last of the six decimals: that
+is the FIFO value as of a date (all moves posted before the end of that day in
+``settings.TIME_ZONE``). FIFO COGS is the stored ``total_cost`` of the shipments in
+the period, a lookup. A product's layers are shared by all its locations, so a
+warehouse's FIFO value is its quantity at the product's FIFO unit value (product
+value / product quantity); the warehouses' shares add up to the product's value.
+
+Moving average (perpetual). The same pass keeps, per product, the quantity and
+the average unit cost (six decimals, half-up): an inbound move sets
+``(quantity × average + move cost) / (quantity + units in)``; an outbound move
+leaves the average unchanged and takes ``units × average`` out. Each shipment is
+thus costed at the average of the moment it was posted (``Shipment``). The
+average is computed by this replay rather than stored on the move: the replay is
+one indexed scan, needs no change to the ledger's write path or to existing rows,
+and gives the same numbers for moves posted before this module existed.
+
+Moves posted with an earlier ``at=`` than moves already in the ledger still cost
+in posting order (that is what the ledger did); the date cut-off uses their
+``created_at``.
+
+Values keep their full precision here; they are rounded to cents only for display
+(``cents``), in the CSV and on the page.
+
+Selling prices: revenue is ``quantity × product.sell_price`` unless a prices hook
+gives a unit price for a shipment. The hook takes the period's ``Shipment`` records
+and returns ``{move_id: unit_price}``, so a sales-order module can look all prices
+up in one query. Pass it as ``prices=`` or name it in the setting
+``STOCKROOM_SHIPMENT_PRICES`` (a dotted path).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.utils.module_loading import import_string
+
+from inventory.models import Product, StockMove
+from warehouses.models import Location
+
+COST_PLACES = Decimal("0.000001")
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+FIFO = "fifo"
+AVERAGE = "average"
+METHODS = (FIFO, AVERAGE)
+CHUNK = 5000
+
+PricesHook = Callable[[Sequence["Shipment"]], Mapping[int, Decimal]]
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round a money amount to cents (half up) for display."""
+    return Decimal(value).quantize(CENT, ROUND_HALF_UP)
+
+
+def start_of_day(day: date) -> datetime:
+    """Return the first instant of ``day`` in ``settings.TIME_ZONE``."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def end_of_day(day: date) -> datetime:
+    """Return the first instant after ``day`` in ``settings.TIME_ZONE`` (exclusive end)."""
+    return start_of_day(day + timedelta(days=1))
+
+
+# --- the replay -----------------------------------------------------------------------
+
+
+@dataclass
+class _Position:
+    """What one product holds at some moment: units, FIFO value, moving average."""
+
+    quantity: int = 0
+    fifo_value: Decimal = ZERO
+    average_cost: Decimal = ZERO
+
+    def take_in(self, quantity: int, total_cost: Decimal) -> None:
+        held = self.quantity
+        if held <= 0:
+            self.average_cost = (total_cost / quantity).quantize(COST_PLACES, ROUND_HALF_UP)
+        else:
+            self.average_cost = (
+                (held * self.average_cost + total_cost) / (held + quantity)
+            ).quantize(COST_PLACES, ROUND_HALF_UP)
+        self.quantity = held + quantity
+        self.fifo_value += total_cost
+
+    def take_out(self, quantity: int, total_cost: Decimal) -> None:
+        self.quantity -= quantity
+        self.fifo_value -= total_cost
+
+    @property
+    def average_value(self) -> Decimal:
+        return self.quantity * self.average_cost
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """One shipment move with its FIFO cost (stored) and its moving-average cost then."""
+
+    move_id: int
+    product_id: int
+    warehouse_id: int | None
+    quantity: int
+    created_at: datetime
+    document_type_id: int | None
+    document_id: int | None
+    fifo_cost: Decimal
+    average_unit_cost: Decimal
+
+    @property
+    def average_cost(self) -> Decimal:
+        return self.quantity * self.average_unit_cost
+
+
+@dataclass
+class _Period:
+    start: datetime
+    end: datetime
+    warehouse_id: int | None
+    keep_shipments: bool
+    totals: dict = field(default_factory=lambda: defaultdict(lambda: [0, ZERO, ZERO]))
+    shipments: list = field(default_factory=list)
+
+
+def _location_warehouses() -> dict[int, int]:
+    return dict(Location.objects.order_by().values_list("pk", "warehouse_id"))
+
+
+def _replay(*, until: datetime | None, period: _Period | None = None) -> dict[int, _Position]:
+    """Replay the moves posted before ``until`` and before ``period.end``, in posting order.
+
+    Returns each product's position as of ``until`` (empty without ``until``) and
+    adds the shipments posted in ``[period.start, period.end)`` to ``period``.
+    """
+    positions: dict[int, _Position] = defaultdict(_Position)
+    period_positions: dict[int, _Position] | None = None
+    if period is not None:
+        period_positions = positions if period.end == until else defaultdict(_Position)
+    ends = [end for end in (until, period.end if period else None) if end is not None]
+    if not ends:
+        return positions
+    warehouses = _location_warehouses() if period is not None else {}
+    moves = (
+        StockMove.objects.filter(created_at__lt=max(ends))
+        .filter(Q(from_location__isnull=True) | Q(to_location__isnull=True))
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "product_id",
+            "quantity",
+            "from_location_id",
+            "kind",
+            "total_cost",
+            "created_at",
+            "document_type_id",
+            "document_id",
+        )
+    )
+    for (
+        pk,
+        product_id,
+        quantity,
+        from_id,
+        kind,
+        cost,
+        created_at,
+        doc_type,
+        doc_id,
+    ) in moves.iterator(chunk_size=CHUNK):
+        cost = ZERO if cost is None else cost
+        books = []
+        if until is not None and created_at < until:
+            books.append(positions[product_id])
+        period_book = None
+        if period_positions is not None and created_at < period.end:
+            period_book = period_positions[product_id]
+            if period_positions is not positions:
+                books.append(period_book)
+        if from_id is None:
+            for book in books:
+                book.take_in(quantity, cost)
+            continue
+        if period_book is not None:
+            # The average of the moment: every earlier move of the period's book is in.
+            average = period_book.average_cost
+        for book in books:
+            book.take_out(quantity, cost)
+        if period_book is None or kind != StockMove.Kind.SHIPMENT or created_at < period.start:
+            continue
+        warehouse_id = warehouses.get(from_id)
+        if period.warehouse_id is not None and warehouse_id != period.warehouse_id:
+            continue
+        totals = period.totals[product_id]
+        totals[0] += quantity
+        totals[1] += cost
+        totals[2] += quantity * average
+        if period.keep_shipments:
+            period.shipments.append(
+                Shipment(
+                    move_id=pk,
+                    product_id=product_id,
+                    warehouse_id=warehouse_id,
+                    quantity=quantity,
+                    created_at=created_at,
+                    document_type_id=doc_type,
+                    document_id=doc_id,
+                    fifo_cost=cost,
+                    average_unit_cost=average,
+                )
+            )
+    return positions
+
+
+# --- results --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValuationRow:
+    """One product's stock and value as of a date (in one warehouse, or in all)."""
+
+    product_id: int
+    sku: str
+    name: str
+    warehouse_id: int | None
+    quantity: int
+    fifo_value: Decimal
+    average_unit_cost: Decimal
+
+    @property
+    def average_value(self) -> Decimal:
+        return self.quantity * self.average_unit_cost
+
+    @property
+    def fifo_unit_cost(self) -> Decimal:
+        if not self.quantity:
+            return ZERO
+        return (self.fifo_value / self.quantity).quantize(COST_PLACES, ROUND_HALF_UP)
+
+    @property
+    def difference(self) -> Decimal:
+        """FIFO value minus average value: positive when recent costs are higher."""
+        return self.fifo_value - self.average_value
+
+    def value(self, method: str) -> Decimal:
+        return self.fifo_value if method == FIFO else self.average_value
+
+
+@dataclass(frozen=True)
+class Valuation:
+    as_of: date
+    warehouse_id: int | None
+    rows: list[ValuationRow]
+
+    @property
+    def quantity(self) -> int:
+        return sum(row.quantity for row in self.rows)
+
+    @property
+    def fifo_value(self) -> Decimal:
+        return sum((row.fifo_value for row in self.rows), ZERO)
+
+    @property
+    def average_value(self) -> Decimal:
+        return sum((row.average_value for row in self.rows), ZERO)
+
+    @property
+    def difference(self) -> Decimal:
+        return self.fifo_value - self.average_value
+
+    def value(self, method: str) -> Decimal:
+        return self.fifo_value if method == FIFO else self.average_value
+
+
+@dataclass(frozen=True)
+class CogsRow:
+    """One product's shipments in a period: revenue, COGS and margin both ways."""
+
+    product_id: int
+    sku: str
+    name: str
+    quantity: int
+    revenue: Decimal
+    fifo_cogs: Decimal
+    average_cogs: Decimal
+
+    @property
+    def fifo_margin(self) -> Decimal:
+        return self.revenue - self.fifo_cogs
+
+    @property
+    def average_margin(self) -> Decimal:
+        return self.revenue - self.average_cogs
+
+    @property
+    def difference(self) -> Decimal:
+        """FIFO margin minus average margin: positive when FIFO profit looks higher."""
+        return self.fifo_margin - self.average_margin
+
+
+@dataclass(frozen=True)
+class CogsReport:
+    date_from: date
+    date_to: date
+    warehouse_id: int | None
+    rows: list[CogsRow]
+    shipments: list[Shipment]
+
+    def _sum(self, name: str) -> Decimal:
+        return sum((getattr(row, name) for row in self.rows), ZERO)
+
+    @property
+    def quantity(self) -> int:
+        return sum(row.quantity for row in self.rows)
+
+    @property
+    def revenue(self) -> Decimal:
+        return self._sum("revenue")
+
+    @property
+    def fifo_cogs(self) -> Decimal:
+        return self._sum("fifo_cogs")
+
+    @property
+    def average_cogs(self) -> Decimal:
+        return self._sum("average_cogs")
+
+    @property
+    def fifo_margin(self) -> Decimal:
+        return self.revenue - self.fifo_cogs
+
+    @property
+    def average_margin(self) -> Decimal:
+        return self.revenue - self.average_cogs
+
+    @property
+    def difference(self) -> Decimal:
+        return self.fifo_margin - self.average_margin
+
+
+# --- the public functions ---------------------------------------------------------------
+
+
+def _warehouse_id(warehouse) -> int | None:
+    return getattr(warehouse, "pk", warehouse)
+
+
+def _quantities_by_warehouse(until: datetime, warehouse_id: int | None) -> dict:
+    """Return ``{(product_id, warehouse_id): units}`` from the moves posted before ``until``."""
+    held: dict[tuple[int, int], int] = defaultdict(int)
+    moves = StockMove.objects.filter(created_at__lt=until).order_by()
+    for side, sign in (("to_location", 1), ("from_location", -1)):
+        rows = moves.filter(**{f"{side}__isnull": False})
+        if warehouse_id is not None:
+            rows = rows.filter(**{f"{side}__warehouse_id": warehouse_id})
+        grouped = rows.values_list("product_id", f"{side}__warehouse_id").annotate(
+            units=Sum("quantity")
+        )
+        for product_id, place, units in grouped:
+            held[(product_id, place)] += sign * units
+    return held
+
+
+def _products() -> dict[int, tuple[str, str, Decimal]]:
+    return {
+        pk: (sku, name, price)
+        for pk, sku, name, price in Product.objects.order_by().values_list(
+            "pk", "sku", "name", "sell_price"
+        )
+    }
+
+
+def _valuation_rows(
+    positions: dict[int, _Position],
+    held: dict,
+    products: dict,
+    *,
+    warehouse_id: int | None,
+    by_warehouse: bool,
+) -> list[ValuationRow]:
+    rows = []
+    if warehouse_id is None and not by_warehouse:
+        for product_id, position in positions.items():
+            if position.quantity == 0 and position.fifo_value == 0:
+                continue
+            sku, name, _price = products[product_id]
+            rows.append(
+                ValuationRow(
+                    product_id=product_id,
+                    sku=sku,
+                    name=name,
+                    warehouse_id=None,
+                    quantity=position.quantity,
+                    fifo_value=position.fifo_value,
+                    average_unit_cost=position.average_cost,
+                )
+            )
+    else:
+        for (product_id, place), quantity in held.items():
+            position = positions.get(product_id)
+            if not quantity or position is None or not position.quantity:
+                continue
+            sku, name, _price = products[product_id]
+            rows.append(
+                ValuationRow(
+                    product_id=product_id,
+                    sku=sku,
+                    name=name,
+                    warehouse_id=place,
+                    quantity=quantity,
+                    # The product's layers are shared: this warehouse's share by units.
+                    fifo_value=position.fifo_value * quantity / position.quantity,
+                    average_unit_cost=position.average_cost,
+                )
+            )
+    rows.sort(key=lambda row: (row.sku, row.warehouse_id or 0))
+    return rows
+
+
+def _resolve_prices(prices: PricesHook | None) -> PricesHook | None:
+    if prices is not None:
+        return prices
+    path = getattr(settings, "STOCKROOM_SHIPMENT_PRICES", None)
+    return import_string(path) if path else None
+
+
+def _cogs_rows(period: _Period, products: dict, prices: PricesHook | None) -> list[CogsRow]:
+    unit_prices = prices(period.shipments) if prices is not None else {}
+    revenue: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    priced: dict[int, int] = defaultdict(int)
+    for shipment in period.shipments:
+        price = unit_prices.get(shipment.move_id)
+        if price is not None:
+            revenue[shipment.product_id] += shipment.quantity * Decimal(price)
+            priced[shipment.product_id] += shipment.quantity
+    rows = []
+    for product_id, (quantity, fifo_cogs, average_cogs) in period.totals.items():
+        sku, name, sell_price = products[product_id]
+        rows.append(
+            CogsRow(
+                product_id=product_id,
+                sku=sku,
+                name=name,
+                quantity=quantity,
+                revenue=revenue[product_id] + (quantity - priced[product_id]) * sell_price,
+                fifo_cogs=fifo_cogs,
+                average_cogs=average_cogs,
+            )
+        )
+    rows.sort(key=lambda row: row.sku)
+    return rows
+
+
+def report(
+    *,
+    as_of: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    warehouse=None,
+    by_warehouse: bool = False,
+    prices: PricesHook | None = None,
+) -> tuple[Valuation | None, CogsReport | None]:
+    """Value the stock as of ``as_of`` and cost the shipments from ``date_from`` to ``date_to``.
+
+    Both come from one pass over the ledger; either part is None when its dates
+    are not given. ``warehouse`` (a Warehouse or its pk) limits both to one
+    warehouse; ``by_warehouse`` gives one valuation row per product and warehouse.
+    """
+    warehouse_id = _warehouse_id(warehouse)
+    until = end_of_day(as_of) if as_of is not None else None
+    period = None
+    if date_from is not None and date_to is not None:
+        prices = _resolve_prices(prices)
+        period = _Period(
+            start=start_of_day(date_from),
+            end=end_of_day(date_to),
+            warehouse_id=warehouse_id,
+            keep_shipments=True,
+        )
+    positions = _replay(until=until, period=period)
+    products = _products()
+    valuation = None
+    if as_of is not None:
+        held = (
+            _quantities_by_warehouse(until, warehouse_id)
+            if warehouse_id is not None or by_warehouse
+            else {}
+        )
+        valuation = Valuation(
+            as_of=as_of,
+            warehouse_id=warehouse_id,
+            rows=_valuation_rows(
+                positions, held, products, warehouse_id=warehouse_id, by_warehouse=by_warehouse
+            ),
+        )
+    cogs = None
+    if period is not None:
+        cogs = CogsReport(
+            date_from=date_from,
+            date_to=date_to,
+            warehouse_id=warehouse_id,
+            rows=_cogs_rows(period, products, prices),
+            shipments=period.shipments,
+        )
+    return valuation, cogs
+
+
+def inventory_value(*, as_of: date, warehouse=None, by_warehouse: bool = False) -> Valuation:
+    """Return each product's quantity, FIFO and moving-average value at the end of ``as_of``."""
+    valuation, _ = report(as_of=as_of, warehouse=warehouse, by_warehouse=by_warehouse)
+    return valuation
+
+
+def cost_of_goods_sold(
+    *, date_from: date, date_to: date, warehouse=None, prices: PricesHook | None = None
+) -> CogsReport:
+    """Return revenue, FIFO and moving-average COGS and margins per product for a period.
+
+    The period runs from the start of ``date_from`` to the end of ``date_to``.
+    """
+    _, cogs = report(date_from=date_from, date_to=date_to, warehouse=warehouse, prices=prices)
+    return cogs
+
+
+def csv_lines(valuation: Valuation, method: str) -> Iterable[list]:
+    """Yield the CSV's rows: header, ``sku,quantity,value`` per product, then ``TOTAL``."""
+    if method not in METHODS:
+        raise ValueError(f"Unknown valuation method {method!r}: use fifo or average.")
+    yield ["sku", "quantity", "value"]
+    for row in valuation.rows:
+        yield [row.sku, row.quantity, cents(row.value(method))]
+    yield ["TOTAL", valuation.quantity, cents(valuation.value(method))]
+
+
+def write_csv(valuation: Valuation, method: str, out) -> None:
+    """Write the valuation as CSV (values rounded to cents) to the file ``out``."""
+    csv.writer(out, lineterminator="\n").writerows(csv_lines(valuation, method))
