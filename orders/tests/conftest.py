@@ -70,3 +70,53 @@ def sent_order(draft_order, buyer):
     from orders import purchasing
 
     return purchasing.send_order(order=draft_order, user=buyer)
+
+
+SNAPSHOT_MODELS = (
+    ("inventory", "StockLevel"),
+    ("inventory", "StockMove"),
+    ("inventory", "ReservationEntry"),
+    ("inventory", "CostLayer"),
+    ("inventory", "Lot"),
+    ("orders", "PurchaseOrder"),
+    ("orders", "PurchaseOrderLine"),
+    ("orders", "PurchaseOrderEvent"),
+    ("orders", "ReceiptLine"),
+)
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Return every row of the stock and purchasing tables as tuples, by primary key."""
+    from django.apps import apps
+
+    rows = {}
+    for app_label, name in SNAPSHOT_MODELS:
+        model = apps.get_model(app_label, name)
+        fields = [field.attname for field in model._meta.concrete_fields]
+        rows[name] = list(model.objects.order_by("pk").values_list(*fields))
+    return rows
+
+
+@pytest.fixture
+def refused(mailoutbox):
+    """``with refused(ErrorClass, "code", "fragment", …):`` — the call raises exactly that
+    error with that code and a message naming each fragment, and changes no stock or
+    purchasing row and sends no email."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def expect(error_class, code: str, *fragments: str):
+        before = snapshot()
+        sent = len(mailoutbox)
+        with pytest.raises(error_class) as caught:
+            yield caught
+        error = caught.value
+        assert type(error) is error_class, f"{type(error).__name__}: {error}"
+        assert error.code == code
+        assert error.message == str(error)
+        for fragment in fragments:
+            assert fragment in error.message, f"{fragment!r} not in {error.message!r}"
+        assert snapshot() == before, "a refused call changed the database"
+        assert len(mailoutbox) == sent, "a refused call sent an email"
+
+    return expect
