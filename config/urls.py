@@ -15,5 +15,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("reports/", include("inventory.report_urls")),
     path("", include("warehouses.urls")),
+    path("", include("orders.urls")),
     path("", include("inventory.urls")),
 ]

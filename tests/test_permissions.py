@@ -16,8 +16,29 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from inventory import ledger
 
+# Pages that change purchasing data: buyers and managers only.
+BUYING_PAGES = {
+    "supplier_create",
+    "supplier_edit",
+    "supplier_product_add",
+    "supplier_product_edit",
+    "purchase_order_create",
+    "purchase_order_line_add",
+    "purchase_order_line_edit",
+    "purchase_order_line_remove",
+    "purchase_order_send",
+    "purchase_order_cancel",
+    "purchase_order_close",
+}
 # Pages a clerk may not open; every other page is one a clerk may view.
-CLERK_FORBIDDEN = {"adjust_stock", "transfer_stock"}
+CLERK_FORBIDDEN = {"adjust_stock", "transfer_stock", "valuation_report", *BUYING_PAGES}
+# Pages a buyer may not open: stock changes, receiving (a clerk's job) and valuation.
+BUYER_FORBIDDEN = {
+    "adjust_stock",
+    "transfer_stock",
+    "valuation_report",
+    "purchase_order_receive",
+}
 
 SKIP_PREFIXES = ("admin/", "api/", "static/", "media/", "__")
 SKIP_NAMES = {"healthz", "login", "logout"}
@@ -55,11 +76,23 @@ PAGES = staff_pages()
 @pytest.fixture
 def url_kwargs(locations, product, lot_product):
     """Values for every URL parameter, from real rows."""
+    from orders import purchasing
+    from orders.models import Supplier, SupplierProduct
+
     ledger.receive(product=product, location=locations["bin1"], quantity=3, unit_cost=1)
+    supplier = Supplier.objects.create(code="ACME", name="Acme", email="po@acme.example")
+    item = SupplierProduct.objects.create(supplier=supplier, product=product, unit_cost=2)
+    # A draft: every purchase order page, its line pages included, opens for it.
+    order = purchasing.create_order(supplier=supplier, warehouse=locations["zone"].warehouse)
+    line = purchasing.set_line(order=order, product=product, quantity=4)
     return {
         "sku": product.sku,
         "code": locations["zone"].warehouse.code,
         "barcode": locations["bin1"].barcode,
+        "supplier_code": supplier.code,
+        "supplier_product_id": item.pk,
+        "number": order.number,
+        "line_id": line.pk,
     }
 
 
@@ -90,6 +123,13 @@ def test_the_walk_finds_the_staff_pages():
         "location_detail",
         "adjust_stock",
         "transfer_stock",
+        "supplier_list",
+        "supplier_detail",
+        "purchase_order_list",
+        "purchase_order_detail",
+        "purchase_order_receive",
+        "purchase_order_pdf",
+        *BUYING_PAGES,
     } <= names
     assert not any(name and name.startswith("admin:") for name in names)
 
@@ -133,6 +173,33 @@ def test_clerk_sees_view_pages_and_not_manager_pages(client, clerk, url_kwargs, 
             f"{url} answered {response.status_code} to a clerk; if it is a buyer or "
             "manager page, add its name to CLERK_FORBIDDEN."
         )
+
+
+@pytest.mark.parametrize(("name", "route"), PAGES, ids=[str(n) for n, _ in PAGES])
+def test_buyer_opens_purchasing_pages_but_does_not_receive(client, buyer, url_kwargs, name, route):
+    client.force_login(buyer)
+    url = build_url(name, route, url_kwargs)
+    response = client.get(url)
+    if name in BUYER_FORBIDDEN:
+        assert response.status_code == 403, url
+        assert client.post(url, {}).status_code == 403, url
+    else:
+        assert response.status_code == 200, (
+            f"{url} answered {response.status_code} to a buyer; if buyers may not open it, "
+            "add its name to BUYER_FORBIDDEN."
+        )
+
+
+def test_purchasing_permissions_split_buying_from_receiving(db):
+    def codenames(role):
+        group = Group.objects.get(name=role)
+        return set(group.permissions.values_list("codename", flat=True))
+
+    buyer, clerk = codenames("buyer"), codenames("clerk")
+    assert {"add_purchaseorder", "send_purchaseorder", "add_supplier"} <= buyer
+    assert "receive_purchaseorder" not in buyer
+    assert "receive_purchaseorder" in clerk
+    assert not {"add_purchaseorder", "send_purchaseorder", "add_supplier"} & clerk
 
 
 @pytest.mark.parametrize(("name", "route"), PAGES, ids=[str(n) for n, _ in PAGES])
