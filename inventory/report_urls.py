@@ -1,3 +1,9 @@
 """Reports under /reports/ (valuation; more come with later issues)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from inventory import reports
+
+urlpatterns = [
+    path("valuation/", reports.valuation_report, name="valuation_report"),
+]
