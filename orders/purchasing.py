@@ -346,7 +346,7 @@ def send_order(*, order: PurchaseOrder, user) -> PurchaseOrder:
 def cancel_order(*, order: PurchaseOrder, user, reason: str = "") -> PurchaseOrder:
     """Cancel a draft or sent order of which nothing was received."""
     locked = _lock_order(order)
-    if locked.status in (Status.PARTIALLY_RECEIVED, Status.RECEIVED) or (
+    if locked.status == Status.PARTIALLY_RECEIVED or (
         locked.status == Status.SENT and locked.lines.filter(quantity_received__gt=0).exists()
     ):
         raise errors.CloseInstead(
