@@ -325,6 +325,7 @@ def send_order(*, order: PurchaseOrder, user) -> PurchaseOrder:
         raise errors.EmptyOrder(
             f"{locked.number} has no lines: add what to order before sending it.", field="lines"
         )
+    before = (order.status, order.sent_by, order.sent_at)
     now = timezone.now()
     _change_status(
         order, locked, Status.SENT, user, f"Emailed to {supplier.email}", sent_by=user, sent_at=now
@@ -334,6 +335,7 @@ def send_order(*, order: PurchaseOrder, user) -> PurchaseOrder:
     try:
         _email(locked, lines, user, pdf, csv_text).send()
     except (smtplib.SMTPException, OSError) as exc:
+        order.status, order.sent_by, order.sent_at = before
         raise errors.EmailFailed(
             f"{locked.number} could not be emailed to {supplier.email} ({exc}); it is still a "
             "draft. Try again later.",

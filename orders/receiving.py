@@ -230,7 +230,6 @@ def _post(
         quantity_received=F("quantity_received") + entry.quantity
     )
     line.quantity_received += entry.quantity
-    entry.line.quantity_received = line.quantity_received
     ordered_on = _ordered_on(order)
     return ReceiptLine.objects.create(
         line=line,
@@ -316,6 +315,9 @@ def _receive(
             raise
     summary = ", ".join(f"{r.quantity} × {lines[r.line_id].product.sku}" for r in receipts)
     _update_status(order, locked, user, f"Received {summary}"[:255])
+    # The caller's objects change only once nothing can refuse any more.
+    for entry in entries:
+        entry.line.quantity_received = lines[entry.line.pk].quantity_received
     return receipts
 
 

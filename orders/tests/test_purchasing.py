@@ -255,6 +255,11 @@ def test_when_the_email_fails_the_order_stays_a_draft(draft_order, buyer, refuse
     monkeypatch.setattr(EmailMessage, "send", fail)
     with refused(errors.EmailFailed, "email_failed", "still a draft", "connection lost"):
         purchasing.send_order(order=draft_order, user=buyer)
+    assert (draft_order.status, draft_order.sent_by, draft_order.sent_at) == (
+        Status.DRAFT,
+        None,
+        None,
+    )
 
 
 # --- cancel and close ---------------------------------------------------------------

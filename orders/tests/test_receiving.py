@@ -285,6 +285,7 @@ def test_receive_order_is_all_or_nothing(sent_order, mug_line, tea_line, locatio
             lines=[{"line": mug_line, "quantity": 5}, {"line": tea_line, "quantity": 5}],
         )
     assert caught.value.index == 1 and caught.value.line == tea_line
+    assert mug_line.quantity_received == 0 and sent_order.status == Status.SENT
     # A refusal found only after the first line was posted rolls that one back too.
     with refused(errors.QuarantineLocation, "quarantine_location") as caught:
         receiving.receive_order(
@@ -295,6 +296,7 @@ def test_receive_order_is_all_or_nothing(sent_order, mug_line, tea_line, locatio
             ],
         )
     assert caught.value.index == 1
+    assert mug_line.quantity_received == 0
 
 
 def test_receive_order_counts_two_entries_for_one_line_together(sent_order, mug_line, refused):
