@@ -338,3 +338,46 @@ def test_only_a_partially_received_order_can_be_closed(draft_order, buyer, refus
     purchasing.send_order(order=draft_order, user=buyer)
     with refused(errors.InvalidTransition, "invalid_transition", "cancel it instead"):
         purchasing.close_order(order=draft_order, user=buyer)
+
+
+# --- at the same time ---------------------------------------------------------------
+
+
+def _threads() -> int:
+    from django.db import connection
+
+    return 8 if connection.vendor == "postgresql" else 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_orders_created_at_once_get_unique_numbers(supplier, warehouse):
+    from orders.tests.test_receiving import run_threads
+
+    made = []
+
+    def work(index):
+        for _ in range(5):
+            made.append(purchasing.create_order(supplier=supplier, warehouse=warehouse).pk)
+
+    assert run_threads(_threads(), work) == []
+    numbers = dict(PurchaseOrder.objects.values_list("pk", "number"))
+    assert sorted(numbers) == sorted(made) and len(made) == 5 * _threads()
+    assert all(number == f"PO-{pk:06d}" for pk, number in numbers.items())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_sent_twice_at_once_is_sent_once(draft_order, buyer, mailoutbox):
+    from orders.tests.test_receiving import run_threads
+
+    refusals = []
+
+    def work(index):
+        try:
+            purchasing.send_order(order=PurchaseOrder.objects.get(pk=draft_order.pk), user=buyer)
+        except errors.InvalidTransition as exc:
+            refusals.append(exc)
+
+    assert run_threads(_threads(), work) == []
+    assert len(refusals) == _threads() - 1
+    assert len(mailoutbox) == 1
+    assert draft_order.events.filter(to_status=Status.SENT).count() == 1

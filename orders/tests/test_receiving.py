@@ -568,3 +568,44 @@ def test_two_people_receiving_one_line_on_sqlite(
     if connection.vendor != "sqlite":
         pytest.skip("the SQLite variant")
     race_on_one_line(2, supplier, product, lot_product, warehouse, locations)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_receipt_and_a_cancellation_at_once_never_both_happen(
+    supplier, product, lot_product, warehouse, locations
+):
+    """Either the order is cancelled with nothing received, or received and not cancelled."""
+    from orders.models import SupplierProduct
+
+    SupplierProduct.objects.create(supplier=supplier, product=product, unit_cost="3")
+    outcomes = []
+    for _ in range(4):
+        order = purchasing.create_order(supplier=supplier, warehouse=warehouse)
+        line = purchasing.set_line(order=order, product=product, quantity=10)
+        purchasing.send_order(order=order, user=None)
+        results = {}
+
+        def work(index, order=order, line=line, results=results):
+            try:
+                if index == 0:
+                    receiving.receive_line(line=line, quantity=3)
+                else:
+                    purchasing.cancel_order(order=order, user=None)
+                results[index] = "done"
+            except (errors.NotReceivable, errors.CloseInstead) as exc:
+                results[index] = exc.code
+
+        assert run_threads(2, work) == []
+        order.refresh_from_db()
+        line.refresh_from_db()
+        if order.status == Status.CANCELLED:
+            assert results == {0: "not_receivable", 1: "done"}
+            assert line.quantity_received == 0 and not line.receipts.exists()
+        else:
+            assert order.status == Status.PARTIALLY_RECEIVED
+            assert results == {0: "done", 1: "close_instead"}
+            assert line.quantity_received == 3
+        outcomes.append(order.status)
+    on_hand = StockLevel.objects.filter(product=product).aggregate(t=Sum("on_hand"))["t"]
+    assert (on_hand or 0) == 3 * outcomes.count(Status.PARTIALLY_RECEIVED)
+    assert list(find_differences()) == []
