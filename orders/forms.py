@@ -321,33 +321,8 @@ class ReceiveRowForm(forms.Form):
             return None
         return find_location(barcode)
 
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("quantity") is None:
-            return cleaned
-        product = self.product
-        lot_code = (cleaned.get("lot_code") or "").strip()
-        cleaned["lot_code"] = lot_code or None
-        if product.is_lot_tracked and not lot_code:
-            self.add_error(
-                "lot_code",
-                _("%(sku)s is tracked by lot: enter the lot code.") % {"sku": product.sku},
-            )
-        elif not product.is_lot_tracked and lot_code:
-            self.add_error(
-                "lot_code",
-                _("%(sku)s is not tracked by lot: leave the lot empty.") % {"sku": product.sku},
-            )
-        if (
-            product.requires_expiry
-            and cleaned.get("expires_on") is None
-            and "expires_on" not in (self.errors)
-        ):
-            self.add_error(
-                "expires_on",
-                _("%(sku)s is tracked with an expiry date: enter it.") % {"sku": product.sku},
-            )
-        return cleaned
+    def clean_lot_code(self):
+        return self.cleaned_data["lot_code"].strip() or None
 
     def as_receipt(self) -> dict | None:
         """Return the row as ``receiving.receive_order`` takes it, or None when it is empty."""
@@ -366,4 +341,8 @@ class ReceiveRowForm(forms.Form):
 class ReceiveForm(forms.Form):
     confirm_expired = forms.BooleanField(
         label=_("Receive it anyway: I have checked the expiry date."), required=False
+    )
+    allow_quarantine = forms.BooleanField(
+        label=_("Yes, receive into quarantine: these units are not for sale yet."),
+        required=False,
     )

@@ -49,7 +49,6 @@ from orders.models import (
     Supplier,
     SupplierProduct,
 )
-from warehouses.models import Location
 
 SERVICE_ERRORS = (PurchasingError, LedgerError)
 RECENT_ORDERS = 10
@@ -593,38 +592,36 @@ def purchase_order_csv(request, number):
 # --- receiving ---------------------------------------------------------------------
 
 
-def default_receiving_location(order: PurchaseOrder) -> Location | None:
-    return (
-        Location.objects.filter(
-            warehouse=order.warehouse, kind=Location.Kind.RECEIVING, active=True
-        )
-        .order_by("path")
-        .first()
-    )
-
-
 def _attach_receiving_error(err, form: ReceiveForm, rows: list[ReceiveRowForm], filled) -> None:
-    """Put the refusal on the row it is about (by its line), else above the table."""
+    """Put the refusal on the row it is about (the service names its line), else above."""
     line = getattr(err, "line", None)
-    line_id = getattr(line, "pk", line)
-    row = next((row for row in rows if line_id is not None and row.line.pk == line_id), None)
+    row = next((row for row in rows if line is not None and row.line.pk == line.pk), None)
     if row is None and len(filled) == 1:
         row = filled[0]
     if row is None:
         add_service_error(form, err)
         return
-    field = getattr(err, "field", None)
-    field = {"lot": "lot_code", "expiry": "expires_on"}.get(field, field)
+    # The ledger calls the lot field "lot"; the row calls it "lot_code".
+    field = {"lot": "lot_code"}.get(err.field, err.field)
     row.add_error(field if field in row.fields else None, err.message)
+
+
+# The refusals the page answers with a checkbox: tick it and post again.
+CONFIRMATIONS = {"expired_confirm": "confirm_expired", "quarantine_location": "allow_quarantine"}
 
 
 @login_required
 @permission_required("orders.receive_purchaseorder", raise_exception=True)
 def purchase_order_receive(request, number):
     order = _get_order(number)
-    lines = [line for line in _order_lines(order) if line.quantity_open > 0]
-    receivable = order.status in PurchaseOrder.INCOMING_STATUSES
-    default = default_receiving_location(order)
+    tolerance = order.supplier.receipt_tolerance_percent
+    lines = []
+    for line in _order_lines(order):
+        line.receivable = receiving.allowance(line, tolerance) - line.quantity_received
+        if line.receivable > 0:
+            lines.append(line)
+    receivable = order.status in receiving.RECEIVABLE_STATUSES
+    default = receiving.receiving_location(order.warehouse)
     data = request.POST if request.method == "POST" and receivable else None
     rows = [
         ReceiveRowForm(
@@ -636,7 +633,8 @@ def purchase_order_receive(request, number):
         for line in lines
     ]
     form = ReceiveForm(data)
-    needs_confirmation = bool(data and data.get("confirm_expired"))
+    # A box ticked once stays on the page, ticked, until the receipt goes through.
+    asked = {name for name in CONFIRMATIONS.values() if data and data.get(name)}
     if data is not None and form.is_valid() and all([row.is_valid() for row in rows]):
         filled = [row for row in rows if row.as_receipt() is not None]
         if not filled:
@@ -648,10 +646,11 @@ def purchase_order_receive(request, number):
                     lines=[row.as_receipt() for row in filled],
                     user=request.user,
                     confirm_expired=form.cleaned_data["confirm_expired"],
+                    allow_quarantine=form.cleaned_data["allow_quarantine"],
                 )
             except SERVICE_ERRORS as err:
-                if getattr(err, "code", "") == "expired_confirm":
-                    needs_confirmation = True
+                if getattr(err, "code", "") in CONFIRMATIONS:
+                    asked.add(CONFIRMATIONS[err.code])
                 _attach_receiving_error(err, form, rows, filled)
             else:
                 _received_messages(request, order, receipts)
@@ -665,7 +664,8 @@ def purchase_order_receive(request, number):
             "form": form,
             "receivable": receivable,
             "default_location": default,
-            "needs_confirmation": needs_confirmation,
+            "asked": asked,
+            "tolerance": tolerance,
         },
     )
 
