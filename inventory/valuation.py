@@ -45,12 +45,13 @@ import csv
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Case, Q, Sum, Value, When
+from django.db.models.sql.constants import MULTI
 from django.utils.module_loading import import_string
 
 from inventory.models import Product, StockMove
@@ -146,11 +147,48 @@ def _location_warehouses() -> dict[int, int]:
     return dict(Location.objects.order_by().values_list("pk", "warehouse_id"))
 
 
+def _decimal(value) -> Decimal:
+    """Turn a raw database number into a Decimal (SQLite hands back floats or ints)."""
+    if value is None:
+        return ZERO
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        # A six-place cost read back from a REAL column: its shortest repr is the
+        # decimal that was stored (what Django's own converter computes, faster).
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def _aware(value) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _flag(condition: Q | None):
+    if condition is None:
+        return Value(False)
+    return Case(When(condition, then=Value(True)), default=Value(False))
+
+
+def _raw_rows(queryset) -> Iterable[tuple]:
+    """Yield the rows of a ``values_list`` queryset as the driver returns them.
+
+    Skips Django's per-value converters (a million Decimal and datetime
+    conversions are most of a replay's time) and streams in chunks, through a
+    server-side cursor on PostgreSQL, like ``QuerySet.iterator()``.
+    """
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    for chunk in compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=CHUNK):
+        yield from chunk
+
+
 def _replay(*, until: datetime | None, period: _Period | None = None) -> dict[int, _Position]:
     """Replay the moves posted before ``until`` and before ``period.end``, in posting order.
 
     Returns each product's position as of ``until`` (empty without ``until``) and
-    adds the shipments posted in ``[period.start, period.end)`` to ``period``.
+    adds up the shipments posted in ``[period.start, period.end)`` in ``period``.
     """
     positions: dict[int, _Position] = defaultdict(_Position)
     period_positions: dict[int, _Position] | None = None
@@ -160,52 +198,67 @@ def _replay(*, until: datetime | None, period: _Period | None = None) -> dict[in
     if not ends:
         return positions
     warehouses = _location_warehouses() if period is not None else {}
+    shared = period_positions is positions
+    in_period = None
+    if period is not None:
+        in_period = Q(
+            created_at__gte=period.start,
+            created_at__lt=period.end,
+            kind=StockMove.Kind.SHIPMENT,
+            from_location__isnull=False,
+        )
+    extra = (
+        ["created_at", "document_type_id", "document_id"]
+        if period and period.keep_shipments
+        else []
+    )
+    # The date tests run in the database: the flags say which books a move belongs to.
     moves = (
         StockMove.objects.filter(created_at__lt=max(ends))
         .filter(Q(from_location__isnull=True) | Q(to_location__isnull=True))
+        .annotate(
+            in_stock=_flag(Q(created_at__lt=until) if until is not None else None),
+            in_period_book=_flag(
+                Q(created_at__lt=period.end) if period is not None and not shared else None
+            ),
+            in_period=_flag(in_period),
+        )
         .order_by("pk")
         .values_list(
             "pk",
             "product_id",
             "quantity",
             "from_location_id",
-            "kind",
             "total_cost",
-            "created_at",
-            "document_type_id",
-            "document_id",
+            *extra,
+            "in_stock",
+            "in_period_book",
+            "in_period",
         )
     )
-    for (
-        pk,
-        product_id,
-        quantity,
-        from_id,
-        kind,
-        cost,
-        created_at,
-        doc_type,
-        doc_id,
-    ) in moves.iterator(chunk_size=CHUNK):
-        cost = ZERO if cost is None else cost
-        books = []
-        if until is not None and created_at < until:
-            books.append(positions[product_id])
+    for row in _raw_rows(moves):
+        pk, product_id, quantity, from_id, cost = row[:5]
+        in_stock, in_period_book, shipped_in_period = row[-3:]
+        cost = _decimal(cost)
+        book = positions[product_id] if in_stock else None
         period_book = None
-        if period_positions is not None and created_at < period.end:
-            period_book = period_positions[product_id]
-            if period_positions is not positions:
-                books.append(period_book)
+        if period_positions is not None:
+            period_book = (
+                book if shared else (period_positions[product_id] if in_period_book else None)
+            )
         if from_id is None:
-            for book in books:
+            if book is not None:
                 book.take_in(quantity, cost)
+            if period_book is not None and period_book is not book:
+                period_book.take_in(quantity, cost)
             continue
-        if period_book is not None:
-            # The average of the moment: every earlier move of the period's book is in.
-            average = period_book.average_cost
-        for book in books:
+        # The average of the moment: every earlier move of the period's book is in.
+        average = period_book.average_cost if period_book is not None else None
+        if book is not None:
             book.take_out(quantity, cost)
-        if period_book is None or kind != StockMove.Kind.SHIPMENT or created_at < period.start:
+        if period_book is not None and period_book is not book:
+            period_book.take_out(quantity, cost)
+        if not shipped_in_period:
             continue
         warehouse_id = warehouses.get(from_id)
         if period.warehouse_id is not None and warehouse_id != period.warehouse_id:
@@ -215,13 +268,14 @@ def _replay(*, until: datetime | None, period: _Period | None = None) -> dict[in
         totals[1] += cost
         totals[2] += quantity * average
         if period.keep_shipments:
+            created_at, doc_type, doc_id = row[5:8]
             period.shipments.append(
                 Shipment(
                     move_id=pk,
                     product_id=product_id,
                     warehouse_id=warehouse_id,
                     quantity=quantity,
-                    created_at=created_at,
+                    created_at=_aware(created_at),
                     document_type_id=doc_type,
                     document_id=doc_id,
                     fifo_cost=cost,
@@ -478,12 +532,15 @@ def report(
     warehouse=None,
     by_warehouse: bool = False,
     prices: PricesHook | None = None,
+    with_shipments: bool = False,
 ) -> tuple[Valuation | None, CogsReport | None]:
     """Value the stock as of ``as_of`` and cost the shipments from ``date_from`` to ``date_to``.
 
     Both come from one pass over the ledger; either part is None when its dates
     are not given. ``warehouse`` (a Warehouse or its pk) limits both to one
-    warehouse; ``by_warehouse`` gives one valuation row per product and warehouse.
+    warehouse; ``by_warehouse`` gives one valuation row per product and warehouse;
+    ``with_shipments`` keeps each shipment's record (``CogsReport.shipments``; always
+    kept when there is a prices hook).
     """
     warehouse_id = _warehouse_id(warehouse)
     until = end_of_day(as_of) if as_of is not None else None
@@ -494,7 +551,7 @@ def report(
             start=start_of_day(date_from),
             end=end_of_day(date_to),
             warehouse_id=warehouse_id,
-            keep_shipments=True,
+            keep_shipments=with_shipments or prices is not None,
         )
     positions = _replay(until=until, period=period)
     products = _products()
@@ -531,14 +588,32 @@ def inventory_value(*, as_of: date, warehouse=None, by_warehouse: bool = False) 
 
 
 def cost_of_goods_sold(
-    *, date_from: date, date_to: date, warehouse=None, prices: PricesHook | None = None
+    *,
+    date_from: date,
+    date_to: date,
+    warehouse=None,
+    prices: PricesHook | None = None,
+    with_shipments: bool = False,
 ) -> CogsReport:
     """Return revenue, FIFO and moving-average COGS and margins per product for a period.
 
     The period runs from the start of ``date_from`` to the end of ``date_to``.
     """
-    _, cogs = report(date_from=date_from, date_to=date_to, warehouse=warehouse, prices=prices)
+    _, cogs = report(
+        date_from=date_from,
+        date_to=date_to,
+        warehouse=warehouse,
+        prices=prices,
+        with_shipments=with_shipments,
+    )
     return cogs
+
+
+def shipment_costs(*, date_from: date, date_to: date, warehouse=None) -> list[Shipment]:
+    """Return each shipment of the period with its FIFO cost and its moving-average cost."""
+    return cost_of_goods_sold(
+        date_from=date_from, date_to=date_to, warehouse=warehouse, with_shipments=True
+    ).shipments
 
 
 def csv_lines(valuation: Valuation, method: str) -> Iterable[list]:

@@ -122,7 +122,9 @@ def test_fontana_balances_after_each_published_step(fontana):
 
 
 def test_fontana_cogs_and_the_fifo_margin_exceeds_the_average_margin(fontana):
-    cogs = valuation.cost_of_goods_sold(date_from=date(2025, 7, 1), date_to=date(2025, 7, 31))
+    cogs = valuation.cost_of_goods_sold(
+        date_from=date(2025, 7, 1), date_to=date(2025, 7, 31), with_shipments=True
+    )
     (row,) = cogs.rows
     assert row.quantity == 13
     assert money(row.fifo_cogs) == Decimal("1699.00")
