@@ -1054,3 +1054,28 @@ def test_nav_links_follow_permissions(client, buyer, django_user_model):
     assert response.status_code == 403
     html = html_of(response)
     assert 'href="/suppliers/"' not in html and 'href="/purchase-orders/"' not in html
+
+
+def test_purchasing_pages_carry_no_inline_script_or_style(client, manager, sent_order, buyer):
+    receiving.receive_line(line=sent_order.lines.first(), quantity=1, user=buyer)
+    client.force_login(manager)
+    number = sent_order.number
+    line = sent_order.lines.first()
+    for url in [
+        reverse("supplier_list"),
+        reverse("supplier_detail", args=["ACME"]),
+        reverse("supplier_create"),
+        reverse("supplier_product_add", args=["ACME"]),
+        reverse("purchase_order_list"),
+        reverse("purchase_order_create"),
+        sent_order.get_absolute_url(),
+        reverse("purchase_order_line_edit", args=[number, line.pk]),
+        reverse("purchase_order_close", args=[number]),
+        reverse("purchase_order_receive", args=[number]),
+        reverse("purchase_order_print", args=[number]),
+    ]:
+        html = html_of(client.get(url))
+        assert "style=" not in html and "<style" not in html, url
+        assert " onclick" not in html and "hx-on" not in html, url
+        for script in re.findall(r"<script[^>]*>", html):
+            assert "src=" in script and "nonce=" in script, (url, script)
