@@ -15,6 +15,7 @@ from inventory.errors import LedgerError
 from inventory.filters import ProductFilter, StockFilter
 from inventory.forms import AdjustmentForm, TransferForm
 from inventory.models import Product
+from orders.selectors import incoming_by_product
 
 PAGE_SIZE = 50
 
@@ -82,6 +83,7 @@ def product_detail(request, sku):
         {
             "product": product,
             "stock": selectors.product_stock(product),
+            "incoming": incoming_by_product([product.pk]).get(product.pk, 0),
             "moves": selectors.product_moves(product),
         },
     )
@@ -94,10 +96,15 @@ def stock_list(request):
     rows = filterset.qs if filterset.is_bound else filterset.queryset
     if filterset.is_bound and not filterset.is_valid():
         rows = rows.none()
+    page_obj = paginate(request, rows)
+    # Units on open purchase orders, per product of the page: one query, not one per row.
+    incoming = incoming_by_product({row.product_id for row in page_obj}) if page_obj else {}
+    for row in page_obj:
+        row.incoming = incoming.get(row.product_id, 0)
     return render_list(
         request,
         "inventory/stock_list.html",
-        {"filter": filterset, "page_obj": paginate(request, rows)},
+        {"filter": filterset, "page_obj": page_obj},
     )
 
 

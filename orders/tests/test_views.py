@@ -1079,3 +1079,91 @@ def test_purchasing_pages_carry_no_inline_script_or_style(client, manager, sent_
         assert " onclick" not in html and "hx-on" not in html, url
         for script in re.findall(r"<script[^>]*>", html):
             assert "src=" in script and "nonce=" in script, (url, script)
+
+
+# --- incoming on the stock pages ---------------------------------------------------
+
+
+def test_product_page_shows_units_incoming_on_open_orders(
+    clerk_client, buyer, sent_order, supplier_product, warehouse
+):
+    mug = sent_order.lines.get(product__sku="MUG-001")
+    receiving.receive_line(line=mug, quantity=3, user=buyer)
+    # Drafts and cancelled orders do not count: nothing is on its way yet / any more.
+    draft = purchasing.create_order(supplier=supplier_product.supplier, warehouse=warehouse)
+    purchasing.set_line(order=draft, product=supplier_product.product, quantity=40)
+    cancelled = purchasing.create_order(supplier=supplier_product.supplier, warehouse=warehouse)
+    purchasing.set_line(order=cancelled, product=supplier_product.product, quantity=50)
+    purchasing.send_order(order=cancelled, user=buyer)
+    purchasing.cancel_order(order=cancelled, user=buyer)
+
+    response = clerk_client.get(reverse("product_detail", args=["MUG-001"]))
+    assert response.context["incoming"] == 7
+    assert "7 incoming" in text_of(response)
+    response = clerk_client.get(reverse("product_detail", args=["TEA-100"]))
+    assert response.context["incoming"] == 20
+
+
+def test_stock_list_shows_incoming_per_product_of_each_row(
+    clerk_client, buyer, sent_order, locations
+):
+    tea = sent_order.lines.get(product__sku="TEA-100")
+    receiving.receive_line(
+        line=tea, quantity=5, lot_code="T-1", expires_on=TODAY() + timedelta(days=30), user=buyer
+    )
+    mug = sent_order.lines.get(product__sku="MUG-001")
+    receiving.receive_line(line=mug, quantity=2, user=buyer)
+    receiving.receive_line(line=mug, quantity=1, location=locations["bin1"], user=buyer)
+    rows = clerk_client.get(reverse("stock_list")).context["page_obj"]
+    incoming = {(row.product.sku, row.location.barcode): row.incoming for row in rows}
+    assert incoming == {
+        ("MUG-001", "WH1-A-01"): 7,
+        ("MUG-001", "WH1-RCV"): 7,
+        ("TEA-100", "WH1-RCV"): 15,
+    }
+
+
+def test_stock_list_with_incoming_query_count_is_flat(
+    clerk_client, buyer, warehouse, locations, django_assert_max_num_queries
+):
+    build_purchasing(N, warehouse, locations, buyer)
+    response = assert_flat(
+        clerk_client,
+        reverse("stock_list") + "?warehouse=WH1",
+        lambda: build_purchasing(2 * N, warehouse, locations, buyer, start=N),
+        9,
+        django_assert_max_num_queries,
+    )
+    rows = list(response.context["page_obj"])
+    assert len(rows) == 3 * 3 * N
+    # Each supplier's sent order still has 4 + 6 units open.
+    assert {row.incoming for row in rows} == {4, 6}
+
+
+def test_product_page_with_incoming_query_count_is_flat(
+    clerk_client, buyer, supplier_product, warehouse, django_assert_max_num_queries
+):
+    def orders(count):
+        for _ in range(count):
+            order = purchasing.create_order(
+                supplier=supplier_product.supplier, warehouse=warehouse
+            )
+            purchasing.set_line(order=order, product=supplier_product.product, quantity=2)
+            purchasing.send_order(order=order, user=buyer)
+
+    orders(N)
+    response = assert_flat(
+        clerk_client,
+        reverse("product_detail", args=["MUG-001"]),
+        lambda: orders(2 * N),
+        9,
+        django_assert_max_num_queries,
+    )
+    assert response.context["incoming"] == 2 * 3 * N
+
+
+def test_nav_shows_valuation_to_managers_only(client, clerk, manager):
+    client.force_login(manager)
+    assert 'href="/reports/valuation/"' in client.get("/").content.decode()
+    client.force_login(clerk)
+    assert 'href="/reports/valuation/"' not in client.get("/").content.decode()
