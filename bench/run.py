@@ -113,6 +113,13 @@ def page_urls(targets: dict) -> dict[str, str]:
     }
 
 
+def report_urls() -> dict[str, str]:
+    """Reports that replay the ledger; measured apart from the pages with their targets."""
+    from django.urls import reverse
+
+    return {"valuation as of today (FIFO and average)": reverse("valuation_report")}
+
+
 def measure_pages(urls: dict[str, str], repeats: int) -> dict:
     from django.db import connection
     from django.test import Client
@@ -440,6 +447,16 @@ def render(result: dict, baseline: dict | None = None) -> str:
             f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} | "
             f"{row['queries']} | {small} | {mark(row['p95_ms'] <= PAGE_P95_MS and same)} |"
         )
+    if result.get("reports"):
+        lines += [
+            "",
+            "### Reports (purchasing/valuation issue; no target set, 3 runs each)",
+            "",
+            "| report | p50 ms | max ms | queries |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, row in result["reports"].items():
+            lines.append(f"| {name} | {row['p50_ms']} | {row['max_ms']} | {row['queries']} |")
     http = result.get("http")
     if http:
         rss = ", ".join(str(v) for v in http["worker_peak_rss_mb"])
@@ -545,6 +562,7 @@ def main(argv=None) -> int:
     }
     print(f"Measuring {args.size} on {result['database']} ({counts})", flush=True)
     result["pages"] = measure_pages(urls, args.repeats)
+    result["reports"] = measure_pages(report_urls(), min(args.repeats, 3))
     if not args.skip_http:
         result["http"] = measure_http(urls, database_url, args.http_seconds, args.users)
     result["ledger"] = measure_ledger(args.ledger_ops)
