@@ -58,7 +58,9 @@ def in_subtree(location, prefix: str = "") -> models.Q:
     Used on a joined location (``prefix="location__"``) rather than as an IN
     subquery, it lets the database walk locations in path order and stop early.
     """
-    return models.Q(**{f"{prefix}pk": location.pk}) | models.Q(
+    # Both sides on the location's own path: an OR across two tables (the row's
+    # location_id or the joined path) left PostgreSQL no index to use.
+    return models.Q(**{f"{prefix}path": location.path}) | models.Q(
         **{f"{prefix}path__startswith": location.path + PATH_SEPARATOR}
     )
 
