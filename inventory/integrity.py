@@ -4,7 +4,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterator
 from decimal import Decimal
 
-from django.db.models import F, Sum
+from django.db.models import Sum
 
 from inventory.models import CostLayer, ReservationEntry, StockLevel, StockMove
 
@@ -83,21 +83,21 @@ def cost_layer_differences() -> Iterator[str]:
         StockLevel.objects.order_by().values_list("product_id").annotate(total=Sum("on_hand"))
     )
     remaining_totals = _remaining_by_product()
-    moves = (
-        StockMove.objects.exclude(from_location__isnull=False, to_location__isnull=False)
-        .order_by("product_id", "id")
-        .values_list(
-            "pk",
-            "product_id",
-            "quantity",
-            "to_location_id",
-            "unit_cost",
-            "total_cost",
-            "cost_layer__id",
-            "cost_layer__quantity",
-            "cost_layer__remaining",
-            "cost_layer__unit_cost",
-        )
+    # Every layer hangs off exactly one move, so walking all moves (transfers too)
+    # with their layer finds stray layers without a second query over the layers.
+    moves = StockMove.objects.order_by("product_id", "id").values_list(
+        "pk",
+        "product_id",
+        "quantity",
+        "from_location_id",
+        "to_location_id",
+        "unit_cost",
+        "total_cost",
+        "cost_layer__id",
+        "cost_layer__product_id",
+        "cost_layer__quantity",
+        "cost_layer__remaining",
+        "cost_layer__unit_cost",
     )
     product_id = None
     queue: deque[list] = deque()
@@ -119,10 +119,12 @@ def cost_layer_differences() -> Iterator[str]:
         pk,
         move_product_id,
         quantity,
+        from_location_id,
         to_location_id,
         unit_cost,
         total_cost,
         layer_id,
+        layer_product_id,
         layer_quantity,
         layer_remaining,
         layer_cost,
@@ -131,6 +133,14 @@ def cost_layer_differences() -> Iterator[str]:
             if product_id is not None:
                 yield from close(product_id)
             product_id, queue, beyond = move_product_id, deque(), 0
+        brings_units_in = from_location_id is None and to_location_id is not None
+        if layer_id is not None and not brings_units_in:
+            yield f"CostLayer {layer_id} belongs to move {pk}, which brought no units in"
+            continue
+        if layer_id is not None and layer_product_id != move_product_id:
+            yield f"CostLayer {layer_id} is for another product than its move {pk}"
+        if from_location_id is not None and to_location_id is not None:
+            continue  # transfers do not touch layers
         if to_location_id is not None:
             if layer_id is None:
                 yield f"StockMove {pk} (product {product_id}) brought units in but has no layer"
@@ -170,15 +180,6 @@ def cost_layer_differences() -> Iterator[str]:
     if product_id is not None:
         yield from close(product_id)
 
-    stray = CostLayer.objects.exclude(
-        move__from_location__isnull=True, move__to_location__isnull=False
-    ).values_list("pk", "move_id")
-    for layer_id, move_id in stray:
-        yield f"CostLayer {layer_id} belongs to move {move_id}, which brought no units in"
-    for layer_id, move_id in CostLayer.objects.exclude(
-        product_id=F("move__product_id")
-    ).values_list("pk", "move_id"):
-        yield f"CostLayer {layer_id} is for another product than its move {move_id}"
     for product_id in sorted(set(remaining_totals) | set(on_hand)):
         held, balance = remaining_totals.get(product_id) or 0, on_hand.get(product_id) or 0
         if held != balance:
