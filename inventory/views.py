@@ -41,6 +41,13 @@ def render_list(request, template: str, context: dict):
     return response
 
 
+def filtered_rows(filterset):
+    """Return the rows a list shows: filtered when the form was sent, none when it is invalid."""
+    if not filterset.is_bound:
+        return filterset.queryset
+    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+
 def paginate(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -63,9 +70,7 @@ def dashboard(request):
 @permission_required("inventory.view_product", raise_exception=True)
 def product_list(request):
     filterset = ProductFilter(request.GET or None, queryset=selectors.products_with_totals())
-    products = filterset.qs if filterset.is_bound else filterset.queryset
-    if filterset.is_bound and not filterset.is_valid():
-        products = products.none()
+    products = filtered_rows(filterset)
     return render_list(
         request,
         "inventory/product_list.html",
@@ -93,9 +98,7 @@ def product_detail(request, sku):
 @permission_required("inventory.view_stocklevel", raise_exception=True)
 def stock_list(request):
     filterset = StockFilter(request.GET or None, queryset=selectors.stock_rows())
-    rows = filterset.qs if filterset.is_bound else filterset.queryset
-    if filterset.is_bound and not filterset.is_valid():
-        rows = rows.none()
+    rows = filtered_rows(filterset)
     page_obj = paginate(request, rows)
     # Units on open purchase orders, per product of the page: one query, not one per row.
     incoming = incoming_by_product({row.product_id for row in page_obj}) if page_obj else {}

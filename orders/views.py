@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from inventory.errors import LedgerError
-from inventory.views import paginate, render_list
+from inventory.views import filtered_rows, paginate, render_list
 from orders import purchasing, receiving, selectors
 from orders.errors import PurchasingError
 from orders.filters import PurchaseOrderFilter, SupplierFilter
@@ -90,9 +90,7 @@ def supplier_list(request):
         ),
     ).order_by("code")
     filterset = SupplierFilter(request.GET or None, queryset=suppliers)
-    rows = filterset.qs if filterset.is_bound else filterset.queryset
-    if filterset.is_bound and not filterset.is_valid():
-        rows = rows.none()
+    rows = filtered_rows(filterset)
     return render_list(
         request,
         "orders/supplier_list.html",
@@ -238,9 +236,7 @@ def purchase_order_list(request):
         .order_by("-created_at", "-id")
     )
     filterset = PurchaseOrderFilter(request.GET or None, queryset=orders)
-    rows = filterset.qs if filterset.is_bound else filterset.queryset
-    if filterset.is_bound and not filterset.is_valid():
-        rows = rows.none()
+    rows = filtered_rows(filterset)
     return render_list(
         request,
         "orders/purchase_order_list.html",
