@@ -25,7 +25,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from inventory import errors
+from inventory import errors, signals
 from inventory.models import CostLayer, Lot, Product, ReservationEntry, StockLevel, StockMove
 from warehouses.models import Location
 
@@ -265,6 +265,20 @@ def _change_level(level: StockLevel, *, on_hand: int = 0, committed: int = 0, at
     level.updated_at = at
 
 
+def _announce(product: Product, *locations: Location) -> None:
+    """Tell receivers (the channel outbox) that sellable stock of ``product`` changed."""
+    warehouse_ids = {location.warehouse_id for location in locations if location.is_sellable}
+    if warehouse_ids:
+        signals.stock_changed.send(sender=Product, product=product, warehouse_ids=warehouse_ids)
+
+
+def _announce_transfer(product: Product, source: Location, target: Location) -> None:
+    """A move between two sellable places of one warehouse changes nothing promisable."""
+    if source.warehouse_id == target.warehouse_id and source.is_sellable == target.is_sellable:
+        return
+    _announce(product, source, target)
+
+
 # --- cost layers --------------------------------------------------------------------
 
 
@@ -474,6 +488,7 @@ def receive(
     )
     _change_level(level, on_hand=quantity, at=at)
     _add_layer(move, cost)
+    _announce(product, location)
     return move
 
 
@@ -522,6 +537,7 @@ def transfer(
     )
     _change_level(source, on_hand=-quantity, at=at)
     _change_level(target, on_hand=quantity, at=at)
+    _announce_transfer(product, from_location, to_location)
     return move
 
 
@@ -568,6 +584,8 @@ def _post_outbound(
         **fields,
     )
     _change_level(level, on_hand=-quantity, committed=-committed, at=at)
+    if committed != quantity:  # shipping reserved units leaves "available" as it was
+        _announce(product, location)
     return move
 
 
@@ -598,6 +616,7 @@ def _post_inbound(
     )
     _change_level(level, on_hand=quantity, at=at)
     _add_layer(move, cost)
+    _announce(product, location)
     return move
 
 
@@ -781,6 +800,7 @@ def reserve(
         **_document_fields(document),
     )
     _change_level(level, committed=quantity, at=at)
+    _announce(product, location)
     return level
 
 
@@ -820,6 +840,7 @@ def release(
         **_document_fields(document),
     )
     _change_level(level, committed=-quantity, at=at)
+    _announce(product, location)
     return level
 
 

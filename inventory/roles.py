@@ -36,9 +36,35 @@ MANAGE_PURCHASING = [
     "orders.view_historicalsupplierproduct",
 ]
 
+VIEW_SALES = [
+    "orders.view_channel",
+    "orders.view_channelwarehouse",
+    "orders.view_salesorder",
+    "orders.view_salesorderline",
+    "orders.view_allocation",
+    "orders.view_salesorderevent",
+]
+
+MANAGE_CHANNELS = [
+    "orders.add_channel",
+    "orders.change_channel",
+    "orders.add_channelwarehouse",
+    "orders.change_channelwarehouse",
+    "orders.delete_channelwarehouse",
+    "orders.view_historicalchannel",
+    "orders.view_webhookdelivery",
+    "orders.view_stockoutbox",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Scan stations, stock lookup, receiving purchase orders.
-    "clerk": [*VIEW_STOCK, *VIEW_PURCHASING, "orders.receive_purchaseorder"],
+    "clerk": [
+        *VIEW_STOCK,
+        *VIEW_PURCHASING,
+        "orders.receive_purchaseorder",
+        *VIEW_SALES,
+        "orders.ship_salesorder",
+    ],
     # Catalog, suppliers, purchase orders, replenishment.
     "buyer": [
         *VIEW_STOCK,
@@ -49,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.delete_productbarcode",
         "inventory.import_data",
         *MANAGE_PURCHASING,
+        *VIEW_SALES,
     ],
     # Everything in the back office, including adjustments and valuation.
     "manager": [
@@ -75,6 +102,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.view_valuation",
         *MANAGE_PURCHASING,
         "orders.receive_purchaseorder",
+        *VIEW_SALES,
+        *MANAGE_CHANNELS,
+        "orders.change_salesorder",
+        "orders.allocate_salesorder",
+        "orders.ship_salesorder",
     ],
 }
 

@@ -1,4 +1,4 @@
-"""Suppliers, what they sell, purchase orders and their receipts."""
+"""Suppliers, purchase orders and receipts; channels, sales orders, allocation, webhooks."""
 
 from decimal import Decimal
 
@@ -78,6 +78,7 @@ class SupplierProduct(models.Model):
     preferred = models.BooleanField(default=False)
     # Units the supplier reports it can ship (dropship availability; see the channel issue).
     supplier_stock = models.PositiveIntegerField(null=True, blank=True)
+    supplier_stock_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     active = models.BooleanField(default=True)
 
     history = HistoricalRecords()
@@ -140,8 +141,23 @@ class PurchaseOrder(models.Model):
     )
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
     expected_on = models.DateField("expected delivery", null=True, blank=True)
-    # Dropship orders ship to the customer instead of the warehouse (channel issue).
+    # Dropship orders ship to the customer instead of the warehouse: the supplier
+    # ships the sales order's lines, nothing enters or leaves warehouse stock.
+    dropship = models.BooleanField(default=False, editable=False)
+    sales_order = models.ForeignKey(
+        "orders.SalesOrder",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dropship_orders",
+        editable=False,
+    )
     ship_to = models.TextField(blank=True)
+    carrier = models.CharField(max_length=64, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    shipped_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the supplier shipped a dropship order."
+    )
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -184,11 +200,25 @@ class PurchaseOrderLine(models.Model):
     expected_on = models.DateField(null=True, blank=True)
     # Why the quantity differs from what was asked (pack size, minimum order).
     note = models.CharField(max_length=255, blank=True)
+    # The sales order line a dropship line fulfils.
+    sales_line = models.OneToOneField(
+        "orders.SalesOrderLine",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="dropship_line",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["order", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "product"], name="po_line_product_unique"),
+            # A dropship order may carry the same product for two sales lines.
+            models.UniqueConstraint(
+                fields=["order", "product"],
+                condition=models.Q(sales_line__isnull=True),
+                name="po_line_product_unique",
+            ),
             models.CheckConstraint(
                 condition=models.Q(quantity_ordered__gt=0), name="po_line_quantity_positive"
             ),
@@ -262,3 +292,286 @@ class ReceiptLine(models.Model):
         if self.expected_on is None:
             return None
         return (self.received_on - self.expected_on).days
+
+
+# --- selling channels ----------------------------------------------------------------
+
+
+class Channel(models.Model):
+    """A place that sells our stock: a web store, a marketplace, a point of sale."""
+
+    class Kind(models.TextChoices):
+        WEB_STORE = "web_store", "Web store"
+        MARKETPLACE = "marketplace", "Marketplace"
+        POS = "pos", "Point of sale"
+
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.WEB_STORE)
+    warehouses = models.ManyToManyField(
+        "warehouses.Warehouse", through="ChannelWarehouse", related_name="channels"
+    )
+    buffer = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(1_000_000)],
+        help_text="Units per SKU held back from what this channel may sell.",
+    )
+    # Only a hash of the API token is stored; the token is shown once.
+    token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    token_hint = models.CharField(max_length=12, blank=True, editable=False)
+    token_created_at = models.DateTimeField(null=True, blank=True, editable=False)
+    webhook_url = models.URLField("webhook URL", max_length=500, blank=True)
+    webhook_secret = models.CharField(max_length=128, blank=True, editable=False)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["token_hash", "webhook_secret"])
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token_hash"],
+                condition=~models.Q(token_hash=""),
+                name="channel_token_hash_unique",
+            ),
+            models.CheckConstraint(condition=models.Q(buffer__gte=0), name="channel_buffer_ok"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} · {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("channel_detail", args=[self.code])
+
+
+class ChannelWarehouse(models.Model):
+    """A warehouse a channel sells from; lower priority numbers are used first."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="channel_warehouses"
+    )
+    warehouse = models.ForeignKey(
+        "warehouses.Warehouse", on_delete=models.PROTECT, related_name="channel_links"
+    )
+    priority = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["channel", "priority", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "warehouse"], name="channel_warehouse_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "priority"], name="channel_warehouse_priority_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.channel.code} → {self.warehouse.code} ({self.priority})"
+
+
+# --- sales orders --------------------------------------------------------------------
+
+
+class SalesOrder(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ALLOCATED = "allocated", "Allocated"
+        BACKORDERED = "backordered", "Backordered"
+        PICKING = "picking", "Picking"
+        SHIPPED = "shipped", "Shipped"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # Orders whose unallocated, unshipped quantities still wait for stock.
+    WAITING_STATUSES = (Status.OPEN, Status.BACKORDERED)
+    ACTIVE_STATUSES = (Status.OPEN, Status.ALLOCATED, Status.BACKORDERED, Status.PICKING)
+
+    number = models.CharField(max_length=20, unique=True, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders")
+    external_ref = models.CharField("external reference", max_length=100)
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField(blank=True)
+    shipping_address = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    # SHA-256 of the canonical request body: the same external_ref with another
+    # body is a conflict, the same body again returns the same order.
+    request_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("ship_salesorder", "Can pick and ship sales orders"),
+            ("allocate_salesorder", "Can allocate and cancel sales orders"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_ref"], name="sales_order_ref_unique_per_channel"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="so_status_created_idx"),
+        ]
+
+    def __str__(self):
+        return self.number or f"order {self.external_ref}"
+
+    def get_absolute_url(self):
+        return reverse("sales_order_detail", args=[self.number])
+
+
+class SalesOrderLine(models.Model):
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(
+        "inventory.Product", on_delete=models.PROTECT, related_name="sales_lines"
+    )
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    quantity_allocated = models.PositiveIntegerField(default=0)
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    # Fixed when the order comes in: the supplier ships this line to the customer.
+    dropship = models.BooleanField(default=False)
+    # Cost of the units shipped: FIFO layers consumed, or the supplier's unit cost.
+    cost_of_goods = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="so_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_price__gte=0), name="so_line_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity_allocated__lte=models.F("quantity")),
+                name="so_line_allocated_le_quantity",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity_shipped__lte=models.F("quantity")),
+                name="so_line_shipped_le_quantity",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "order"], name="so_line_product_idx")]
+
+    def __str__(self):
+        return f"{self.order} · {self.product.sku} × {self.quantity}"
+
+    @property
+    def quantity_backordered(self) -> int:
+        """Units neither allocated nor shipped (0 for dropship lines)."""
+        if self.dropship:
+            return 0
+        return max(self.quantity - self.quantity_allocated - self.quantity_shipped, 0)
+
+
+class Allocation(models.Model):
+    """Units of one sales line reserved on one balance row (location and lot).
+
+    ``quantity`` is what is still reserved; shipping moves units to ``quantity_shipped``.
+    The ledger's ReservationEntry journal holds the same reservations by document.
+    """
+
+    line = models.ForeignKey(SalesOrderLine, on_delete=models.CASCADE, related_name="allocations")
+    location = models.ForeignKey(
+        "warehouses.Location", on_delete=models.PROTECT, related_name="allocations"
+    )
+    lot = models.ForeignKey(
+        "inventory.Lot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    quantity = models.PositiveIntegerField(default=0)
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["line", "id"]
+
+    def __str__(self):
+        return f"{self.line} · {self.quantity} at {self.location_id}"
+
+
+class SalesOrderEvent(models.Model):
+    """A status change of a sales order: who, when, from → to."""
+
+    order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=SalesOrder.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=SalesOrder.Status.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.order}: {self.from_status or '–'} → {self.to_status}"
+
+
+# --- stock webhooks ------------------------------------------------------------------
+
+
+class WebhookDelivery(models.Model):
+    """One batch of availability changes POSTed to a channel's webhook URL."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed (will retry)"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    item_count = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["channel", "status"], name="webhook_channel_status_idx")]
+
+    def __str__(self):
+        return f"{self.channel.code} delivery #{self.pk} ({self.status})"
+
+
+class StockOutbox(models.Model):
+    """A channel's available-to-sell for a product may have changed.
+
+    Written in the same transaction as the stock change; the delivery task sends the
+    product's current value, so rows for one product coalesce into its latest value.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("inventory.Product", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    delivery = models.ForeignKey(
+        WebhookDelivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "stock outbox"
+        indexes = [
+            models.Index(
+                fields=["channel", "id"],
+                condition=models.Q(delivery__isnull=True),
+                name="outbox_undelivered_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.channel_id}/{self.product_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"

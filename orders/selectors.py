@@ -11,12 +11,13 @@ from orders.models import PurchaseOrder, PurchaseOrderLine, ReceiptLine, Supplie
 def incoming_by_product(product_ids: Iterable[int] | None = None) -> dict[int, int]:
     """Return ``{product_id: units ordered and not yet received}`` over open orders (one query).
 
-    Counts lines of orders in ``PurchaseOrder.INCOMING_STATUSES``; a line received
+    Counts lines of warehouse orders in ``PurchaseOrder.INCOMING_STATUSES``; a line received
     beyond its ordered quantity counts as zero, never negative. Products with nothing
     incoming are left out.
     """
     lines = PurchaseOrderLine.objects.filter(
         order__status__in=PurchaseOrder.INCOMING_STATUSES,
+        order__dropship=False,  # the supplier ships those to the customer
         quantity_ordered__gt=F("quantity_received"),
     )
     if product_ids is not None:

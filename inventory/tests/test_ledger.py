@@ -904,18 +904,21 @@ def test_a_postgres_deadlock_is_retryable():
 # Queries per operation, including the SAVEPOINT and RELEASE that the ledger's own
 # atomic block costs inside the test transaction. Receipts into a new place and
 # shipments that use up more layers cost one or two queries more; the count never
-# grows with the number of rows.
+# grows with the number of rows. A change of sellable stock costs one query more:
+# the channel outbox looks up the channels with a webhook that sell from the
+# warehouse (none here). Moves between two sellable bins of one warehouse and
+# shipments of reserved units change nothing a channel may sell and skip it.
 QUERY_BUDGET = {
-    "receive (existing balance)": 6,
-    "receive (new balance)": 8,
+    "receive (existing balance)": 6 + 1,
+    "receive (new balance)": 8 + 1,
     "transfer (existing target)": 6,
     "transfer (new target)": 8,
-    "adjust +": 7,
-    "adjust −": 7,
-    "count (down, 2 layers)": 7,
-    "reserve": 5,
-    "release": 5,
-    "ship": 7,
+    "adjust +": 7 + 1,
+    "adjust −": 7 + 1,
+    "count (down, 2 layers)": 7 + 1,
+    "reserve": 5 + 1,
+    "release": 5 + 1,
+    "ship": 7 + 1,
     "ship from committed": 8,
 }
 
