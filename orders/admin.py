@@ -192,3 +192,6 @@ class ReceiptLineAdmin(ReadOnlyAdmin):
     @admin.display(description="product", ordering="line__product__sku")
     def product_sku(self, receipt):
         return receipt.line.product.sku
+
+
+from orders import admin_webhooks  # noqa: E402, F401  (delivery log admin)

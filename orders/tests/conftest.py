@@ -120,3 +120,61 @@ def refused(mailoutbox):
         assert len(mailoutbox) == sent, "a refused call sent an email"
 
     return expect
+
+
+# --- channels ------------------------------------------------------------------------
+# - ``second_warehouse``: WH2 with one storage bin (``second_warehouse.bin``, WH2-B-01).
+# - ``web_store``: channel WEB (web store) selling from WH1 (priority 1) then WH2, no buffer.
+# - ``marketplace``: channel MKT (marketplace) selling from WH2 then WH1, buffer 2.
+# - ``dropship_supplier``: supplier DROPCO (dropships) with ``dropship_product`` (SOFA-9)
+#   as DC-SOFA at 120.00, preferred, reporting 7 units in stock.
+
+
+@pytest.fixture
+def second_warehouse(db):
+    from warehouses.models import Location, Warehouse
+
+    wh = Warehouse.objects.create(code="WH2", name="Overflow warehouse")
+    zone = Location.objects.create(warehouse=wh, code="B", barcode="WH2-B")
+    wh.bin = Location.objects.create(warehouse=wh, parent=zone, code="01", barcode="WH2-B-01")
+    return wh
+
+
+@pytest.fixture
+def web_store(warehouse, locations, second_warehouse):
+    from orders.models import Channel, ChannelWarehouse
+
+    channel = Channel.objects.create(code="WEB", name="Web store", kind=Channel.Kind.WEB_STORE)
+    ChannelWarehouse.objects.create(channel=channel, warehouse=warehouse, priority=1)
+    ChannelWarehouse.objects.create(channel=channel, warehouse=second_warehouse, priority=2)
+    return channel
+
+
+@pytest.fixture
+def marketplace(warehouse, locations, second_warehouse):
+    from orders.models import Channel, ChannelWarehouse
+
+    channel = Channel.objects.create(
+        code="MKT", name="Marketplace", kind=Channel.Kind.MARKETPLACE, buffer=2
+    )
+    ChannelWarehouse.objects.create(channel=channel, warehouse=second_warehouse, priority=1)
+    ChannelWarehouse.objects.create(channel=channel, warehouse=warehouse, priority=2)
+    return channel
+
+
+@pytest.fixture
+def dropship_supplier(db, dropship_product):
+    from orders.models import Supplier, SupplierProduct
+
+    supplier = Supplier.objects.create(
+        code="DROPCO", name="Drop Co", email="orders@dropco.example", dropships=True
+    )
+    SupplierProduct.objects.create(
+        supplier=supplier,
+        product=dropship_product,
+        supplier_sku="DC-SOFA",
+        unit_cost=Decimal("120.00"),
+        preferred=True,
+        supplier_stock=7,
+    )
+    return supplier

@@ -1,0 +1,1 @@
+"""Admin for the stock outbox and webhook deliveries (imported by orders.admin)."""
