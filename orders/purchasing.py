@@ -31,6 +31,7 @@ from orders.models import (
 from warehouses.models import Warehouse
 
 __all__ = [
+    "add_dropship_line",
     "cancel_order",
     "close_order",
     "create_order",
@@ -165,13 +166,20 @@ def create_order(
     user=None,
     expected_on: date | None = None,
     notes: str = "",
+    dropship: bool = False,
+    sales_order=None,
+    ship_to: str = "",
 ) -> PurchaseOrder:
-    """Open a draft purchase order numbered ``PO-000123`` (from its primary key)."""
+    """Open a draft purchase order numbered ``PO-000123`` (from its primary key).
+
+    A ``dropship`` order ships to ``ship_to`` (the customer) for ``sales_order``;
+    ``warehouse`` is then only the one it is filed under.
+    """
     if not supplier.active:
         raise errors.SupplierInactive(
             f"Supplier {supplier.code} is inactive: no new orders can go to it.", field="supplier"
         )
-    if not warehouse.active:
+    if not warehouse.active and not dropship:
         raise errors.WarehouseInactive(
             f"Warehouse {warehouse.code} is inactive: it cannot receive orders.",
             field="warehouse",
@@ -186,6 +194,9 @@ def create_order(
         expected_on=expected_on,
         notes=notes or "",
         created_by=user,
+        dropship=bool(dropship),
+        sales_order=sales_order,
+        ship_to=ship_to or "",
     )
     order.number = f"PO-{order.pk:06d}"
     PurchaseOrder.objects.filter(pk=order.pk).update(number=order.number)
@@ -218,7 +229,13 @@ def set_line(
         raise errors.ProductInactive(
             f"{product.sku} is inactive: it cannot be ordered.", field="product"
         )
-    if not product.is_stocked:
+    if locked.dropship and product.is_stocked:
+        raise errors.DropshipProduct(
+            f"{locked.number} is a dropship order: the supplier ships it to the customer, so "
+            f"stocked product {product.sku} cannot be on it. Order it into a warehouse instead.",
+            field="product",
+        )
+    if not product.is_stocked and not locked.dropship:
         raise errors.DropshipProduct(
             f"{product.sku} is a dropship product: the supplier ships it to the customer, so it "
             f"is not ordered into warehouse {locked.warehouse.code}.",
@@ -238,7 +255,11 @@ def set_line(
     quantity = _check_quantity(quantity, product)
     cost = _check_cost(supplier_product.unit_cost if unit_cost is None else unit_cost, product)
     expected_on = _check_date(expected_on, field="expected_on", what=f"{product.sku}")
-    rounded, note = rounded_quantity(quantity, supplier_product)
+    if locked.dropship:
+        # The supplier ships exactly what the customer bought: no packs, no minimum.
+        rounded, note = quantity, ""
+    else:
+        rounded, note = rounded_quantity(quantity, supplier_product)
     if rounded > MAX_QUANTITY:
         raise errors.InvalidQuantity(
             f"{rounded} units of {product.sku} is not a plausible quantity.", field="quantity"
@@ -246,6 +267,7 @@ def set_line(
     line, _ = PurchaseOrderLine.objects.update_or_create(
         order=locked,
         product=product,
+        sales_line=None,
         defaults={
             "quantity_ordered": rounded,
             "unit_cost": cost,
@@ -254,6 +276,32 @@ def set_line(
         },
     )
     return line
+
+
+@transaction.atomic
+def add_dropship_line(*, order: PurchaseOrder, sales_line, unit_cost, user=None):
+    """Add a line to a draft dropship order for one sales order line (its exact quantity)."""
+    locked = _lock_order(order)
+    product = sales_line.product
+    if not locked.dropship:
+        raise errors.NotEditable(
+            f"{locked.number} is not a dropship order: sales lines cannot be added to it.",
+            field="order",
+        )
+    if locked.status != Status.DRAFT:
+        raise errors.NotEditable(
+            f"{locked.number} is {_status_label(locked.status)}: lines change only in a draft.",
+            field="product",
+        )
+    cost = _check_cost(unit_cost, product)
+    return PurchaseOrderLine.objects.create(
+        order=locked,
+        product=product,
+        quantity_ordered=_check_quantity(sales_line.quantity, product),
+        unit_cost=cost,
+        sales_line=sales_line,
+        note=f"For {sales_line.order.number}"[:255],
+    )
 
 
 @transaction.atomic

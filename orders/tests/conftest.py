@@ -178,3 +178,58 @@ def dropship_supplier(db, dropship_product):
         supplier_stock=7,
     )
     return supplier
+
+
+# --- sales (S) ---
+# - ``stock_in(product, location, quantity, unit_cost="2.00", lot_code=None, expires_on=None)``:
+#   receives through ``inventory.ledger.receive`` and returns the move.
+# - ``place_order(channel, *lines, ref=None, **fields)``: ``sales.create_order`` with a
+#   customer filled in; each line is ``(sku, quantity)`` or ``(sku, quantity, price)``.
+
+
+@pytest.fixture
+def stock_in(db):
+    from inventory import ledger
+
+    def receive(product, location, quantity, unit_cost="2.00", lot_code=None, expires_on=None):
+        return ledger.receive(
+            product=product,
+            location=location,
+            quantity=quantity,
+            unit_cost=Decimal(unit_cost),
+            lot_code=lot_code,
+            expires_on=expires_on,
+        )
+
+    return receive
+
+
+@pytest.fixture
+def place_order(db):
+    import itertools
+
+    from orders import sales
+
+    numbers = itertools.count(1)
+
+    def place(channel, *lines, ref=None, **fields):
+        values = {
+            "customer_name": "Ada Lovelace",
+            "customer_email": "ada@example.com",
+            "shipping_address": "12 Analytical Row\nLondon",
+        }
+        values.update(fields)
+        specs = [
+            {
+                "sku": line[0],
+                "quantity": line[1],
+                "unit_price": Decimal(line[2] if len(line) > 2 else "9.90"),
+            }
+            for line in lines
+        ]
+        order, _ = sales.create_order(
+            channel=channel, external_ref=ref or f"EXT-{next(numbers)}", lines=specs, **values
+        )
+        return order
+
+    return place

@@ -1,0 +1,816 @@
+"""Sales orders: take them in, allocate stock, pick, ship, cancel, re-allocate backorders.
+
+Every function is keyword-only, validates before it writes and runs in one
+transaction (a top-level one is retried when it loses a deadlock). Lock order,
+everywhere: the order's products (primary-key order), then the order row, then
+the dropship purchase orders, then what the ledger locks. Free stock is read only
+after the products are locked (lock first, then read, then decide), so two
+allocations of one product never promise the same unit. Refusals raise an
+``orders.errors.SalesError`` subclass and change nothing.
+"""
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from inventory import ledger
+from inventory.errors import LedgerError
+from inventory.models import Product, StockLevel
+from orders import errors
+from orders.availability import channel_warehouse_ids, dropship_sources, sellable_levels_q
+from orders.models import (
+    Allocation,
+    Channel,
+    PurchaseOrder,
+    SalesOrder,
+    SalesOrderEvent,
+    SalesOrderLine,
+    SupplierProduct,
+)
+from warehouses.models import Warehouse
+
+__all__ = [
+    "allocate_order",
+    "cancel_order",
+    "create_order",
+    "pick_list",
+    "reallocate_backorders",
+    "ship_order",
+    "start_picking",
+]
+
+Status = SalesOrder.Status
+MAX_LINES = 500
+MAX_LINE_QUANTITY = 1_000_000
+MAX_PRICE = Decimal(10) ** 10
+MAX_ADDRESS = 2000
+CENT = Decimal("0.01")
+
+
+@dataclass
+class _Line:
+    product: Product
+    quantity: int
+    unit_price: Decimal
+    source: SupplierProduct | None = None  # the dropship supplier product
+
+    @property
+    def dropship(self) -> bool:
+        return self.source is not None
+
+
+# --- validation ---------------------------------------------------------------------
+
+
+def _text(value, *, field: str, what: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise errors.InvalidOrder(f"The order needs {what}.", field=field)
+    value = value.strip()
+    if len(value) > limit:
+        raise errors.InvalidOrder(
+            f"The {what.removeprefix('a ').removeprefix('an ')} is too long: at most {limit} "
+            f"characters (got {len(value)}).",
+            field=field,
+        )
+    return value
+
+
+def _check_quantity(value, sku: str, field: str) -> int:
+    if isinstance(value, bool) or value is None:
+        quantity = None
+    elif isinstance(value, int):
+        quantity = value
+    else:
+        quantity = None
+        try:
+            if isinstance(value, (Decimal, float)) and int(value) == value:
+                quantity = int(value)
+        except (ValueError, OverflowError, InvalidOperation):
+            pass
+    if quantity is None:
+        raise errors.InvalidOrderQuantity(
+            f"The quantity of {sku} must be a whole number, not “{value}”.", field=field
+        )
+    if quantity < 1:
+        raise errors.InvalidOrderQuantity(
+            f"The quantity of {sku} must be at least 1 (got {quantity}).", field=field
+        )
+    if quantity > MAX_LINE_QUANTITY:
+        raise errors.InvalidOrderQuantity(
+            f"{quantity} units of {sku} is more than one line may order ({MAX_LINE_QUANTITY:,}).",
+            field=field,
+        )
+    return quantity
+
+
+def _check_price(value, sku: str, field: str) -> Decimal:
+    try:
+        if isinstance(value, bool) or value is None:
+            raise InvalidOperation
+        price = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+        if not price.is_finite():
+            raise InvalidOperation
+    except (InvalidOperation, ValueError, TypeError):
+        raise errors.InvalidPrice(
+            f"“{value}” is not a unit price for {sku}: give an amount like 9.90.", field=field
+        ) from None
+    if price < 0:
+        raise errors.InvalidPrice(
+            f"The unit price of {sku} cannot be negative (got {price}).", field=field
+        )
+    if price != price.quantize(CENT, rounding="ROUND_DOWN"):
+        raise errors.InvalidPrice(
+            f"The unit price of {sku} has more than 2 decimal places ({price}).", field=field
+        )
+    if price >= MAX_PRICE:
+        raise errors.InvalidPrice(f"A unit price of {price} for {sku} is too large.", field=field)
+    return price.quantize(CENT)
+
+
+def _check_lines(lines) -> list[_Line]:
+    if not isinstance(lines, (list, tuple)) or not lines:
+        raise errors.InvalidOrder("The order needs at least one line.", field="lines")
+    if len(lines) > MAX_LINES:
+        raise errors.InvalidOrder(
+            f"An order may have at most {MAX_LINES} lines (got {len(lines)}).", field="lines"
+        )
+    for index, spec in enumerate(lines):
+        if not isinstance(spec, Mapping) or not {"sku", "quantity", "unit_price"} <= set(spec):
+            raise errors.InvalidOrder(
+                f"Line {index + 1} needs a sku, a quantity and a unit price.",
+                field=f"lines[{index}]",
+            )
+        sku = spec["sku"]
+        if not isinstance(sku, str) or not sku.strip():
+            raise errors.UnknownSku(f"Line {index + 1} has no SKU.", field=f"lines[{index}].sku")
+    skus = {spec["sku"].strip() for spec in lines}
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    dropship_ids = [p.pk for p in products.values() if not p.is_stocked and p.active]
+    sources: dict[int, SupplierProduct] = {}
+    if dropship_ids:
+        for source in dropship_sources(dropship_ids).select_related("supplier"):
+            sources.setdefault(source.product_id, source)
+    checked = []
+    for index, spec in enumerate(lines):
+        sku = spec["sku"].strip()
+        product = products.get(sku)
+        if product is None:
+            raise errors.UnknownSku(
+                f"There is no product with SKU {sku[:64]}.", field=f"lines[{index}].sku"
+            )
+        if not product.active:
+            raise errors.ProductNotForSale(
+                f"{sku} is no longer sold (the product is inactive).",
+                field=f"lines[{index}].sku",
+            )
+        quantity = _check_quantity(spec["quantity"], sku, f"lines[{index}].quantity")
+        price = _check_price(spec["unit_price"], sku, f"lines[{index}].unit_price")
+        source = None
+        if not product.is_stocked:
+            source = sources.get(product.pk)
+            if source is None:
+                raise errors.NoDropshipSupplier(
+                    f"{sku} is a dropship product, but no active supplier dropships it.",
+                    field=f"lines[{index}].sku",
+                )
+        checked.append(_Line(product, quantity, price, source))
+    return checked
+
+
+def _request_hash(**values) -> str:
+    body = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _existing(channel: Channel, external_ref: str, request_hash: str):
+    """Return ``(order, False)`` for a repeated request, raise for a conflicting one."""
+    order = SalesOrder.objects.filter(channel=channel, external_ref=external_ref).first()
+    if order is None:
+        return None
+    if order.request_hash != request_hash:
+        raise errors.DuplicateReference(
+            f"Order reference {external_ref} is already used by {order.number} with other "
+            "contents; use a new reference for a new order.",
+            field="external_ref",
+        )
+    return order, False
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def _record(order: SalesOrder, from_status: str, to_status: str, user, note: str = "") -> None:
+    SalesOrderEvent.objects.create(
+        order=order, from_status=from_status, to_status=to_status, user=user, note=note[:255]
+    )
+
+
+def _set_status(order: SalesOrder, to_status: str, user, note: str = "", **fields) -> None:
+    from_status = order.status
+    now = timezone.now()
+    SalesOrder.objects.filter(pk=order.pk).update(status=to_status, updated_at=now, **fields)
+    order.status = to_status
+    order.updated_at = now
+    for name, value in fields.items():
+        setattr(order, name, value)
+    _record(order, from_status, to_status, user, note)
+
+
+def _lock_order(order: SalesOrder) -> SalesOrder:
+    """Lock the order's products, then the order row; return the row as it is now."""
+    product_ids = set(order.lines.values_list("product_id", flat=True))
+    ledger.lock_products(Product(pk=pk) for pk in product_ids)
+    return (
+        SalesOrder.objects.select_for_update(of=("self",))
+        .select_related("channel")
+        .get(pk=order.pk)
+    )
+
+
+def _copy(locked: SalesOrder, order: SalesOrder) -> SalesOrder:
+    """Bring the caller's object up to date once nothing can refuse any more."""
+    if order is not locked:
+        for name in ("status", "updated_at", "shipped_at", "cancelled_at"):
+            setattr(order, name, getattr(locked, name))
+    return order
+
+
+def _label(status: str) -> str:
+    return Status(status).label.lower()
+
+
+def _refuse_done(order: SalesOrder, what: str) -> None:
+    if order.status in (Status.SHIPPED, Status.CANCELLED):
+        raise errors.InvalidSalesTransition(
+            f"{order.number} is {_label(order.status)}: it cannot be {what}.", field="status"
+        )
+
+
+def _enqueue_reallocation(product_ids: Iterable[int]) -> None:
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+
+    def enqueue():
+        from orders.tasks import reallocate_backorders as task
+
+        task.enqueue(ids)
+
+    transaction.on_commit(enqueue)
+
+
+# --- allocation ---------------------------------------------------------------------
+
+
+def _sort_key(rank: dict[int, int]):
+    def key(level: StockLevel):
+        lot = level.lot
+        return (
+            rank[level.location.warehouse_id],
+            lot is None or lot.expires_on is None,
+            (lot.expires_on if lot and lot.expires_on else date.max),
+            (lot.received_on if lot else date.min),
+            (lot.pk if lot else 0),
+            level.location.path,
+            level.pk,
+        )
+
+    return key
+
+
+def _allocate(order: SalesOrder, user) -> int:
+    """Reserve free stock for every unallocated warehouse unit; return the units reserved.
+
+    The caller holds the locks of the order's products and of the order row.
+    """
+    lines = [
+        line
+        for line in order.lines.filter(dropship=False).select_related("product").order_by("id")
+        if line.quantity_backordered > 0
+    ]
+    if not lines:
+        return 0
+    warehouse_ids = channel_warehouse_ids(order.channel)
+    if not warehouse_ids:
+        return 0
+    rank = {warehouse_id: index for index, warehouse_id in enumerate(warehouse_ids)}
+    levels = (
+        StockLevel.objects.filter(
+            sellable_levels_q(warehouse_ids, timezone.localdate()),
+            product_id__in={line.product_id for line in lines},
+            on_hand__gt=F("committed"),
+        )
+        .select_related("location", "lot")
+        .order_by()
+    )
+    candidates: dict[int, list[StockLevel]] = defaultdict(list)
+    for level in sorted(levels, key=_sort_key(rank)):
+        candidates[level.product_id].append(level)
+    existing = {
+        (a.line_id, a.location_id, a.lot_id): a
+        for a in Allocation.objects.filter(line__in=lines).order_by("id")
+    }
+    reserved = 0
+    for line in lines:
+        need = line.quantity_backordered
+        taken = 0
+        for level in candidates[line.product_id]:
+            if need == 0:
+                break
+            take = min(need, level.on_hand - level.committed)
+            if take <= 0:
+                continue
+            try:
+                ledger.reserve(
+                    product=line.product,
+                    location=level.location,
+                    quantity=take,
+                    lot=level.lot,
+                    user=user,
+                    document=order,
+                )
+            except LedgerError as exc:
+                raise errors.AllocationRefused(
+                    f"{line.product.sku} could not be allocated: {exc.message}",
+                    code=exc.code,
+                    field=exc.field,
+                ) from exc
+            level.committed += take
+            key = (line.pk, level.location_id, level.lot_id)
+            allocation = existing.get(key)
+            if allocation is None:
+                existing[key] = Allocation.objects.create(
+                    line=line, location=level.location, lot=level.lot, quantity=take
+                )
+            else:
+                Allocation.objects.filter(pk=allocation.pk).update(quantity=F("quantity") + take)
+                allocation.quantity += take
+            need -= take
+            taken += take
+        if taken:
+            SalesOrderLine.objects.filter(pk=line.pk).update(
+                quantity_allocated=F("quantity_allocated") + taken
+            )
+            line.quantity_allocated += taken
+            reserved += taken
+    return reserved
+
+
+def _settle(order: SalesOrder, user, reserved: int) -> None:
+    """Move a waiting order to allocated or backordered after an allocation."""
+    if order.status not in SalesOrder.WAITING_STATUSES:
+        return
+    waiting = sum(line.quantity_backordered for line in order.lines.all())
+    status = Status.BACKORDERED if waiting else Status.ALLOCATED
+    if status != order.status:
+        note = f"Allocated {reserved} units" + (f"; {waiting} wait for stock" if waiting else "")
+        _set_status(order, status, user, note)
+
+
+# --- dropship -----------------------------------------------------------------------
+
+
+def _dropship_warehouse(channel: Channel) -> Warehouse | None:
+    ids = channel_warehouse_ids(channel)
+    if ids:
+        return Warehouse.objects.get(pk=ids[0])
+    return Warehouse.objects.filter(active=True).order_by("pk").first()
+
+
+def _order_dropship(order: SalesOrder, lines: list[tuple[SalesOrderLine, _Line]], user) -> None:
+    """Put each dropship line on a draft dropship order of its supplier (joined or new)."""
+    from orders import purchasing
+
+    if not lines:
+        return
+    ship_to = f"{order.customer_name}\n{order.shipping_address}"
+    warehouse = _dropship_warehouse(order.channel)
+    by_supplier: dict[int, PurchaseOrder] = {}
+    for sales_line, spec in lines:
+        supplier = spec.source.supplier
+        purchase = by_supplier.get(supplier.pk)
+        if purchase is None:
+            purchase = (
+                PurchaseOrder.objects.select_for_update()
+                .filter(
+                    dropship=True,
+                    status=PurchaseOrder.Status.DRAFT,
+                    supplier=supplier,
+                    ship_to=ship_to,
+                )
+                .order_by("pk")
+                .first()
+            )
+            if purchase is None:
+                purchase = purchasing.create_order(
+                    supplier=supplier,
+                    warehouse=warehouse,
+                    user=user,
+                    notes=f"Dropship for {order.number} ({order.channel.code} "
+                    f"{order.external_ref})",
+                    dropship=True,
+                    sales_order=order,
+                    ship_to=ship_to,
+                )
+            by_supplier[supplier.pk] = purchase
+        purchasing.add_dropship_line(
+            order=purchase, sales_line=sales_line, unit_cost=spec.source.unit_cost, user=user
+        )
+
+
+# --- services -----------------------------------------------------------------------
+
+
+@ledger.ledger_operation
+def create_order(
+    *,
+    channel: Channel,
+    external_ref: str,
+    customer_name: str,
+    customer_email: str = "",
+    shipping_address: str,
+    lines: list[dict],
+    request_hash: str = "",
+    user=None,
+) -> tuple[SalesOrder, bool]:
+    """Take in an order from ``channel`` and allocate it; return it and whether it is new.
+
+    The same ``external_ref`` again returns the existing order when ``request_hash``
+    matches (``(order, False)``) and raises ``DuplicateReference`` otherwise. Without
+    a ``request_hash`` one is computed from the arguments.
+    """
+    if not channel.active:
+        raise errors.ChannelInactive(
+            f"Channel {channel.code} is inactive: it cannot place orders.", field="channel"
+        )
+    external_ref = _text(
+        external_ref, field="external_ref", what="an external reference", limit=100
+    )
+    if not request_hash:
+        request_hash = _request_hash(
+            customer_name=customer_name,
+            customer_email=customer_email,
+            shipping_address=shipping_address,
+            lines=[dict(spec) if isinstance(spec, Mapping) else spec for spec in lines]
+            if isinstance(lines, (list, tuple))
+            else lines,
+        )
+    repeated = _existing(channel, external_ref, request_hash)
+    if repeated:
+        return repeated
+    customer_name = _text(customer_name, field="customer_name", what="a customer name", limit=200)
+    if customer_email is None:
+        customer_email = ""
+    if not isinstance(customer_email, str):
+        raise errors.InvalidOrder(
+            f"“{customer_email}” is not an email address.", field="customer_email"
+        )
+    customer_email = customer_email.strip()
+    if customer_email:
+        try:
+            validate_email(customer_email)
+            if len(customer_email) > 254:
+                raise ValidationError("too long")
+        except ValidationError:
+            raise errors.InvalidOrder(
+                f"“{customer_email[:100]}” is not an email address.", field="customer_email"
+            ) from None
+    shipping_address = _text(
+        shipping_address, field="shipping_address", what="a shipping address", limit=MAX_ADDRESS
+    )
+    specs = _check_lines(lines)
+    stocked = [spec for spec in specs if not spec.dropship]
+    if stocked and not channel_warehouse_ids(channel):
+        raise errors.ChannelHasNoWarehouse(
+            f"Channel {channel.code} sells from no warehouse: stocked products such as "
+            f"{stocked[0].product.sku} cannot be allocated.",
+            field="channel",
+        )
+    if len(stocked) < len(specs) and _dropship_warehouse(channel) is None:
+        raise errors.ChannelHasNoWarehouse(
+            "There is no active warehouse to file the dropship purchase order under.",
+            field="channel",
+        )
+
+    ledger.lock_products(spec.product for spec in specs)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            order = SalesOrder.objects.create(
+                number=f"new-{uuid.uuid4().hex[:16]}",
+                channel=channel,
+                external_ref=external_ref,
+                customer_name=customer_name,
+                customer_email=customer_email,
+                shipping_address=shipping_address,
+                request_hash=request_hash,
+                created_at=now,
+                updated_at=now,
+            )
+    except IntegrityError:
+        # Another request with this reference committed first.
+        repeated = _existing(channel, external_ref, request_hash)
+        if repeated:
+            return repeated
+        raise
+    order.number = f"SO-{order.pk:06d}"
+    SalesOrder.objects.filter(pk=order.pk).update(number=order.number)
+    order.channel = channel
+    created = SalesOrderLine.objects.bulk_create(
+        [
+            SalesOrderLine(
+                order=order,
+                product=spec.product,
+                quantity=spec.quantity,
+                unit_price=spec.unit_price,
+                dropship=spec.dropship,
+            )
+            for spec in specs
+        ]
+    )
+    if any(line.pk is None for line in created):
+        created = list(order.lines.order_by("id"))
+    _record(order, "", Status.OPEN, user, f"Received from {channel.code} as {external_ref}")
+    _order_dropship(
+        order,
+        [(line, spec) for line, spec in zip(created, specs, strict=True) if spec.dropship],
+        user,
+    )
+    reserved = _allocate(order, user)
+    _settle(order, user, reserved)
+    return order, True
+
+
+@ledger.ledger_operation
+def allocate_order(*, order: SalesOrder, user=None) -> SalesOrder:
+    """Allocate whatever of the order still waits for stock."""
+    locked = _lock_order(order)
+    _refuse_done(locked, "allocated")
+    reserved = _allocate(locked, user)
+    _settle(locked, user, reserved)
+    if reserved and locked.status not in SalesOrder.WAITING_STATUSES:
+        SalesOrder.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
+    return _copy(locked, order)
+
+
+@ledger.ledger_operation
+def start_picking(*, order: SalesOrder, user=None) -> SalesOrder:
+    """Mark a fully allocated order as being picked."""
+    locked = _lock_order(order)
+    if locked.status != Status.ALLOCATED:
+        hint = {
+            Status.BACKORDERED: " It waits for stock: it can be picked once fully allocated.",
+            Status.PICKING: " It is already being picked.",
+        }.get(locked.status, "")
+        raise errors.InvalidSalesTransition(
+            f"{locked.number} is {_label(locked.status)}: only an allocated order can be "
+            f"picked.{hint}",
+            field="status",
+        )
+    _set_status(locked, Status.PICKING, user, "Picking started")
+    return _copy(locked, order)
+
+
+@ledger.ledger_operation
+def ship_order(*, order: SalesOrder, user=None) -> SalesOrder:
+    """Ship every allocated warehouse unit through the ledger and record its FIFO cost."""
+    locked = _lock_order(order)
+    if locked.status == Status.BACKORDERED:
+        raise errors.InvalidSalesTransition(
+            f"{locked.number} is backordered: it can ship only once every line is allocated.",
+            field="status",
+        )
+    if locked.status not in (Status.ALLOCATED, Status.PICKING):
+        raise errors.InvalidSalesTransition(
+            f"{locked.number} is {_label(locked.status)}: only an allocated or picking order "
+            "can be shipped.",
+            field="status",
+        )
+    allocations = list(
+        Allocation.objects.filter(line__order=locked, quantity__gt=0)
+        .select_related("line__product", "location", "lot")
+        .order_by("line_id", "id")
+    )
+    if not allocations:
+        raise errors.InvalidSalesTransition(
+            f"{locked.number} has nothing to ship from the warehouse"
+            + (
+                ": its lines are shipped by the dropship supplier."
+                if locked.lines.filter(dropship=True).exists()
+                else "."
+            ),
+            field="status",
+        )
+    shipped: dict[int, tuple[SalesOrderLine, int, Decimal]] = {}
+    for allocation in allocations:
+        line = allocation.line
+        try:
+            move = ledger.ship(
+                product=line.product,
+                location=allocation.location,
+                quantity=allocation.quantity,
+                lot=allocation.lot,
+                from_committed=True,
+                user=user,
+                document=locked,
+                reference=locked.number,
+            )
+        except LedgerError as exc:
+            raise errors.AllocationRefused(
+                f"{line.product.sku} in {allocation.location} could not be shipped: {exc.message}",
+                code=exc.code,
+                field=exc.field,
+            ) from exc
+        Allocation.objects.filter(pk=allocation.pk).update(
+            quantity=0, quantity_shipped=F("quantity_shipped") + allocation.quantity
+        )
+        _, units, cost = shipped.get(line.pk, (line, 0, Decimal("0")))
+        shipped[line.pk] = (line, units + allocation.quantity, cost + move.total_cost)
+    for line, units, cost in shipped.values():
+        SalesOrderLine.objects.filter(pk=line.pk).update(
+            quantity_allocated=F("quantity_allocated") - units,
+            quantity_shipped=F("quantity_shipped") + units,
+            cost_of_goods=(line.cost_of_goods or Decimal("0")) + cost,
+        )
+    units = sum(units for _, units, _ in shipped.values())
+    complete = not locked.lines.filter(quantity_shipped__lt=F("quantity")).exists()
+    if complete:
+        _set_status(
+            locked, Status.SHIPPED, user, f"Shipped {units} units", shipped_at=timezone.now()
+        )
+    else:
+        SalesOrder.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
+        _record(locked, locked.status, locked.status, user, f"Shipped {units} units")
+    return _copy(locked, order)
+
+
+def _dropship_plan(order: SalesOrder):
+    """Decide what cancelling does to the order's dropship lines; refuse before any write."""
+    from orders.models import PurchaseOrderLine
+
+    POStatus = PurchaseOrder.Status
+    lines = list(
+        PurchaseOrderLine.objects.filter(sales_line__order=order)
+        .select_related("order", "order__supplier", "product")
+        .order_by("order_id", "id")
+    )
+    purchase_ids = sorted({line.order_id for line in lines})
+    locked = {
+        po.pk: po
+        for po in PurchaseOrder.objects.select_for_update()
+        .filter(pk__in=purchase_ids)
+        .order_by("pk")
+    }
+    others = set(
+        PurchaseOrderLine.objects.filter(order_id__in=purchase_ids)
+        .exclude(sales_line__order=order)
+        .values_list("order_id", flat=True)
+    )
+    remove, cancel = [], {}
+    for line in lines:
+        purchase = locked[line.order_id]
+        if purchase.status == POStatus.CANCELLED:
+            continue
+        if purchase.status == POStatus.DRAFT:
+            if line.order_id in others:
+                remove.append(line)
+            else:
+                cancel[purchase.pk] = purchase
+        elif purchase.status == POStatus.SENT and line.order_id not in others:
+            cancel[purchase.pk] = purchase
+        elif purchase.status == POStatus.SENT:
+            raise errors.InvalidSalesTransition(
+                f"{order.number} cannot be cancelled: its {line.product.sku} is on dropship "
+                f"order {purchase.number}, already sent to {purchase.supplier.code} together "
+                "with other orders. Ask the supplier to drop the line first.",
+                field="status",
+            )
+        else:
+            raise errors.InvalidSalesTransition(
+                f"{order.number} cannot be cancelled: dropship order {purchase.number} is "
+                f"{purchase.get_status_display().lower()}.",
+                field="status",
+            )
+    return remove, list(cancel.values())
+
+
+@ledger.ledger_operation
+def cancel_order(*, order: SalesOrder, user=None, reason: str = "") -> SalesOrder:
+    """Cancel an order nothing of which was shipped: release its stock and its dropship lines."""
+    from orders import purchasing
+
+    locked = _lock_order(order)
+    if locked.status == Status.CANCELLED:
+        raise errors.InvalidSalesTransition(
+            f"{locked.number} is already cancelled.", field="status"
+        )
+    if locked.status == Status.SHIPPED or locked.lines.filter(quantity_shipped__gt=0).exists():
+        raise errors.InvalidSalesTransition(
+            f"{locked.number} has shipped units: a shipped order cannot be cancelled.",
+            field="status",
+        )
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    remove, cancel = _dropship_plan(locked)
+    for line in remove:
+        purchasing.remove_line(line=line, user=user)
+    for purchase in cancel:
+        purchasing.cancel_order(
+            order=purchase, user=user, reason=f"Sales order {locked.number} was cancelled"
+        )
+    allocations = list(
+        Allocation.objects.filter(line__order=locked, quantity__gt=0)
+        .select_related("line__product", "location", "lot")
+        .order_by("id")
+    )
+    released = set()
+    for allocation in allocations:
+        try:
+            ledger.release(
+                product=allocation.line.product,
+                location=allocation.location,
+                quantity=allocation.quantity,
+                lot=allocation.lot,
+                user=user,
+                document=locked,
+            )
+        except LedgerError as exc:
+            raise errors.AllocationRefused(
+                f"{allocation.line.product.sku} could not be released: {exc.message}",
+                code=exc.code,
+                field=exc.field,
+            ) from exc
+        released.add(allocation.line.product_id)
+    Allocation.objects.filter(line__order=locked, quantity__gt=0).update(quantity=0)
+    SalesOrderLine.objects.filter(order=locked).update(quantity_allocated=0)
+    _set_status(locked, Status.CANCELLED, user, reason or "Cancelled", cancelled_at=timezone.now())
+    _enqueue_reallocation(released)
+    return _copy(locked, order)
+
+
+def reallocate_backorders(product_ids: Iterable[int]) -> int:
+    """Allocate waiting orders of these products, oldest first; return how many gained units.
+
+    Each order is allocated in its own transaction.
+    """
+    ids = sorted({int(pk) for pk in product_ids})
+    if not ids:
+        return 0
+    waiting = SalesOrderLine.objects.filter(
+        order=OuterRef("pk"),
+        product_id__in=ids,
+        dropship=False,
+        quantity__gt=F("quantity_allocated") + F("quantity_shipped"),
+    )
+    order_ids = list(
+        SalesOrder.objects.filter(Exists(waiting), status__in=SalesOrder.WAITING_STATUSES)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    )
+    gained = 0
+    for order_id in order_ids:
+        if _reallocate_one(order_id):
+            gained += 1
+    return gained
+
+
+@ledger.ledger_operation
+def _reallocate_one(order_id: int) -> int:
+    order = SalesOrder(pk=order_id)
+    locked = _lock_order(order)
+    if locked.status not in SalesOrder.WAITING_STATUSES:
+        return 0
+    reserved = _allocate(locked, None)
+    _settle(locked, None, reserved)
+    return reserved
+
+
+def pick_list(order: SalesOrder) -> list[dict]:
+    """Rows to pick for the order, in location path order (one query)."""
+    rows = (
+        Allocation.objects.filter(line__order=order, quantity__gt=0)
+        .select_related("location", "lot", "line__product")
+        .order_by("location__path", "line__product__sku", "id")
+    )
+    return [
+        {
+            "location": row.location,
+            "path": row.location.path,
+            "product": row.line.product,
+            "sku": row.line.product.sku,
+            "lot": row.lot,
+            "expires_on": row.lot.expires_on if row.lot else None,
+            "quantity": row.quantity,
+        }
+        for row in rows
+    ]
