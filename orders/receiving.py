@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import ROUND_FLOOR, Decimal
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -175,6 +176,13 @@ def _check_location(
 
 
 def _check_receivable(order: PurchaseOrder) -> None:
+    if order.dropship:
+        raise errors.NotReceivable(
+            f"{order.number} is a dropship order: the supplier ships it straight to the "
+            "customer, so nothing is received into stock. Record the supplier's shipment "
+            "(tracking number) instead.",
+            field="order",
+        )
     if order.status not in RECEIVABLE_STATUSES:
         hint = {
             Status.DRAFT: "send it first",
@@ -318,7 +326,20 @@ def _receive(
     # The caller's objects change only once nothing can refuse any more.
     for entry in entries:
         entry.line.quantity_received = lines[entry.line.pk].quantity_received
+    _reallocate_after_commit(lines[r.line_id].product_id for r in receipts)
     return receipts
+
+
+def _reallocate_after_commit(product_ids) -> None:
+    """Once the receipt is committed, let backordered sales orders take the new units."""
+    ids = sorted(set(product_ids))
+
+    def enqueue():
+        from orders.tasks import reallocate_backorders
+
+        reallocate_backorders.enqueue(ids)
+
+    transaction.on_commit(enqueue)
 
 
 def _tag(error: errors.PurchasingError, index: int, entry: _Entry) -> errors.PurchasingError:

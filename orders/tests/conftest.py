@@ -181,8 +181,9 @@ def dropship_supplier(db, dropship_product):
 
 
 # --- sales (S) ---
-# - ``stock_in(product, location, quantity, unit_cost="2.00", lot_code=None, expires_on=None)``:
-#   receives through ``inventory.ledger.receive`` and returns the move.
+# - ``stock_in(product, location, quantity, unit_cost="2.00", lot_code=None, expires_on=None,
+#   received_on=None)``: receives through ``inventory.ledger.receive`` (a lot dated
+#   ``received_on`` when given) and returns the move.
 # - ``place_order(channel, *lines, ref=None, **fields)``: ``sales.create_order`` with a
 #   customer filled in; each line is ``(sku, quantity)`` or ``(sku, quantity, price)``.
 
@@ -191,12 +192,27 @@ def dropship_supplier(db, dropship_product):
 def stock_in(db):
     from inventory import ledger
 
-    def receive(product, location, quantity, unit_cost="2.00", lot_code=None, expires_on=None):
+    def receive(
+        product,
+        location,
+        quantity,
+        unit_cost="2.00",
+        lot_code=None,
+        expires_on=None,
+        received_on=None,
+    ):
+        lot = None
+        if lot_code and received_on is not None:
+            lot = ledger.get_or_create_lot(
+                product=product, code=lot_code, expires_on=expires_on, received_on=received_on
+            )
+            lot_code = expires_on = None
         return ledger.receive(
             product=product,
             location=location,
             quantity=quantity,
             unit_cost=Decimal(unit_cost),
+            lot=lot,
             lot_code=lot_code,
             expires_on=expires_on,
         )

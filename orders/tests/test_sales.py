@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
-from django.db import close_old_connections
+from django.db import connection
 
 from inventory import ledger
 from inventory.integrity import find_differences
@@ -434,7 +434,7 @@ def test_concurrent_orders_never_oversell(web_store, product, locations):
         except Exception as exc:
             failures.append(repr(exc))
         finally:
-            close_old_connections()
+            connection.close()
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
     for thread in threads:
@@ -467,7 +467,7 @@ def test_concurrent_same_reference_makes_one_order(web_store, product, locations
         except Exception as exc:
             failures.append(repr(exc))
         finally:
-            close_old_connections()
+            connection.close()
 
     threads = [threading.Thread(target=client) for _ in range(4)]
     for thread in threads:
