@@ -33,6 +33,7 @@ from orders.models import (
     Allocation,
     Channel,
     PurchaseOrder,
+    PurchaseOrderLine,
     SalesOrder,
     SalesOrderEvent,
     SalesOrderLine,
@@ -657,8 +658,6 @@ def ship_order(*, order: SalesOrder, user=None) -> SalesOrder:
 
 def _dropship_plan(order: SalesOrder):
     """Decide what cancelling does to the order's dropship lines; refuse before any write."""
-    from orders.models import PurchaseOrderLine
-
     POStatus = PurchaseOrder.Status
     lines = list(
         PurchaseOrderLine.objects.filter(sales_line__order=order)
@@ -724,6 +723,17 @@ def cancel_order(*, order: SalesOrder, user=None, reason: str = "") -> SalesOrde
     remove, cancel = _dropship_plan(locked)
     for line in remove:
         purchasing.remove_line(line=line, user=user)
+    for purchase_id in {line.order_id for line in remove}:
+        # A joined order now serves the oldest of the other sales orders on it.
+        successor = (
+            PurchaseOrderLine.objects.filter(order_id=purchase_id, sales_line__isnull=False)
+            .order_by("sales_line__order_id")
+            .values_list("sales_line__order_id", flat=True)
+            .first()
+        )
+        PurchaseOrder.objects.filter(pk=purchase_id, sales_order=locked).update(
+            sales_order_id=successor
+        )
     for purchase in cancel:
         purchasing.cancel_order(
             order=purchase, user=user, reason=f"Sales order {locked.number} was cancelled"
