@@ -9,7 +9,10 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
+from inventory.models import Product
 from orders.models import Channel, ChannelWarehouse, StockOutbox
+
+BATCH = 1000
 
 
 def record(channel_ids: Iterable[int], product_ids: Iterable[int]) -> int:
@@ -20,9 +23,11 @@ def record(channel_ids: Iterable[int], product_ids: Iterable[int]) -> int:
         return 0
     StockOutbox.objects.bulk_create(
         [StockOutbox(channel_id=c, product_id=p) for c in channel_ids for p in product_ids],
-        batch_size=1000,
+        batch_size=BATCH,
     )
-    transaction.on_commit(lambda: _schedule(channel_ids))
+    # robust: the stock change has committed; a failure to enqueue must not look like
+    # its failure (``manage.py deliver_webhooks`` sends what is waiting).
+    transaction.on_commit(lambda: _schedule(channel_ids), robust=True)
     return len(channel_ids) * len(product_ids)
 
 
@@ -30,6 +35,39 @@ def _schedule(channel_ids: list[int]) -> None:
     from orders import webhooks
 
     webhooks.schedule_delivery(channel_ids)
+
+
+@transaction.atomic
+def resync_channel(channel: Channel) -> int:
+    """Queue every active product's current value for the channel; return the rows written.
+
+    Call it when what the channel may sell changes for every SKU at once: its buffer,
+    its warehouses, its webhook URL, its activation. Inactive channels and channels
+    without a webhook URL get nothing.
+    """
+    if not channel.active or not channel.webhook_url:
+        return 0
+    written = 0
+    product_ids = (
+        Product.objects.filter(active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .iterator(chunk_size=BATCH)
+    )
+    batch: list[StockOutbox] = []
+    for product_id in product_ids:
+        batch.append(StockOutbox(channel_id=channel.pk, product_id=product_id))
+        if len(batch) == BATCH:
+            StockOutbox.objects.bulk_create(batch)
+            written += len(batch)
+            batch = []
+    if batch:
+        StockOutbox.objects.bulk_create(batch)
+        written += len(batch)
+    if written:
+        channel_id = channel.pk
+        transaction.on_commit(lambda: _schedule([channel_id]), robust=True)
+    return written
 
 
 def webhook_channel_ids(warehouse_ids: Iterable[int] | None = None) -> list[int]:

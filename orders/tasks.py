@@ -9,3 +9,11 @@ def reallocate_backorders(product_ids: list[int]) -> int:
     from orders import sales
 
     return sales.reallocate_backorders(product_ids)
+
+
+@task()
+def deliver_webhooks(channel_id: int) -> dict:
+    """Send the channel's stock outbox to its webhook URL (see ``orders.webhooks``)."""
+    from orders import webhooks
+
+    return webhooks.deliver_channel(channel_id)
