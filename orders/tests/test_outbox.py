@@ -1,0 +1,180 @@
+"""The stock outbox: rows written in the stock change's own transaction, for the right channels."""
+
+import pytest
+from django.db import transaction
+
+from inventory import ledger, signals
+from inventory.errors import InsufficientStock
+from inventory.models import Product, StockMove
+from orders import outbox, webhooks
+from orders.models import Channel, StockOutbox, WebhookDelivery
+from orders.tests.test_webhooks import Receiver
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+def hook(channel, receiver, suffix=""):
+    channel.webhook_url = receiver.url + suffix
+    channel.save()
+    return channel
+
+
+def receive(product, location, quantity):
+    return ledger.receive(product=product, location=location, quantity=quantity, unit_cost="2")
+
+
+def rows() -> list[tuple[str, str]]:
+    return sorted(StockOutbox.objects.values_list("channel__code", "product__sku").order_by("pk"))
+
+
+def test_a_change_writes_a_row_for_each_hooked_channel_selling_from_the_warehouse(
+    web_store, marketplace, receiver, product, locations, second_warehouse
+):
+    hook(web_store, receiver)
+    hook(marketplace, receiver)
+    receive(product, locations["bin1"], 3)
+    assert rows() == [("MKT", "MUG-001"), ("WEB", "MUG-001")]
+
+    ChannelWarehouse = web_store.channel_warehouses.model
+    ChannelWarehouse.objects.filter(channel=marketplace, warehouse__code="WH1").delete()
+    StockOutbox.objects.all().delete()
+    receive(product, locations["bin2"], 1)
+    assert rows() == [("WEB", "MUG-001")]
+
+
+def test_unsellable_places_write_no_rows(web_store, receiver, product, locations):
+    hook(web_store, receiver)
+    receive(product, locations["quarantine"], 3)
+    receive(product, locations["bin1"], 2)
+    StockOutbox.objects.all().delete()
+
+    ledger.transfer(
+        product=product, from_location=locations["bin1"], to_location=locations["bin2"], quantity=1
+    )
+    assert rows() == [], "moving between sellable bins of one warehouse changes nothing"
+    ledger.transfer(
+        product=product,
+        from_location=locations["quarantine"],
+        to_location=locations["bin1"],
+        quantity=1,
+    )
+    assert rows() == [("WEB", "MUG-001")]
+
+
+def test_a_ledger_call_that_raises_leaves_no_row(web_store, receiver, product, locations):
+    hook(web_store, receiver)
+    with pytest.raises(InsufficientStock):
+        ledger.adjust(product=product, location=locations["bin1"], quantity=-1, reason="x")
+    assert not StockOutbox.objects.exists()
+
+    def fail_after_the_outbox(**kwargs):
+        assert StockOutbox.objects.exists(), "the outbox receiver ran first"
+        raise RuntimeError("disk full")
+
+    signals.stock_changed.connect(fail_after_the_outbox, dispatch_uid="test-fail")
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            receive(product, locations["bin1"], 4)
+    finally:
+        signals.stock_changed.disconnect(dispatch_uid="test-fail")
+    assert not StockOutbox.objects.exists() and not StockMove.objects.exists()
+
+
+def test_rolling_back_the_outer_transaction_leaves_no_row(web_store, receiver, product, locations):
+    hook(web_store, receiver)
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        receive(product, locations["bin1"], 4)
+        assert StockOutbox.objects.count() == 1
+        1 / 0  # noqa: B018
+    assert not StockOutbox.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_committed_changes_are_delivered(web_store, receiver, product, locations):
+    hook(web_store, receiver)
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        receive(product, locations["bin1"], 4)
+        1 / 0  # noqa: B018
+    assert not StockOutbox.objects.exists() and receiver.requests == []
+
+    receive(product, locations["bin1"], 6)  # commits; the task runs (immediate backend)
+
+    assert receiver.latest() == {"MUG-001": (6, StockOutbox.objects.get().pk)}
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.DELIVERED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_to_enqueue_does_not_fail_the_committed_change(
+    web_store, receiver, product, locations, monkeypatch
+):
+    hook(web_store, receiver)
+
+    def broken(channel_ids):
+        raise RuntimeError("queue unavailable")
+
+    monkeypatch.setattr(webhooks, "schedule_delivery", broken)
+    receive(product, locations["bin1"], 6)
+
+    assert StockMove.objects.count() == 1
+    assert StockOutbox.objects.filter(delivery__isnull=True).count() == 1
+    assert list(webhooks.due_channels().values_list("code", flat=True)) == ["WEB"]
+
+
+def test_no_rows_for_channels_without_a_url_or_inactive(
+    web_store, marketplace, receiver, product, locations
+):
+    hook(marketplace, receiver)
+    Channel.objects.filter(pk=marketplace.pk).update(active=False)
+    receive(product, locations["bin1"], 3)
+    assert rows() == []
+    assert outbox.record([], [product.pk]) == 0
+
+
+def test_resync_queues_every_active_product_in_batches(
+    web_store,
+    receiver,
+    product,
+    lot_product,
+    dropship_supplier,
+    locations,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    Product.objects.create(sku="OLD-1", name="Discontinued", active=False)
+    receive(product, locations["bin1"], 5)
+    assert outbox.resync_channel(web_store) == 0, "no webhook URL, nothing to hear"
+
+    hook(web_store, receiver)
+    monkeypatch.setattr(outbox, "BATCH", 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        written = outbox.resync_channel(web_store)
+
+    assert written == 3
+    assert rows() == [("WEB", "MUG-001"), ("WEB", "SOFA-9"), ("WEB", "TEA-100")]
+    (payload,) = receiver.payloads
+    assert {item["sku"]: item["available"] for item in payload["items"]} == {
+        "MUG-001": 5,
+        "SOFA-9": 7,  # the dropship supplier's stock
+        "TEA-100": 0,
+    }
+
+    web_store.active = False
+    assert outbox.resync_channel(web_store) == 0
+
+
+def test_a_channel_waiting_for_its_retry_gets_no_new_task(web_store, receiver, product, locations):
+    hook(web_store, receiver)
+    receiver.answers = [500]
+    receive(product, locations["bin1"], 1)
+    failed = webhooks.deliver(web_store)
+    assert failed.status == WebhookDelivery.Status.FAILED
+
+    assert webhooks.schedule_delivery([web_store.pk]) == []
+    assert len(receiver.requests) == 1
+    assert webhooks.schedule_delivery([web_store.pk], force=True) == [web_store.pk]
+    assert len(receiver.requests) == 1, "forced, but still not due: the task sends nothing"
