@@ -121,3 +121,99 @@ def available_to_sell(
 def sellable_levels_q(warehouse_ids: list[int], today: date) -> Q:
     """Balance rows a channel's allocation may reserve from."""
     return Q(location__warehouse_id__in=warehouse_ids) & usable_level_q(today)
+
+
+def incoming_to_warehouses(
+    warehouse_ids: list[int], product_ids: Iterable[int] | None = None
+) -> dict[int, int]:
+    """``{product_id: units ordered, not yet received}`` on open warehouse POs into the warehouses.
+
+    The same rule as ``orders.selectors.incoming_by_product``, narrowed to the
+    warehouses; dropship orders never count. One query.
+    """
+    from orders.models import PurchaseOrder, PurchaseOrderLine
+
+    lines = PurchaseOrderLine.objects.filter(
+        order__status__in=PurchaseOrder.INCOMING_STATUSES,
+        order__dropship=False,
+        order__warehouse_id__in=warehouse_ids,
+        quantity_ordered__gt=F("quantity_received"),
+    )
+    if product_ids is not None:
+        lines = lines.filter(product_id__in=list(product_ids))
+    rows = (
+        lines.order_by()
+        .values_list("product_id")
+        .annotate(incoming=Sum(F("quantity_ordered") - F("quantity_received")))
+    )
+    return {product_id: incoming for product_id, incoming in rows}
+
+
+def channel_inventory(
+    channel: Channel, products: Iterable[Product], today: date | None = None
+) -> dict[int, dict]:
+    """``{product_id: {available, on_hand, committed, incoming, updated_at}}`` for a channel.
+
+    ``available`` is what ``available_to_sell`` answers; ``on_hand``, ``committed`` and
+    ``incoming`` count the channel's warehouses (0 for dropship products).
+    ``updated_at`` is the latest of the product's own change, its balance rows in
+    those warehouses and, for dropship products, the supplier's stock report. Four
+    queries whatever the number of products.
+    """
+    products = list(products)
+    warehouse_ids = channel_warehouse_ids(channel)
+    stocked = [p.pk for p in products if p.fulfilment != Product.Fulfilment.DROPSHIP]
+    dropship = [p.pk for p in products if p.fulfilment == Product.Fulfilment.DROPSHIP]
+    totals = stock_totals(warehouse_ids, stocked, today) if stocked and warehouse_ids else {}
+    incoming = incoming_to_warehouses(warehouse_ids, stocked) if stocked and warehouse_ids else {}
+    supplier = dropship_stock(dropship) if dropship else {}
+    result = {}
+    for product in products:
+        stamps = [product.updated_at]
+        if product.fulfilment == Product.Fulfilment.DROPSHIP:
+            quantity, reported_at = supplier.get(product.pk, (0, None))
+            stamps.append(reported_at)
+            row = {
+                "available": max(quantity - channel.buffer, 0),
+                "on_hand": 0,
+                "committed": 0,
+                "incoming": 0,
+            }
+        else:
+            level = totals.get(product.pk)
+            stamps.append(level["updated_at"] if level else None)
+            row = {
+                "available": max(level["available"] - channel.buffer, 0) if level else 0,
+                "on_hand": level["on_hand"] if level else 0,
+                "committed": level["committed"] if level else 0,
+                "incoming": incoming.get(product.pk, 0),
+            }
+        row["updated_at"] = max(stamp for stamp in stamps if stamp is not None)
+        result[product.pk] = row
+    return result
+
+
+def changed_since_q(channel: Channel, since) -> Q:
+    """Products whose ``channel_inventory`` ``updated_at`` may be at or after ``since``.
+
+    The product itself changed, a balance row in one of the channel's warehouses
+    changed, or (dropship) a dropshipping supplier reported stock. A product whose
+    only change is a report from a supplier that is not its best source matches too;
+    callers compare ``updated_at`` to drop it.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from orders.models import ChannelWarehouse
+
+    warehouses = ChannelWarehouse.objects.filter(channel=channel).values("warehouse_id")
+    levels = StockLevel.objects.filter(
+        product_id=OuterRef("pk"), location__warehouse_id__in=warehouses, updated_at__gte=since
+    )
+    reports = dropship_sources().filter(
+        product_id=OuterRef("pk"), supplier_stock_updated_at__gte=since
+    )
+    return (
+        Q(updated_at__gte=since)
+        | (~Q(fulfilment=Product.Fulfilment.DROPSHIP) & Exists(levels))
+        | (Q(fulfilment=Product.Fulfilment.DROPSHIP) & Exists(reports))
+    )
