@@ -1,22 +1,35 @@
-"""Admin for suppliers and purchase orders: master data editable, order flow read-only.
+"""Admin for suppliers, purchase orders, channels and sales orders.
 
-Order numbers, statuses, received quantities, events and receipts change only
-through ``orders.purchasing`` and ``orders.receiving`` (the pages); the admin shows
-them and lets a manager fix notes and dates.
+Master data is editable; the order flow is read-only. Order numbers, statuses,
+received quantities, events and receipts change only through ``orders.purchasing``
+and ``orders.receiving`` (the pages); sales order statuses, lines and allocations
+only through ``orders.sales``. The admin shows them and lets a manager fix notes,
+dates and addresses. Channel secrets are never shown here: the channel page makes
+them and shows them once.
 """
 
+from django import forms
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from inventory.admin import ReadOnlyAdmin
+from orders import outbox
 from orders.models import (
+    Allocation,
+    Channel,
+    ChannelWarehouse,
     PurchaseOrder,
     PurchaseOrderEvent,
     PurchaseOrderLine,
     ReceiptLine,
+    SalesOrder,
+    SalesOrderEvent,
+    SalesOrderLine,
     Supplier,
     SupplierProduct,
 )
+from orders.sales_forms import webhook_url_field
 
 
 @admin.register(Supplier)
@@ -192,6 +205,209 @@ class ReceiptLineAdmin(ReadOnlyAdmin):
     @admin.display(description="product", ordering="line__product__sku")
     def product_sku(self, receipt):
         return receipt.line.product.sku
+
+
+# --- channels ------------------------------------------------------------------------
+
+
+class ChannelWarehouseForm(forms.ModelForm):
+    def validate_constraints(self):
+        # Every row of the channel is in the inline and the formset checks priorities and
+        # warehouses across all of them; checking one row against the stored rows would
+        # refuse swapping two priorities.
+        pass
+
+
+class ChannelWarehouseInline(admin.TabularInline):
+    model = ChannelWarehouse
+    form = ChannelWarehouseForm
+    extra = 0
+    fields = ("priority", "warehouse")
+    ordering = ("priority", "id")
+    autocomplete_fields = ("warehouse",)
+
+
+class ChannelAdminForm(forms.ModelForm):
+    webhook_url = webhook_url_field()
+
+    class Meta:
+        model = Channel
+        fields = ("code", "name", "kind", "buffer", "webhook_url", "active")
+
+
+@admin.register(Channel)
+class ChannelAdmin(SimpleHistoryAdmin):
+    form = ChannelAdminForm
+    list_display = ("code", "name", "kind", "buffer", "has_webhook", "token_hint", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("code", "name")
+    readonly_fields = ("token_hint", "token_created_at", "created_at")
+    fields = (
+        "code",
+        "name",
+        "kind",
+        "buffer",
+        "webhook_url",
+        "active",
+        ("token_hint", "token_created_at"),
+        "created_at",
+    )
+    inlines = [ChannelWarehouseInline]
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        # The code is the channel's address in every page link.
+        fields = super().get_readonly_fields(request, obj)
+        return ("code", *fields) if obj is not None else fields
+
+    @admin.display(boolean=True, description="webhook", ordering="webhook_url")
+    def has_webhook(self, channel):
+        return bool(channel.webhook_url)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        obj._resync = bool({"buffer", "webhook_url", "active"} & set(form.changed_data))
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is ChannelWarehouse and formset.has_changed():
+            # Swapping two priorities (or warehouses) would collide with the unique
+            # constraints row by row: take the changed rows out first, then save them.
+            changed = [
+                f.instance.pk
+                for f in formset.forms
+                if f.instance.pk and (f.has_changed() or f in formset.deleted_forms)
+            ]
+            ChannelWarehouse.objects.filter(pk__in=changed).delete()
+            form.instance._resync = True
+        super().save_formset(request, form, formset, change)
+
+    def save_related(self, request, form, formsets, change):
+        # Runs inside the admin's transaction: the resync commits with the change.
+        super().save_related(request, form, formsets, change)
+        if getattr(form.instance, "_resync", False):
+            outbox.resync_channel(form.instance)
+
+
+# --- sales orders ------------------------------------------------------------------
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class SalesOrderLineInline(ReadOnlyInline):
+    """Lines change only through orders.sales (allocation, shipping, dropship)."""
+
+    model = SalesOrderLine
+    fields = (
+        "product",
+        "quantity",
+        "unit_price",
+        "quantity_allocated",
+        "quantity_shipped",
+        "dropship",
+        "cost_of_goods",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
+
+class SalesOrderEventInline(ReadOnlyInline):
+    model = SalesOrderEvent
+    fields = ("at", "from_status", "to_status", "user", "note")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+@admin.register(SalesOrder)
+class SalesOrderAdmin(admin.ModelAdmin):
+    list_display = (
+        "number",
+        "channel",
+        "external_ref",
+        "customer_name",
+        "status",
+        "created_at",
+        "shipped_at",
+    )
+    list_select_related = ("channel",)
+    list_filter = ("status", "channel", "created_at")
+    search_fields = ("number", "external_ref", "customer_name", "customer_email")
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "number",
+        "channel",
+        "external_ref",
+        "status",
+        "created_at",
+        "updated_at",
+        "shipped_at",
+        "cancelled_at",
+        "allocations",
+    )
+    fields = (
+        "number",
+        ("channel", "external_ref"),
+        "status",
+        "customer_name",
+        "customer_email",
+        "shipping_address",
+        ("created_at", "updated_at"),
+        ("shipped_at", "cancelled_at"),
+        "allocations",
+    )
+    inlines = [SalesOrderLineInline, SalesOrderEventInline]
+    show_full_result_count = False
+
+    @admin.display(description="allocations (units reserved per location and lot)")
+    def allocations(self, order):
+        # Allocations hang off the lines, not the order, so an inline cannot show them.
+        rows = (
+            Allocation.objects.filter(line__order=order)
+            .select_related("line__product", "location", "lot")
+            .order_by("location__path", "id")
+        )
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    a.line.product.sku,
+                    a.location.path,
+                    a.lot.code if a.lot else "—",
+                    a.lot.expires_on if a.lot and a.lot.expires_on else "—",
+                    a.quantity,
+                    a.quantity_shipped,
+                )
+                for a in rows
+            ),
+        )
+        if not body:
+            return "—"
+        return format_html(
+            "<table><thead><tr><th>SKU</th><th>Location</th><th>Lot</th><th>Expires</th>"
+            "<th>Reserved</th><th>Shipped</th></tr></thead><tbody>{}</tbody></table>",
+            body,
+        )
+
+    def has_add_permission(self, request):
+        # Orders come in through orders.sales.create_order (the API), which allocates them.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would strand its reservations: cancel it on its page instead.
+        return False
 
 
 from orders import admin_webhooks  # noqa: E402, F401  (delivery log admin)

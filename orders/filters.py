@@ -1,11 +1,11 @@
-"""Filter forms of the supplier and purchase order lists."""
+"""Filter forms of the supplier, purchase order, channel and sales order lists."""
 
 import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import PurchaseOrder, Supplier
+from orders.models import Channel, PurchaseOrder, SalesOrder, Supplier
 from warehouses.models import Warehouse
 
 
@@ -72,3 +72,77 @@ class PurchaseOrderFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(number__icontains=value)
+
+
+class ChannelFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_q",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Code or name"), "autocomplete": "off"}
+        ),
+    )
+    kind = django_filters.ChoiceFilter(choices=Channel.Kind.choices, empty_label=_("Any kind"))
+    active = django_filters.BooleanFilter(
+        label=_("Active"),
+        widget=yes_no_any(_("Active and inactive"), _("Active"), _("Inactive")),
+    )
+
+    class Meta:
+        model = Channel
+        fields = ["q", "kind", "active"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))
+
+
+class SalesOrderFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_q",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("Number, reference or customer"),
+                "autocomplete": "off",
+            }
+        ),
+    )
+    channel = django_filters.ModelChoiceFilter(
+        queryset=Channel.objects.order_by("code"),
+        to_field_name="code",
+        empty_label=_("All channels"),
+    )
+    status = django_filters.ChoiceFilter(
+        choices=SalesOrder.Status.choices, empty_label=_("Any status")
+    )
+    created_from = django_filters.DateFilter(
+        label=_("Created from"),
+        field_name="created_at",
+        lookup_expr="date__gte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    created_to = django_filters.DateFilter(
+        label=_("Created to"),
+        field_name="created_at",
+        lookup_expr="date__lte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = SalesOrder
+        fields = ["q", "channel", "status", "created_from", "created_to"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(number__icontains=value)
+            | Q(external_ref__icontains=value)
+            | Q(customer_name__icontains=value)
+            | Q(customer_email__icontains=value)
+        )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import views
+from orders import sales_views, views
 
 urlpatterns = [
     path("suppliers/", views.supplier_list, name="supplier_list"),
@@ -62,4 +62,55 @@ urlpatterns = [
     ),
     path("purchase-orders/<str:number>/pdf/", views.purchase_order_pdf, name="purchase_order_pdf"),
     path("purchase-orders/<str:number>/csv/", views.purchase_order_csv, name="purchase_order_csv"),
+    path(
+        "purchase-orders/<str:number>/confirm-shipment/",
+        views.purchase_order_confirm_shipment,
+        name="purchase_order_confirm_shipment",
+    ),
+    path("channels/", sales_views.channel_list, name="channel_list"),
+    path("channels/new/", sales_views.channel_create, name="channel_create"),
+    path("channels/<str:channel_code>/", sales_views.channel_detail, name="channel_detail"),
+    path("channels/<str:channel_code>/edit/", sales_views.channel_edit, name="channel_edit"),
+    path("channels/<str:channel_code>/token/", sales_views.channel_token, name="channel_token"),
+    path(
+        "channels/<str:channel_code>/webhook-secret/",
+        sales_views.channel_webhook_secret,
+        name="channel_webhook_secret",
+    ),
+    path("sales-orders/", sales_views.sales_order_list, name="sales_order_list"),
+    path(
+        "sales-orders/<str:so_number>/",
+        sales_views.sales_order_detail,
+        name="sales_order_detail",
+    ),
+    path(
+        "sales-orders/<str:so_number>/allocate/",
+        sales_views.sales_order_allocate,
+        name="sales_order_allocate",
+    ),
+    path(
+        "sales-orders/<str:so_number>/pick/",
+        sales_views.sales_order_pick,
+        name="sales_order_pick",
+    ),
+    path(
+        "sales-orders/<str:so_number>/ship/",
+        sales_views.sales_order_ship,
+        name="sales_order_ship",
+    ),
+    path(
+        "sales-orders/<str:so_number>/cancel/",
+        sales_views.sales_order_cancel,
+        name="sales_order_cancel",
+    ),
+    path(
+        "sales-orders/<str:so_number>/pick-list/",
+        sales_views.pick_list,
+        name="sales_order_pick_list",
+    ),
+    path(
+        "sales-orders/<str:so_number>/packing-slip/",
+        sales_views.packing_slip,
+        name="sales_order_packing_slip",
+    ),
 ]

@@ -1,4 +1,4 @@
-"""Purchasing pages: suppliers, purchase orders and receiving.
+"""Purchasing pages: suppliers, purchase orders and receiving (dropship orders: shipping).
 
 Views parse with a form, call a service in ``orders.purchasing`` or ``orders.receiving``
 and render; a refusal becomes a form error beside the field it is about, and the page
@@ -25,13 +25,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from inventory.errors import LedgerError
 from inventory.views import filtered_rows, paginate, render_list
 from orders import purchasing, receiving, selectors
-from orders.errors import PurchasingError
+from orders.errors import PurchasingError, SalesError
 from orders.filters import PurchaseOrderFilter, SupplierFilter
 from orders.forms import (
     LineForm,
@@ -49,6 +50,7 @@ from orders.models import (
     Supplier,
     SupplierProduct,
 )
+from orders.sales_forms import TrackingForm
 
 SERVICE_ERRORS = (PurchasingError, LedgerError)
 RECENT_ORDERS = 10
@@ -246,7 +248,9 @@ def purchase_order_list(request):
 
 def _get_order(number: str) -> PurchaseOrder:
     return get_object_or_404(
-        PurchaseOrder.objects.select_related("supplier", "warehouse", "created_by", "sent_by"),
+        PurchaseOrder.objects.select_related(
+            "supplier", "warehouse", "created_by", "sent_by", "sales_order"
+        ),
         number=number,
     )
 
@@ -290,6 +294,82 @@ def purchase_order_detail(request, number):
             "events": order.events.select_related("user").order_by("at", "id"),
             "receipts": receipts,
             "line_form": LineForm(auto_id="id_new_%s") if order.is_editable else None,
+            "tracking_form": TrackingForm() if _awaits_shipment(order) else None,
+        },
+    )
+
+
+def _awaits_shipment(order: PurchaseOrder) -> bool:
+    """A dropship order whose supplier has not shipped yet."""
+    return (
+        order.dropship and order.shipped_at is None and order.status in PurchaseOrder.OPEN_STATUSES
+    )
+
+
+@login_required
+@permission_required("orders.ship_salesorder", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def purchase_order_confirm_shipment(request, number):
+    """Record that the supplier shipped a dropship order to the customer (tracking number)."""
+    order = _get_order(number)
+    waiting = _awaits_shipment(order)
+    form = TrackingForm(request.POST if request.method == "POST" and waiting else None)
+    if form.is_valid():
+        from orders import dropship
+
+        try:
+            order = dropship.confirm_shipment(
+                purchase_order=order,
+                tracking_number=form.cleaned_data["tracking_number"],
+                carrier=form.cleaned_data["carrier"],
+                user=request.user,
+            )
+        except (*SERVICE_ERRORS, SalesError) as err:
+            add_service_error(form, err)
+        else:
+            messages.success(
+                request,
+                _("%(number)s shipped by %(supplier)s, tracking %(tracking)s: %(so)s is updated.")
+                % {
+                    "number": order.number,
+                    "supplier": order.supplier.name,
+                    "tracking": order.tracking_number,
+                    "so": order.sales_order.number if order.sales_order else "",
+                },
+            )
+            return redirect(order)
+    if not order.dropship:
+        lead = _(
+            "%(number)s is not a dropship order: its goods come to %(warehouse)s and are "
+            "received there."
+        ) % {"number": order.number, "warehouse": order.warehouse.code}
+    elif not waiting:
+        lead = _("%(number)s is %(status)s: there is no shipment left to confirm.") % {
+            "number": order.number,
+            "status": (_("shipped") if order.shipped_at else order.get_status_display().lower()),
+        }
+    else:
+        lead = _(
+            "Enter the tracking number %(supplier)s gave for the shipment to the customer: "
+            "the sales order's lines are marked shipped at the supplier's cost."
+        ) % {"supplier": order.supplier.name}
+    return render(
+        request,
+        "orders/sales_order_action.html",
+        {
+            "order": order,
+            "form": form if waiting else None,
+            "action": {
+                "title": _("Confirm the supplier's shipment of %(number)s")
+                % {"number": order.number},
+                "lead": lead,
+                "button": _("Confirm shipment"),
+                "url": request.path,
+                "crumbs": [
+                    (reverse("purchase_order_list"), _("Purchase orders")),
+                    (order.get_absolute_url(), order.number),
+                ],
+            },
         },
     )
 
@@ -610,6 +690,17 @@ CONFIRMATIONS = {"expired_confirm": "confirm_expired", "quarantine_location": "a
 @permission_required("orders.receive_purchaseorder", raise_exception=True)
 def purchase_order_receive(request, number):
     order = _get_order(number)
+    if order.dropship:
+        # Nothing of a dropship order comes into a warehouse: the supplier ships it.
+        messages.error(
+            request,
+            _(
+                "%(number)s is a dropship order: the supplier ships to the customer, so "
+                "nothing is received. Confirm the supplier's shipment on the order page."
+            )
+            % {"number": order.number},
+        )
+        return redirect(order)
     tolerance = order.supplier.receipt_tolerance_percent
     lines = []
     for line in _order_lines(order):

@@ -30,14 +30,38 @@ BUYING_PAGES = {
     "purchase_order_cancel",
     "purchase_order_close",
 }
+# Pages that change channels or show their secrets, allocate or cancel sales orders: managers.
+SALES_MANAGING_PAGES = {
+    "channel_create",
+    "channel_edit",
+    "channel_token",
+    "channel_webhook_secret",
+    "sales_order_allocate",
+    "sales_order_cancel",
+}
+# Pages that pick and ship sales orders (clerks and managers).
+SHIPPING_PAGES = {
+    "sales_order_pick",
+    "sales_order_ship",
+    "purchase_order_confirm_shipment",
+}
 # Pages a clerk may not open; every other page is one a clerk may view.
-CLERK_FORBIDDEN = {"adjust_stock", "transfer_stock", "valuation_report", *BUYING_PAGES}
-# Pages a buyer may not open: stock changes, receiving (a clerk's job) and valuation.
+CLERK_FORBIDDEN = {
+    "adjust_stock",
+    "transfer_stock",
+    "valuation_report",
+    *BUYING_PAGES,
+    *SALES_MANAGING_PAGES,
+}
+# Pages a buyer may not open: stock changes, receiving and shipping (a clerk's job),
+# valuation, and changing channels or sales orders (buyers only view those).
 BUYER_FORBIDDEN = {
     "adjust_stock",
     "transfer_stock",
     "valuation_report",
     "purchase_order_receive",
+    *SALES_MANAGING_PAGES,
+    *SHIPPING_PAGES,
 }
 
 SKIP_PREFIXES = ("admin/", "api/", "static/", "media/", "__")
@@ -76,10 +100,20 @@ PAGES = staff_pages()
 @pytest.fixture
 def url_kwargs(locations, product, lot_product):
     """Values for every URL parameter, from real rows."""
-    from orders import purchasing
-    from orders.models import Supplier, SupplierProduct
+    from orders import purchasing, sales
+    from orders.models import Channel, ChannelWarehouse, Supplier, SupplierProduct
 
     ledger.receive(product=product, location=locations["bin1"], quantity=3, unit_cost=1)
+    channel = Channel.objects.create(code="WEB", name="Web store")
+    ChannelWarehouse.objects.create(channel=channel, warehouse=locations["zone"].warehouse)
+    # Allocated: every sales order page (pick list, ship, cancel) opens for it.
+    sales_order, _ = sales.create_order(
+        channel=channel,
+        external_ref="W-1",
+        customer_name="Ada",
+        shipping_address="1 Main St",
+        lines=[{"sku": product.sku, "quantity": 2, "unit_price": "9.90"}],
+    )
     supplier = Supplier.objects.create(code="ACME", name="Acme", email="po@acme.example")
     item = SupplierProduct.objects.create(supplier=supplier, product=product, unit_cost=2)
     # A draft: every purchase order page, its line pages included, opens for it.
@@ -93,6 +127,8 @@ def url_kwargs(locations, product, lot_product):
         "supplier_product_id": item.pk,
         "number": order.number,
         "line_id": line.pk,
+        "channel_code": channel.code,
+        "so_number": sales_order.number,
     }
 
 
@@ -130,6 +166,14 @@ def test_the_walk_finds_the_staff_pages():
         "purchase_order_receive",
         "purchase_order_pdf",
         *BUYING_PAGES,
+        "channel_list",
+        "channel_detail",
+        "sales_order_list",
+        "sales_order_detail",
+        "sales_order_pick_list",
+        "sales_order_packing_slip",
+        *SALES_MANAGING_PAGES,
+        *SHIPPING_PAGES,
     } <= names
     assert not any(name and name.startswith("admin:") for name in names)
 
