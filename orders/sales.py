@@ -11,6 +11,7 @@ allocations of one product never promise the same unit. Refusals raise an
 
 import hashlib
 import json
+import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,7 @@ __all__ = [
     "start_picking",
 ]
 
+logger = logging.getLogger(__name__)
 Status = SalesOrder.Status
 MAX_LINES = 500
 MAX_LINE_QUANTITY = 1_000_000
@@ -370,13 +372,17 @@ def _allocate(order: SalesOrder, user) -> int:
 
 def _settle(order: SalesOrder, user, reserved: int) -> None:
     """Move a waiting order to allocated or backordered after an allocation."""
-    if order.status not in SalesOrder.WAITING_STATUSES:
-        return
-    waiting = sum(line.quantity_backordered for line in order.lines.all())
-    status = Status.BACKORDERED if waiting else Status.ALLOCATED
+    status = order.status
+    waiting = 0
+    if order.status in SalesOrder.WAITING_STATUSES:
+        waiting = sum(line.quantity_backordered for line in order.lines.all())
+        status = Status.BACKORDERED if waiting else Status.ALLOCATED
     if status != order.status:
         note = f"Allocated {reserved} units" + (f"; {waiting} wait for stock" if waiting else "")
         _set_status(order, status, user, note)
+    elif reserved:
+        order.updated_at = timezone.now()
+        SalesOrder.objects.filter(pk=order.pk).update(updated_at=order.updated_at)
 
 
 # --- dropship -----------------------------------------------------------------------
@@ -387,6 +393,25 @@ def _dropship_warehouse(channel: Channel) -> Warehouse | None:
     if ids:
         return Warehouse.objects.get(pk=ids[0])
     return Warehouse.objects.filter(active=True).order_by("pk").first()
+
+
+def _new_dropship_order(order: SalesOrder, supplier, warehouse, ship_to: str, user):
+    from orders import purchasing
+
+    try:
+        return purchasing.create_order(
+            supplier=supplier,
+            warehouse=warehouse,
+            user=user,
+            notes=f"Dropship for {order.number} ({order.channel.code} {order.external_ref})",
+            dropship=True,
+            sales_order=order,
+            ship_to=ship_to,
+        )
+    except errors.PurchasingError as exc:
+        raise errors.NoDropshipSupplier(
+            f"No dropship order can go to {supplier.code}: {exc.message}", field="lines"
+        ) from exc
 
 
 def _order_dropship(order: SalesOrder, lines: list[tuple[SalesOrderLine, _Line]], user) -> None:
@@ -414,20 +439,17 @@ def _order_dropship(order: SalesOrder, lines: list[tuple[SalesOrderLine, _Line]]
                 .first()
             )
             if purchase is None:
-                purchase = purchasing.create_order(
-                    supplier=supplier,
-                    warehouse=warehouse,
-                    user=user,
-                    notes=f"Dropship for {order.number} ({order.channel.code} "
-                    f"{order.external_ref})",
-                    dropship=True,
-                    sales_order=order,
-                    ship_to=ship_to,
-                )
+                purchase = _new_dropship_order(order, supplier, warehouse, ship_to, user)
             by_supplier[supplier.pk] = purchase
-        purchasing.add_dropship_line(
-            order=purchase, sales_line=sales_line, unit_cost=spec.source.unit_cost, user=user
-        )
+        try:
+            purchasing.add_dropship_line(
+                order=purchase, sales_line=sales_line, unit_cost=spec.source.unit_cost, user=user
+            )
+        except errors.PurchasingError as exc:
+            raise errors.NoDropshipSupplier(
+                f"{spec.product.sku} cannot be ordered from {supplier.code}: {exc.message}",
+                field="lines",
+            ) from exc
 
 
 # --- services -----------------------------------------------------------------------
@@ -560,8 +582,6 @@ def allocate_order(*, order: SalesOrder, user=None) -> SalesOrder:
     _refuse_done(locked, "allocated")
     reserved = _allocate(locked, user)
     _settle(locked, user, reserved)
-    if reserved and locked.status not in SalesOrder.WAITING_STATUSES:
-        SalesOrder.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
     return _copy(locked, order)
 
 
@@ -789,8 +809,12 @@ def reallocate_backorders(product_ids: Iterable[int]) -> int:
     )
     gained = 0
     for order_id in order_ids:
-        if _reallocate_one(order_id):
-            gained += 1
+        try:
+            if _reallocate_one(order_id):
+                gained += 1
+        except errors.SalesError as exc:
+            # One order the ledger refuses must not keep stock from the orders after it.
+            logger.warning("Sales order %s was not re-allocated: %s", order_id, exc.message)
     return gained
 
 
