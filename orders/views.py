@@ -31,7 +31,7 @@ from django.views.decorators.http import require_http_methods
 
 from inventory.errors import LedgerError
 from inventory.views import filtered_rows, paginate, render_list
-from orders import purchasing, receiving, selectors
+from orders import dropship, purchasing, receiving, selectors
 from orders.errors import PurchasingError, SalesError
 from orders.filters import PurchaseOrderFilter, SupplierFilter
 from orders.forms import (
@@ -47,6 +47,7 @@ from orders.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     ReceiptLine,
+    SalesOrder,
     Supplier,
     SupplierProduct,
 )
@@ -295,14 +296,23 @@ def purchase_order_detail(request, number):
             "receipts": receipts,
             "line_form": LineForm(auto_id="id_new_%s") if order.is_editable else None,
             "tracking_form": TrackingForm() if _awaits_shipment(order) else None,
+            "dropship_for": (
+                list(
+                    SalesOrder.objects.filter(lines__dropship_line__order=order)
+                    .distinct()
+                    .order_by("number")
+                )
+                if order.dropship
+                else []
+            ),
         },
     )
 
 
 def _awaits_shipment(order: PurchaseOrder) -> bool:
-    """A dropship order whose supplier has not shipped yet."""
+    """A sent dropship order whose supplier has not shipped yet."""
     return (
-        order.dropship and order.shipped_at is None and order.status in PurchaseOrder.OPEN_STATUSES
+        order.dropship and order.shipped_at is None and order.status == PurchaseOrder.Status.SENT
     )
 
 
@@ -315,8 +325,6 @@ def purchase_order_confirm_shipment(request, number):
     waiting = _awaits_shipment(order)
     form = TrackingForm(request.POST if request.method == "POST" and waiting else None)
     if form.is_valid():
-        from orders import dropship
-
         try:
             order = dropship.confirm_shipment(
                 purchase_order=order,
@@ -329,12 +337,14 @@ def purchase_order_confirm_shipment(request, number):
         else:
             messages.success(
                 request,
-                _("%(number)s shipped by %(supplier)s, tracking %(tracking)s: %(so)s is updated.")
+                _(
+                    "%(number)s shipped by %(supplier)s, tracking %(tracking)s: its sales "
+                    "order lines are shipped."
+                )
                 % {
                     "number": order.number,
                     "supplier": order.supplier.name,
                     "tracking": order.tracking_number,
-                    "so": order.sales_order.number if order.sales_order else "",
                 },
             )
             return redirect(order)
@@ -343,10 +353,15 @@ def purchase_order_confirm_shipment(request, number):
             "%(number)s is not a dropship order: its goods come to %(warehouse)s and are "
             "received there."
         ) % {"number": order.number, "warehouse": order.warehouse.code}
+    elif order.status == PurchaseOrder.Status.DRAFT:
+        lead = _(
+            "%(number)s is a draft: send it to %(supplier)s first, then confirm the "
+            "shipment it reports."
+        ) % {"number": order.number, "supplier": order.supplier.name}
     elif not waiting:
         lead = _("%(number)s is %(status)s: there is no shipment left to confirm.") % {
             "number": order.number,
-            "status": (_("shipped") if order.shipped_at else order.get_status_display().lower()),
+            "status": _("shipped") if order.shipped_at else order.get_status_display().lower(),
         }
     else:
         lead = _(
