@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
@@ -118,6 +119,17 @@ def on_http_error(request, exc: HttpError):
         return error_response(request, 400, "invalid_json", "The request body is not valid JSON.")
     code = {404: "not_found"}.get(exc.status_code, "error")
     return error_response(request, exc.status_code, code, exc.message)
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious_request(request, exc):
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(request, 400, "body_too_large", "The request body is too large.")
+    if isinstance(exc, TooManyFieldsSent):
+        return error_response(
+            request, 400, "too_many_parameters", "The request has too many query parameters."
+        )
+    return error_response(request, 400, "bad_request", "The request was refused.")
 
 
 @api.exception_handler(Http404)

@@ -34,7 +34,7 @@ class Error(Schema):
 
 class InventoryQuery(Schema):
     sku: list[Sku] | None = Field(
-        None, max_length=1000, description="Only these SKUs (repeat the parameter)."
+        None, max_length=500, description="Only these SKUs (repeat the parameter; at most 500)."
     )
     updated_since: datetime | None = Field(
         None,
@@ -102,7 +102,23 @@ class LineIn(Schema):
 
 
 class OrderIn(Schema):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "external_ref": "WEB-1001",
+                    "customer": {
+                        "name": "Ada Lovelace",
+                        "email": "ada@example.com",
+                        "address": "12 St James's Square, London SW1Y 4JH",
+                    },
+                    "lines": [{"sku": "MUG-001", "quantity": 2, "unit_price": "9.90"}],
+                }
+            ]
+        },
+    )
 
     external_ref: str = Field(
         min_length=1,

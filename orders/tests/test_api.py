@@ -295,6 +295,13 @@ def test_bad_inventory_parameters_are_422(api, catalog, params, field):
     assert_error(api.get(INVENTORY, params), 422, "invalid_request", field)
 
 
+def test_too_many_skus_are_refused(api, catalog):
+    assert_error(api.get(INVENTORY, {"sku": ["P-01"] * 501}), 422, "invalid_request", "sku")
+    # Past Django's cap on query parameters: still a JSON refusal.
+    many = api.get(INVENTORY, {"sku": ["P-01"] * 1001})
+    assert_error(many, 400, "too_many_parameters")
+
+
 # --- ETag -------------------------------------------------------------------------------
 
 
