@@ -12,7 +12,6 @@ import re
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.http import parse_etags, quote_etag
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -22,6 +21,7 @@ from ninja.security import HttpBearer
 from inventory.models import Product
 from orders import availability, channels
 from orders.api_schemas import (
+    EXTERNAL_REF_PATTERN,
     Error,
     InventoryPage,
     InventoryQuery,
@@ -191,16 +191,8 @@ def _inventory_products(channel: Channel, filters: InventoryQuery, after: int | 
     if after is not None:
         products = products.filter(pk__gt=after)
     if filters.updated_since is not None:
-        products = products.filter(
-            availability.changed_since_q(channel, _aware(filters.updated_since))
-        )
+        products = products.filter(availability.changed_since_q(channel, filters.updated_since))
     return list(products.order_by("pk")[: filters.limit + 1])
-
-
-def _aware(value):
-    if timezone.is_naive(value):
-        return timezone.make_aware(value)
-    return value
 
 
 def _etag(body: bytes) -> str:
@@ -228,7 +220,7 @@ def _matches(request: HttpRequest, etag: str) -> bool:
 def inventory(request, filters: Query[InventoryQuery]):
     channel = request.auth
     after = decode_cursor(filters.cursor) if filters.cursor else None
-    since = _aware(filters.updated_since) if filters.updated_since else None
+    since = filters.updated_since
     products = _inventory_products(channel, filters, after)
     more = len(products) > filters.limit
     products = products[: filters.limit]
@@ -293,7 +285,10 @@ def order_out(order: SalesOrder) -> dict:
 
 
 def _channel_order(channel: Channel, external_ref: str) -> SalesOrder:
-    order = SalesOrder.objects.filter(channel=channel, external_ref=external_ref).first()
+    order = None
+    if len(external_ref) <= 100 and re.fullmatch(EXTERNAL_REF_PATTERN, external_ref):
+        # Anything else cannot be a reference (and a NUL would upset PostgreSQL).
+        order = SalesOrder.objects.filter(channel=channel, external_ref=external_ref).first()
     if order is None:
         raise ApiError(
             404, "not_found", f"No order {external_ref!r} on this channel.", "external_ref"

@@ -4,21 +4,35 @@ String lengths follow the model fields, so any input either validates or gets a 
 nothing reaches the database that a column would refuse.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import AfterValidator, ConfigDict, field_validator
 
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 500
 # What a channel's order number looks like; no "/" so it fits in a URL path segment.
 EXTERNAL_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:#-]*$"
 
-Sku = Annotated[str, Field(min_length=1, max_length=64)]
+
+def storable(value: str) -> str:
+    """Refuse text no database column can hold: NUL characters, lone surrogates."""
+    if "\x00" in value:
+        raise ValueError("Text must not contain NUL characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("Text must be valid Unicode (no lone surrogates).") from None
+    return value
+
+
+Text = Annotated[str, AfterValidator(storable)]
+Sku = Annotated[Text, Field(min_length=1, max_length=64)]
 
 
 class Error(Schema):
@@ -44,6 +58,24 @@ class InventoryQuery(Schema):
     cursor: str | None = Field(None, description="`next_cursor` of the previous page.")
     limit: int = Field(100, ge=1, le=1000, description="Items per page (1–1000).")
 
+    @field_validator("updated_since")
+    @classmethod
+    def in_utc(cls, value: datetime | None) -> datetime | None:
+        """Read a time without offset in the server's zone; compare in UTC (any offset works)."""
+        if value is None:
+            return None
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            # A day from the calendar's ends: all items are after the start, none after the end.
+            return (
+                datetime.min.replace(tzinfo=UTC)
+                if value.year == 1
+                else datetime.max.replace(tzinfo=UTC)
+            )
+
 
 class InventoryItem(Schema):
     sku: str
@@ -67,9 +99,9 @@ class InventoryPage(Schema):
 class CustomerIn(Schema):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    email: str = Field("", max_length=254)
-    address: str = Field(min_length=1, max_length=2000, description="Shipping address.")
+    name: Text = Field(min_length=1, max_length=200)
+    email: Text = Field("", max_length=254)
+    address: Text = Field(min_length=1, max_length=2000, description="Shipping address.")
 
     @field_validator("email")
     @classmethod
@@ -120,7 +152,7 @@ class OrderIn(Schema):
         },
     )
 
-    external_ref: str = Field(
+    external_ref: Text = Field(
         min_length=1,
         max_length=100,
         pattern=EXTERNAL_REF_PATTERN,

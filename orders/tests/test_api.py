@@ -302,6 +302,25 @@ def test_too_many_skus_are_refused(api, catalog):
     assert_error(many, 400, "too_many_parameters")
 
 
+@pytest.mark.parametrize(
+    ("since", "count"),
+    [
+        ("0579-01-18T17:07:34+23:17", 23),
+        ("0001-01-01T00:00:00+05:00", 23),
+        ("0001-01-01T00:00:00", 23),
+        ("9999-12-31T23:59:59-05:00", 0),
+        ("9999-12-31T23:59:59.999999", 0),
+    ],
+)
+def test_updated_since_takes_any_valid_time(api, catalog, since, count):
+    assert len(items_by_sku(api.get(INVENTORY, {"updated_since": since}))) == count
+
+
+def test_skus_that_cannot_exist_are_refused_or_absent(api, catalog):
+    assert_error(api.get(INVENTORY, {"sku": "P-01\x00"}), 422, "invalid_request", "sku[0]")
+    assert items_by_sku(api.get(INVENTORY, {"sku": ["ü/ß", "P-01"]})).keys() == {"P-01"}
+
+
 # --- ETag -------------------------------------------------------------------------------
 
 
@@ -543,6 +562,10 @@ def line(**fields) -> list[dict]:
         (order_body(email="a@" + "b" * 260 + ".com"), "invalid_request", "customer.email"),
         (order_body(address="   "), "invalid_request", "customer.address"),
         (order_body(address="x" * 2001), "invalid_request", "customer.address"),
+        (order_body(name="Ada\x00"), "invalid_request", "customer.name"),
+        (order_body(address="Flat \ud800 1"), "invalid_request", "customer.address"),
+        (order_body(lines=line(sku="MUG\x00")), "invalid_request", "lines[0].sku"),
+        (order_body(ref="R\x00"), "invalid_request", "external_ref"),
         ({**order_body(), "customer": None}, "invalid_request", "customer"),
         ({"lines": line()}, "invalid_request", "external_ref"),
         ([order_body()], "invalid_request", None),
