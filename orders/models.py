@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -320,7 +320,12 @@ class Channel(models.Model):
     token_hash = models.CharField(max_length=64, blank=True, editable=False)
     token_hint = models.CharField(max_length=12, blank=True, editable=False)
     token_created_at = models.DateTimeField(null=True, blank=True, editable=False)
-    webhook_url = models.URLField("webhook URL", max_length=500, blank=True)
+    webhook_url = models.URLField(
+        "webhook URL",
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+    )
     webhook_secret = models.CharField(max_length=128, blank=True, editable=False)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -81,6 +81,7 @@ def webhook_channel_ids(warehouse_ids: Iterable[int] | None = None) -> list[int]
     return list(
         ChannelWarehouse.objects.filter(warehouse_id__in=list(warehouse_ids), channel__active=True)
         .exclude(channel__webhook_url="")
+        .order_by()
         .values_list("channel_id", flat=True)
         .distinct()
     )
