@@ -489,6 +489,8 @@ def render(result: dict, baseline: dict | None = None) -> str:
             f"| {name} | {row['n']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} | "
             f"{small} | {mark(row['p95_ms'] <= LEDGER_P95_MS)} |"
         )
+    if result.get("api"):
+        lines += render_api(result["api"])
     threads = result["ledger_threads"]
     check = result["check_ledger"]
     lines += [
@@ -502,6 +504,45 @@ def render(result: dict, baseline: dict | None = None) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def render_api(api: dict) -> list[str]:
+    lines = [
+        "",
+        "### Channel API (gunicorn, 2 workers)",
+        "",
+        "| order intake | orders | orders/s | p50 ms | p95 ms | units ordered | allocated "
+        "| backordered | statuses |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for run in api["intake"]:
+        statuses = ", ".join(f"{k}: {v}" for k, v in run.get("statuses", {}).items())
+        lines.append(
+            f"| {run['clients']} clients, {run.get('seconds', 0)} s | {run['orders']} | "
+            f"**{run.get('orders_per_s', 0)}** | {run.get('p50_ms', '–')} | "
+            f"{run.get('p95_ms', '–')} | {run.get('ordered', 0)} | {run.get('allocated', 0)} | "
+            f"{run.get('backordered', 0)} | {statuses} |"
+        )
+    over = api["oversell"]
+    feed = api["inventory_feed"]
+    hooks = api["webhooks"]
+    lines += [
+        "",
+        f"Oversell check after intake: {over['levels_committed_over_on_hand']} balances commit "
+        f"more than they hold; sales allocations {over['sales_allocations']} = reservation "
+        f"journal {over['sales_reservations_in_journal']}: {mark(over['ok'])}.",
+        "",
+        f"`GET /api/v1/inventory`, every SKU: {feed['items']:,} items in {feed['pages']} pages "
+        f"of {feed['page_size']}, **{feed['seconds']} s**, {feed['bytes']:,} bytes, page p95 "
+        f"{feed['page_p95_ms']} ms; unchanged first page with If-None-Match: "
+        f"{feed['not_modified_status']} in {feed['not_modified_ms']} ms.",
+        "",
+        f"Webhook outbox: {hooks['rows']:,} rows queued in {hooks['queue_seconds']} s, "
+        f"delivered in {hooks['deliver_seconds']} s (**{hooks['rows_per_s']} rows/s**, "
+        f"{hooks['posts']} POSTs, {hooks['items_received']:,} items received, "
+        f"{hooks['lost']} lost).",
+    ]
+    return lines
 
 
 def write_report(path: Path, result: dict, text: str) -> None:
@@ -537,6 +578,13 @@ def main(argv=None) -> int:
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument(
+        "--api-seconds", type=float, default=15, help="order intake duration per client count"
+    )
+    parser.add_argument(
+        "--api-clients", default="8,32", help="concurrent API clients, comma-separated"
+    )
+    parser.add_argument("--skip-api", action="store_true")
     args = parser.parse_args(argv)
 
     database_url = args.database_url or default_database_url(args.size)
@@ -567,6 +615,12 @@ def main(argv=None) -> int:
         result["http"] = measure_http(urls, database_url, args.http_seconds, args.users)
     result["ledger"] = measure_ledger(args.ledger_ops)
     result["ledger_threads"] = measure_ledger_threads(args.threads, min(10.0, args.http_seconds))
+    if not args.skip_api:
+        from bench import channels
+
+        clients = tuple(int(n) for n in args.api_clients.split(",") if n.strip())
+        result["api"] = channels.measure(database_url, args.api_seconds, clients)
+    # Last, so it also covers the orders the API took in.
     result["check_ledger"] = measure_check_ledger()
     baseline = None
     if args.out and args.size != "small" and args.out.with_suffix(".json").exists():
@@ -578,6 +632,13 @@ def main(argv=None) -> int:
         write_report(args.out, result, text)
     failed = result["check_ledger"]["differences"] or result["ledger_threads"]["errors"]
     if result.get("http") and result["http"]["errors"]:
+        failed = True
+    api = result.get("api")
+    if api and (
+        not api["oversell"]["ok"]
+        or any(run["server_errors"] or run["errors"] for run in api["intake"])
+        or api["webhooks"]["lost"]
+    ):
         failed = True
     return 1 if failed else 0
 

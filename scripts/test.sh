@@ -132,7 +132,7 @@ bench_smoke() { # writes into $BENCH_DB_URL (set by the caller or with_postgres.
   env DJANGO_SETTINGS_MODULE=bench.settings "$PY" -m bench.generate --size small \
     --database-url "$url" &&
     env DJANGO_SETTINGS_MODULE=bench.settings "$PY" -m bench.run --size small \
-      --database-url "$url" --repeats 3 --ledger-ops 20 --http-seconds 3 \
+      --database-url "$url" --repeats 3 --ledger-ops 20 --http-seconds 3 --api-seconds 2 --api-clients 2,4 \
       --out "$LOG_DIR/BENCHMARKS.md"
 }
 export -f bench_smoke

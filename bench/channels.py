@@ -1,0 +1,376 @@
+"""Channel API and webhook measurements (the channel issue).
+
+- Order intake: N concurrent clients POST /api/v1/orders to gunicorn for S seconds
+  (orders/s, p95, statuses), then prove nothing was oversold.
+- The inventory feed: GET /api/v1/inventory for every SKU, page by page (time, bytes).
+- Webhook outbox delivery: every product of a channel queued, delivered to a local
+  receiver (rows/s, items/s, deliveries).
+"""
+
+import http.client
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from bench.common import ROOT
+
+CHANNELS = (
+    # code, name, kind, warehouse order, buffer
+    ("BWEB", "Bench web store", "web_store", ("WH1", "WH2"), 0),
+    ("BMKT", "Bench marketplace", "marketplace", ("WH2", "WH1"), 2),
+)
+INVENTORY_PAGE = 1000
+
+
+def setup_channels(webhook_url: str = "") -> dict[str, str]:
+    """Create (or reuse) the bench channels; return ``{code: fresh API token}``."""
+    from orders.channels import rotate_token
+    from orders.models import Channel, ChannelWarehouse
+    from warehouses.models import Warehouse
+
+    tokens = {}
+    warehouses = {wh.code: wh for wh in Warehouse.objects.all()}
+    for code, name, kind, order, buffer in CHANNELS:
+        channel, created = Channel.objects.get_or_create(
+            code=code, defaults={"name": name, "kind": kind, "buffer": buffer}
+        )
+        if created:
+            for priority, wh_code in enumerate(order, start=1):
+                if wh_code in warehouses:
+                    ChannelWarehouse.objects.create(
+                        channel=channel, warehouse=warehouses[wh_code], priority=priority
+                    )
+        if channel.webhook_url != webhook_url:
+            channel.webhook_url = webhook_url
+            channel.save(update_fields=["webhook_url"])
+        tokens[code] = rotate_token(channel)
+    return tokens
+
+
+def order_skus(limit: int = 2000) -> list[str]:
+    """Stocked, active SKUs that have sellable stock, most stock first (deterministic)."""
+    from django.db.models import F, Sum
+
+    from inventory.models import StockLevel
+
+    rows = (
+        StockLevel.objects.filter(
+            product__active=True,
+            product__fulfilment="stocked",
+            location__kind__in=("storage", "receiving"),
+            on_hand__gt=F("committed"),
+        )
+        .order_by()
+        .values("product__sku")
+        .annotate(free=Sum(F("on_hand") - F("committed")))
+        .order_by("-free", "product__sku")[:limit]
+    )
+    return [row["product__sku"] for row in rows]
+
+
+@contextmanager
+def gunicorn(database_url: str, workers: int = 2):
+    """Serve the project with gunicorn on a free port; yield the port."""
+    from bench.run import free_port
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DEBUG": "0",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        import socket
+
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Host": "127.0.0.1",
+    }
+
+
+def measure_intake(port: int, tokens: dict[str, str], clients: int, seconds: float, run: str):
+    """``clients`` threads post orders (1–3 lines of 1–3 units) as fast as answers come."""
+    from bench.run import percentile
+
+    skus = order_skus()
+    if not skus:
+        return {"clients": clients, "orders": 0, "note": "no sellable stock"}
+    codes = sorted(tokens)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    errors: list[str] = []
+    units = {"ordered": 0, "allocated": 0, "backordered": 0}
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def client(n: int) -> None:
+        rng = random.Random(f"{run}-{n}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        local_lat, local_units, i = [], {"ordered": 0, "allocated": 0, "backordered": 0}, 0
+        local_status: dict[int, int] = {}
+        while time.perf_counter() < deadline:
+            i += 1
+            code = codes[(n + i) % len(codes)]
+            # Skewed towards the first SKUs so clients compete for the same stock.
+            lines = [
+                {
+                    "sku": skus[min(int(rng.paretovariate(1.2)) - 1, len(skus) - 1)],
+                    "quantity": rng.randint(1, 3),
+                    "unit_price": "9.90",
+                }
+                for _ in range(rng.randint(1, 3))
+            ]
+            body = json.dumps(
+                {
+                    "external_ref": f"{run}-{n}-{i}",
+                    "customer": {
+                        "name": f"Bench customer {n}",
+                        "email": f"c{n}@example.com",
+                        "address": "1 Bench Street\n12345 Loadtown",
+                    },
+                    "lines": lines,
+                }
+            )
+            started = time.perf_counter()
+            try:
+                conn.request("POST", "/api/v1/orders", body=body, headers=_headers(tokens[code]))
+                response = conn.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                with lock:
+                    errors.append(repr(exc))
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                continue
+            local_lat.append((time.perf_counter() - started) * 1000)
+            local_status[response.status] = local_status.get(response.status, 0) + 1
+            if response.status == 201:
+                order = json.loads(payload)
+                for line in order["lines"]:
+                    local_units["ordered"] += line["quantity"]
+                    local_units["allocated"] += line["allocated"]
+                    local_units["backordered"] += line["backordered"]
+            elif len(errors) < 20:
+                with lock:
+                    errors.append(f"{response.status}: {payload[:200]!r}")
+        conn.close()
+        with lock:
+            latencies.extend(local_lat)
+            for key, value in local_units.items():
+                units[key] += value
+            for key, value in local_status.items():
+                statuses[key] = statuses.get(key, 0) + value
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    created = statuses.get(201, 0)
+    return {
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "orders": created,
+        "orders_per_s": round(created / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "server_errors": sum(v for k, v in statuses.items() if k >= 500),
+        "errors": len(errors),
+        "first_errors": errors[:5],
+        **units,
+    }
+
+
+def oversell_check() -> dict:
+    """Nothing oversold: no balance commits more than it holds, and the sales orders'
+    allocations equal what the reservation journal holds for sales orders."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import F, Sum
+
+    from inventory.models import ReservationEntry, StockLevel
+    from orders.models import Allocation, SalesOrder
+
+    over = StockLevel.objects.filter(committed__gt=F("on_hand")).count()
+    negative = StockLevel.objects.filter(committed__lt=0).count()
+    so_type = ContentType.objects.get_for_model(SalesOrder)
+    journal = (
+        ReservationEntry.objects.filter(document_type=so_type).aggregate(t=Sum("quantity"))["t"]
+        or 0
+    )
+    allocated = Allocation.objects.aggregate(t=Sum("quantity"))["t"] or 0
+    return {
+        "levels_committed_over_on_hand": over,
+        "levels_committed_negative": negative,
+        "sales_reservations_in_journal": journal,
+        "sales_allocations": allocated,
+        "ok": over == 0 and negative == 0 and journal == allocated,
+    }
+
+
+def measure_inventory_feed(port: int, token: str) -> dict:
+    """Walk GET /api/v1/inventory over every SKU; then one conditional request (ETag)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = _headers(token)
+    cursor, pages, items, size, page_ms = None, 0, 0, 0, []
+    first_etag = None
+    started = time.perf_counter()
+    while True:
+        url = f"/api/v1/inventory?limit={INVENTORY_PAGE}" + (f"&cursor={cursor}" if cursor else "")
+        t0 = time.perf_counter()
+        conn.request("GET", url, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        page_ms.append((time.perf_counter() - t0) * 1000)
+        if response.status != 200:
+            raise SystemExit(f"inventory feed: {url} answered {response.status}: {body[:200]!r}")
+        if first_etag is None:
+            first_etag = response.getheader("ETag")
+        data = json.loads(body)
+        pages += 1
+        items += len(data["items"])
+        size += len(body)
+        cursor = data.get("next_cursor")
+        if not cursor:
+            break
+    elapsed = time.perf_counter() - started
+    t0 = time.perf_counter()
+    conn.request(
+        "GET",
+        f"/api/v1/inventory?limit={INVENTORY_PAGE}",
+        headers={**headers, "If-None-Match": first_etag or ""},
+    )
+    response = conn.getresponse()
+    response.read()
+    conditional_ms = (time.perf_counter() - t0) * 1000
+    conn.close()
+    from bench.run import percentile
+
+    return {
+        "items": items,
+        "pages": pages,
+        "page_size": INVENTORY_PAGE,
+        "seconds": round(elapsed, 2),
+        "bytes": size,
+        "page_p95_ms": round(percentile(page_ms, 95), 1),
+        "not_modified_status": response.status,
+        "not_modified_ms": round(conditional_ms, 1),
+    }
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received = 0
+    items = 0
+    lock = threading.Lock()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        count = len(json.loads(body).get("items", []))
+        with _Receiver.lock:
+            _Receiver.received += 1
+            _Receiver.items += count
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def measure_webhooks() -> dict:
+    """Queue every product for one channel and deliver the outbox to a local receiver."""
+    from orders import outbox, webhooks
+    from orders.models import Channel, StockOutbox
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/stock"
+        channel = Channel.objects.get(code=CHANNELS[0][0])
+        channel.webhook_url = url
+        channel.save(update_fields=["webhook_url"])
+        # Deliver what intake left behind first, so the measurement is the full resync.
+        while StockOutbox.objects.filter(channel=channel, delivery__isnull=True).exists():
+            webhooks.deliver(channel)
+        _Receiver.received = _Receiver.items = 0
+        t0 = time.perf_counter()
+        queued = outbox.resync_channel(channel)
+        queue_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        rounds = 0
+        while StockOutbox.objects.filter(channel=channel, delivery__isnull=True).exists():
+            webhooks.deliver(channel)
+            rounds += 1
+            if rounds > 10_000:
+                raise SystemExit("webhook delivery does not drain the outbox")
+        elapsed = time.perf_counter() - t0
+        return {
+            "rows": queued,
+            "queue_seconds": round(queue_s, 2),
+            "deliver_seconds": round(elapsed, 2),
+            "rows_per_s": round(queued / elapsed, 1) if elapsed else None,
+            "posts": _Receiver.received,
+            "items_received": _Receiver.items,
+            "lost": queued - _Receiver.items,
+        }
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def measure(database_url: str, seconds: float, client_counts=(8, 32)) -> dict:
+    """Everything above, in order: intake at each concurrency, the feed, webhooks."""
+    tokens = setup_channels()
+    result: dict = {"intake": []}
+    run = f"b{int(time.time())}"
+    with gunicorn(database_url) as port:
+        for clients in client_counts:
+            result["intake"].append(
+                measure_intake(port, tokens, clients, seconds, f"{run}-{clients}")
+            )
+        result["oversell"] = oversell_check()
+        result["inventory_feed"] = measure_inventory_feed(port, tokens[CHANNELS[0][0]])
+    result["webhooks"] = measure_webhooks()
+    return result
