@@ -318,7 +318,8 @@ class SalesOrderLineInline(ReadOnlyInline):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product")
+        # The inline shows each row's str(), which names the order.
+        return super().get_queryset(request).select_related("order", "product")
 
 
 class SalesOrderEventInline(ReadOnlyInline):
@@ -327,7 +328,7 @@ class SalesOrderEventInline(ReadOnlyInline):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user")
+        return super().get_queryset(request).select_related("order", "user")
 
 
 @admin.register(SalesOrder)

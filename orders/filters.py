@@ -99,6 +99,18 @@ class ChannelFilter(django_filters.FilterSet):
         return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))
 
 
+class SalesOrderFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            raise forms.ValidationError(
+                _("“Created from” (%(start)s) is after “Created to” (%(end)s): swap them."),
+                params={"start": start.isoformat(), "end": end.isoformat()},
+            )
+        return cleaned
+
+
 class SalesOrderFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"),
@@ -134,6 +146,7 @@ class SalesOrderFilter(django_filters.FilterSet):
 
     class Meta:
         model = SalesOrder
+        form = SalesOrderFilterForm
         fields = ["q", "channel", "status", "created_from", "created_to"]
 
     def filter_q(self, queryset, name, value):

@@ -453,6 +453,21 @@ def test_admin_refuses_an_ftp_webhook_and_a_repeated_warehouse(
     assert channel_rows() == before
 
 
+def test_channel_admin_query_counts_are_flat(manager_client, warehouse, second_warehouse):
+    def build(start, count):
+        for i in range(start, start + count):
+            channel = Channel.objects.create(code=f"C{i:02d}", name=f"Channel {i}")
+            ChannelWarehouse.objects.create(channel=channel, warehouse=warehouse, priority=1)
+
+    build(0, 2)
+    url = reverse("admin:orders_channel_changelist")
+    few, _ = count_queries(manager_client, url)
+    build(2, 6)
+    many, response = count_queries(manager_client, url)
+    assert few == many == 6
+    assert "C07" in response.text
+
+
 def test_admin_channel_and_sales_order_pages(manager_client, web_store, product, locations):
     ledger.receive(product=product, location=locations["bin1"], quantity=4, unit_cost=1)
     order = order_for(web_store, "ADM-1", quantity=3)
