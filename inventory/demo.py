@@ -23,7 +23,7 @@ from django.utils import timezone
 from stdnum import ean
 
 from inventory import ledger
-from inventory.models import Lot, Product
+from inventory.models import Lot, Product, ReservationEntry
 from warehouses.models import Location, Warehouse
 
 UCI_DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "uci-online-retail-2010-12"
@@ -51,6 +51,7 @@ class SeedResult:
     lots: int = 0
     moves: int = 0
     reservations: int = 0
+    sales_orders: int = 0
     source: str = ""
     users: list[str] = field(default_factory=list)
 
@@ -59,7 +60,7 @@ class SeedResult:
             f"Demo data ({self.source}): {self.warehouses} warehouses, "
             f"{self.locations} locations, "
             f"{self.products} products, {self.lots} lots, {self.moves} stock moves, "
-            f"{self.reservations} reservations."
+            f"{self.sales_orders} sales orders ({self.reservations} reservations)."
         )
 
 
@@ -184,7 +185,7 @@ class Seeder:
         self.opening_stock()
         for offset in range(self.days):
             self.simulate_day(offset)
-        self.reserve_open_orders()
+        self.sell_through_channels()
         self.result.lots = Lot.objects.count()
         return self.result
 
@@ -494,24 +495,20 @@ class Seeder:
                             reason="Expired",
                         )
 
-    def reserve_open_orders(self) -> None:
-        """Commit some stock to today's open orders so "committed" is not zero."""
-        now = timezone.now()
-        for item in self.items[: max(3, len(self.items) // 8)]:
-            for lot, units in self.stock_in(item, item["bin"]):
-                if lot is not None and lot.is_expired(self.today):
-                    continue
-                if units >= 2 and item["bin"].is_sellable:
-                    ledger.reserve(
-                        product=item["product"],
-                        location=item["bin"],
-                        lot=lot,
-                        quantity=max(1, units // 4),
-                        user=self.users["clerk"],
-                        at=now,
-                    )
-                    self.result.reservations += 1
-                    break
+    def sell_through_channels(self) -> None:
+        """Suppliers, channels and today's sales orders (they commit stock through allocation)."""
+        from orders.demo import seed_sales
+
+        counts = seed_sales(
+            self.rng,
+            warehouses={code: wh["warehouse"] for code, wh in self.warehouses.items()},
+            items=self.items,
+            user=self.users["manager"],
+        )
+        self.result.sales_orders = counts["orders"]
+        self.result.reservations = ReservationEntry.objects.filter(
+            kind=ReservationEntry.Kind.RESERVE
+        ).count()
 
 
 def rng_seconds(rng: random.Random) -> int:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from inventory import demo
 from inventory.integrity import find_differences
 from inventory.models import CostLayer, Lot, Product, StockLevel, StockMove
+from orders.models import Channel, PurchaseOrder, SalesOrder, SalesOrderLine
 from warehouses.models import Location, Warehouse
 
 SMALL = ["--products", "20", "--days", "10"]
@@ -57,8 +58,15 @@ def test_seed_demo_small_run(db):
     costs = set(CostLayer.objects.values_list("unit_cost", flat=True))
     assert len(costs) > 10, "receipts come in at varying costs"
     first = StockMove.objects.order_by("created_at").first().created_at
-    assert timezone.now() - first >= timedelta(days=10)
+    # History starts 10 days back (at 08:00 that day), whatever the time of day now.
+    assert timezone.localdate() - timezone.localtime(first).date() >= timedelta(days=10)
     assert StockLevel.objects.aggregate(total=Sum("committed"))["total"] > 0
+    # Committed stock comes from sales orders through channels, some shipped, one waiting.
+    assert Channel.objects.count() == 3
+    statuses = set(SalesOrder.objects.values_list("status", flat=True))
+    assert {"shipped", "backordered", "cancelled"} <= statuses
+    assert SalesOrderLine.objects.filter(dropship=True).exists()
+    assert PurchaseOrder.objects.filter(dropship=True).exists()
 
     today = timezone.localdate()
     stocked_lots = Lot.objects.filter(stock_levels__on_hand__gt=0).distinct()
