@@ -209,6 +209,7 @@ def _matches(request: HttpRequest, etag: str) -> bool:
 
 @api.get(
     "/inventory",
+    tags=["inventory"],
     response={200: InventoryPage, 304: None, **ERRORS},
     summary="Available, on hand, committed and incoming units per SKU",
     description=(
@@ -298,6 +299,7 @@ def _channel_order(channel: Channel, external_ref: str) -> SalesOrder:
 
 @api.post(
     "/orders",
+    tags=["orders"],
     response={200: OrderOut, 201: OrderOut, **ERRORS},
     summary="Place an order (idempotent on external_ref)",
     description=(
@@ -323,6 +325,7 @@ def create_order(request, payload: OrderIn):
 
 @api.get(
     "/orders/{external_ref}",
+    tags=["orders"],
     response={200: OrderOut, **ERRORS},
     summary="An order of this channel, by its external_ref",
 )
@@ -332,6 +335,7 @@ def get_order(request, external_ref: str):
 
 @api.post(
     "/orders/{external_ref}/cancel",
+    tags=["orders"],
     response={200: OrderOut, **ERRORS},
     summary="Cancel an order (refused with 409 once shipped)",
     description=(
