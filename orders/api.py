@@ -18,6 +18,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 from ninja.security import HttpBearer
 
+from inventory.errors import LedgerError
 from inventory.models import Product
 from orders import availability, channels
 from orders.api_schemas import (
@@ -149,6 +150,13 @@ SERVICE_FIELDS = {
 def on_sales_error(request, exc: SalesError):
     field = SERVICE_FIELDS.get(exc.field, exc.field)
     return error_response(request, exc.status, exc.code, exc.message, field)
+
+
+@api.exception_handler(LedgerError)
+def on_ledger_error(request, exc: LedgerError):
+    # The sales service turns ledger refusals into SalesErrors; this keeps any that
+    # slip through a refusal (409) instead of a server error.
+    return error_response(request, 409, exc.code, exc.message, exc.field)
 
 
 @api.exception_handler(ApiError)

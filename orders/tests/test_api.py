@@ -612,6 +612,26 @@ def test_a_body_that_is_not_json_is_400(client, web_token, mugs, raw):
     assert sales_rows() == before
 
 
+def test_a_body_over_the_upload_limit_is_400(api, mugs, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    before = sales_rows()
+    response = api.post(ORDERS, order_body(address="x" * 20_000))
+    assert_error(response, 400, "body_too_large")
+    assert sales_rows() == before
+
+
+def test_a_ledger_refusal_that_reaches_the_api_is_a_409(api, mugs, monkeypatch):
+    from inventory.errors import InsufficientStock
+    from orders import sales
+
+    def refuse(**kwargs):
+        raise InsufficientStock("Only 0 free in WH1-A-01.", field="quantity")
+
+    monkeypatch.setattr(sales, "create_order", refuse)
+    body = assert_error(api.post(ORDERS, order_body()), 409, "insufficient_stock", "quantity")
+    assert body["message"] == "Only 0 free in WH1-A-01."
+
+
 @pytest.mark.parametrize("raw", [b"", b"null", b"42", b'"an order"', b"[]"])
 def test_json_that_is_not_an_object_is_422(client, web_token, mugs, raw):
     response = client.post(ORDERS, raw, content_type="application/json", headers=bearer(web_token))
