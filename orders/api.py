@@ -20,7 +20,7 @@ from ninja.security import HttpBearer
 
 from inventory.errors import LedgerError
 from inventory.models import Product
-from orders import availability, channels
+from orders import availability, channels, sales
 from orders.api_schemas import (
     EXTERNAL_REF_PATTERN,
     Error,
@@ -300,7 +300,7 @@ def _channel_order(channel: Channel, external_ref: str) -> SalesOrder:
         order = SalesOrder.objects.filter(channel=channel, external_ref=external_ref).first()
     if order is None:
         raise ApiError(
-            404, "not_found", f"No order {external_ref!r} on this channel.", "external_ref"
+            404, "not_found", f"No order {external_ref[:100]!r} on this channel.", "external_ref"
         )
     return order
 
@@ -317,8 +317,6 @@ def _channel_order(channel: Channel, external_ref: str) -> SalesOrder:
     ),
 )
 def create_order(request, payload: OrderIn):
-    from orders import sales
-
     order, created = sales.create_order(
         channel=request.auth,
         external_ref=payload.external_ref,
@@ -352,8 +350,6 @@ def get_order(request, external_ref: str):
     ),
 )
 def cancel_order(request, external_ref: str):
-    from orders import sales
-
     order = _channel_order(request.auth, external_ref)
     if order.status != SalesOrder.Status.CANCELLED:
         # Cancelling twice answers like the first time, so a retried request is safe.
