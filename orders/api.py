@@ -273,6 +273,7 @@ def request_hash(payload: OrderIn) -> str:
 
 
 def order_out(order: SalesOrder) -> dict:
+    waits = order.status != SalesOrder.Status.CANCELLED  # a cancelled order waits for nothing
     return {
         "external_ref": order.external_ref,
         "number": order.number,
@@ -284,7 +285,7 @@ def order_out(order: SalesOrder) -> dict:
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
                 "allocated": line.quantity_allocated,
-                "backordered": line.quantity_backordered,
+                "backordered": line.quantity_backordered if waits else 0,
                 "shipped": line.quantity_shipped,
                 "dropship": line.dropship,
             }
