@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks_db",
     "import_export",
+    "ninja",  # its bundled Swagger UI for /api/v1/docs (no CDN, CSP-safe)
     "simple_history",
     "warehouses",
     "inventory",

@@ -472,8 +472,8 @@ class SalesOrderLine(models.Model):
 
     @property
     def quantity_backordered(self) -> int:
-        """Units neither allocated nor shipped (0 for dropship lines)."""
-        if self.dropship:
+        """Units neither allocated nor shipped (0 for dropship lines and cancelled orders)."""
+        if self.dropship or self.order.status == SalesOrder.Status.CANCELLED:
             return 0
         return max(self.quantity - self.quantity_allocated - self.quantity_shipped, 0)
 
