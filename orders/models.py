@@ -327,10 +327,17 @@ class Channel(models.Model):
         validators=[URLValidator(schemes=["http", "https"])],
     )
     webhook_secret = models.CharField(max_length=128, blank=True, editable=False)
+    # Raised under the channel row lock for every webhook send: item sequence numbers
+    # that only grow in the order values were read, whatever order rows committed in.
+    webhook_sequence = models.PositiveBigIntegerField(default=0, editable=False)
+    # When buffer, warehouses or activity last changed: every SKU's number may differ.
+    settings_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    history = HistoricalRecords(excluded_fields=["token_hash", "webhook_secret"])
+    history = HistoricalRecords(
+        excluded_fields=["token_hash", "webhook_secret", "webhook_sequence"]
+    )
 
     class Meta:
         ordering = ["code"]
