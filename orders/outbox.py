@@ -6,13 +6,19 @@ Rows are written in the transaction that changed the stock (the ledger's
 """
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
-from inventory.models import Product
+from inventory.models import Product, StockLevel
 from orders.models import Channel, ChannelWarehouse, StockOutbox
 
 BATCH = 1000
+# Lots that expired up to this many days ago are announced again (a sweep that did
+# not run for a few nights still catches up; values sent are current, so repeats are
+# harmless).
+EXPIRY_LOOKBACK_DAYS = 7
 
 
 def record(channel_ids: Iterable[int], product_ids: Iterable[int]) -> int:
@@ -67,6 +73,68 @@ def resync_channel(channel: Channel) -> int:
     if written:
         channel_id = channel.pk
         transaction.on_commit(lambda: _schedule([channel_id]), robust=True)
+    return written
+
+
+def record_expired_lots(today: date) -> int:
+    """Queue the products whose lots expired recently for the channels selling them.
+
+    A lot that passes its expiry date stops counting as available without any ledger
+    call, so no ``stock_changed`` signal fires. The nightly sweep calls this: every
+    active channel with a webhook URL that sells from a warehouse holding units
+    (on hand > 0) of a lot with ``today - 7 days <= expires_on < today`` gets a row
+    per such product. Rows are written in batches; returns the number written.
+    """
+    since = today - timedelta(days=EXPIRY_LOOKBACK_DAYS)
+    held = (
+        StockLevel.objects.filter(
+            on_hand__gt=0, lot__expires_on__gte=since, lot__expires_on__lt=today
+        )
+        .order_by()
+        .values_list("location__warehouse_id", "product_id")
+        .distinct()
+    )
+    products_by_warehouse: dict[int, set[int]] = {}
+    for warehouse_id, product_id in held.iterator(chunk_size=BATCH):
+        products_by_warehouse.setdefault(warehouse_id, set()).add(product_id)
+    if not products_by_warehouse:
+        return 0
+    return _record_by_warehouse(products_by_warehouse)
+
+
+def _record_by_warehouse(products_by_warehouse: dict[int, set[int]]) -> int:
+    """Rows for each webhook channel and the products held in the warehouses it sells from."""
+    links = (
+        ChannelWarehouse.objects.filter(
+            warehouse_id__in=list(products_by_warehouse), channel__active=True
+        )
+        .exclude(channel__webhook_url="")
+        .order_by()
+        .values_list("channel_id", "warehouse_id")
+    )
+    pairs: dict[int, set[int]] = {}
+    for channel_id, warehouse_id in links:
+        pairs.setdefault(channel_id, set()).update(products_by_warehouse[warehouse_id])
+    if not pairs:
+        return 0
+    written = 0
+    now = timezone.now()
+    with transaction.atomic():
+        batch: list[StockOutbox] = []
+        for channel_id in sorted(pairs):
+            for product_id in sorted(pairs[channel_id]):
+                batch.append(
+                    StockOutbox(channel_id=channel_id, product_id=product_id, created_at=now)
+                )
+                if len(batch) == BATCH:
+                    StockOutbox.objects.bulk_create(batch)
+                    written += len(batch)
+                    batch = []
+        if batch:
+            StockOutbox.objects.bulk_create(batch)
+            written += len(batch)
+        channel_ids = sorted(pairs)
+        transaction.on_commit(lambda: _schedule(channel_ids), robust=True)
     return written
 
 

@@ -178,3 +178,71 @@ def test_a_channel_waiting_for_its_retry_gets_no_new_task(web_store, receiver, p
     assert len(receiver.requests) == 1
     assert webhooks.schedule_delivery([web_store.pk], force=True) == [web_store.pk]
     assert len(receiver.requests) == 1, "forced, but still not due: the task sends nothing"
+
+
+def test_expired_lots_queue_their_products_for_channels_selling_from_the_warehouse(
+    web_store,
+    marketplace,
+    receiver,
+    product,
+    lot_product,
+    locations,
+    second_warehouse,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    hook(web_store, receiver)
+    hook(marketplace, receiver)
+    today = timezone.localdate()
+    # Only in WH2, which both channels sell from; MKT loses WH1 so it hears of WH2 only.
+    web_store.channel_warehouses.model.objects.filter(
+        channel=marketplace, warehouse__code="WH1"
+    ).delete()
+    ledger.receive(
+        product=lot_product,
+        location=locations["bin1"],
+        quantity=4,
+        unit_cost="1",
+        lot_code="L-OLD",
+        expires_on=today - timedelta(days=9),  # expired too long ago: already announced
+    )
+    ledger.receive(
+        product=lot_product,
+        location=locations["bin1"],
+        quantity=3,
+        unit_cost="1",
+        lot_code="L-1",
+        expires_on=today - timedelta(days=1),
+    )
+    ledger.receive(
+        product=lot_product,
+        location=second_warehouse.bin,
+        quantity=2,
+        unit_cost="1",
+        lot_code="L-TODAY",
+        expires_on=today,  # still sellable today
+    )
+    receive(product, locations["bin1"], 5)  # no lot
+    StockOutbox.objects.all().delete()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert outbox.record_expired_lots(today) == 1
+    assert rows() == [("WEB", "TEA-100")], "MKT does not sell from WH1"
+    assert len(callbacks) == 1
+
+    # Tomorrow L-TODAY has expired too: both channels hear of it.
+    StockOutbox.objects.all().delete()
+    monkeypatch.setattr(outbox, "BATCH", 1)
+    assert outbox.record_expired_lots(today + timedelta(days=1)) == 2
+    assert rows() == [("MKT", "TEA-100"), ("WEB", "TEA-100")]
+
+    # No channel with a URL, or no lot expired in the window: nothing.
+    StockOutbox.objects.all().delete()
+    Channel.objects.update(webhook_url="")
+    assert outbox.record_expired_lots(today + timedelta(days=1)) == 0
+    assert outbox.record_expired_lots(today - timedelta(days=30)) == 0
+    assert not StockOutbox.objects.exists()
