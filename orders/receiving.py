@@ -339,7 +339,9 @@ def _reallocate_after_commit(product_ids) -> None:
 
         reallocate_backorders.enqueue(ids)
 
-    transaction.on_commit(enqueue)
+    # robust: the receipt is committed; a task queue that is down must not turn it into
+    # an error (the clerk would post it again). `manage.py sweep` catches up later.
+    transaction.on_commit(enqueue, robust=True)
 
 
 def _tag(error: errors.PurchasingError, index: int, entry: _Entry) -> errors.PurchasingError:

@@ -12,6 +12,7 @@ allocations of one product never promise the same unit. Refusals raise an
 import hashlib
 import json
 import logging
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -94,13 +95,22 @@ def _check_quantity(value, sku: str, field: str) -> int:
         quantity = None
     elif isinstance(value, int):
         quantity = value
+    elif isinstance(value, (Decimal, float)):
+        quantity = None
+        # Compare the magnitude before int(): int(Decimal("1e999999999")) never ends.
+        if isinstance(value, Decimal):
+            finite, size = value.is_finite(), value.copy_abs()  # abs() rounds, and overflows
+        else:
+            finite, size = math.isfinite(value), abs(value)
+        if finite and size > MAX_LINE_QUANTITY:
+            raise errors.InvalidOrderQuantity(
+                f"{value} units of {sku} is more than one line may order ({MAX_LINE_QUANTITY:,}).",
+                field=field,
+            )
+        if finite and value == int(value):
+            quantity = int(value)
     else:
         quantity = None
-        try:
-            if isinstance(value, (Decimal, float)) and int(value) == value:
-                quantity = int(value)
-        except (ValueError, OverflowError, InvalidOperation):
-            pass
     if quantity is None:
         raise errors.InvalidOrderQuantity(
             f"The quantity of {sku} must be a whole number, not “{value}”.", field=field
@@ -132,12 +142,13 @@ def _check_price(value, sku: str, field: str) -> Decimal:
         raise errors.InvalidPrice(
             f"The unit price of {sku} cannot be negative (got {price}).", field=field
         )
+    # The magnitude first: quantizing Decimal("1e30") overflows the context's precision.
+    if price >= MAX_PRICE:
+        raise errors.InvalidPrice(f"A unit price of {price} for {sku} is too large.", field=field)
     if price != price.quantize(CENT, rounding="ROUND_DOWN"):
         raise errors.InvalidPrice(
             f"The unit price of {sku} has more than 2 decimal places ({price}).", field=field
         )
-    if price >= MAX_PRICE:
-        raise errors.InvalidPrice(f"A unit price of {price} for {sku} is too large.", field=field)
     return price.quantize(CENT)
 
 
@@ -270,7 +281,9 @@ def _enqueue_reallocation(product_ids: Iterable[int]) -> None:
 
         task.enqueue(ids)
 
-    transaction.on_commit(enqueue)
+    # robust: the change is committed; a task queue that is down must not turn it into an
+    # error. `manage.py sweep` re-allocates whatever still waits.
+    transaction.on_commit(enqueue, robust=True)
 
 
 # --- allocation ---------------------------------------------------------------------

@@ -609,3 +609,22 @@ def test_a_receipt_and_a_cancellation_at_once_never_both_happen(
     on_hand = StockLevel.objects.filter(product=product).aggregate(t=Sum("on_hand"))["t"]
     assert (on_hand or 0) == 3 * outcomes.count(Status.PARTIALLY_RECEIVED)
     assert list(find_differences()) == []
+
+
+def test_a_failed_enqueue_never_fails_a_committed_receipt(
+    mug_line, monkeypatch, django_capture_on_commit_callbacks
+):
+    from orders import tasks
+
+    def down(*args, **kwargs):
+        raise RuntimeError("task queue down")
+
+    monkeypatch.setattr(type(tasks.reallocate_backorders), "enqueue", down)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        receipt = receiving.receive_line(line=mug_line, quantity=4)
+
+    assert callbacks, "the re-allocation is enqueued after commit"
+    assert ReceiptLine.objects.filter(pk=receipt.pk).exists()
+    mug_line.refresh_from_db()
+    assert mug_line.quantity_received == 4

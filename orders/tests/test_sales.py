@@ -168,6 +168,32 @@ REFUSALS = [
     ({"lines": [_line(unit_price="abc")]}, errors.InvalidPrice, "lines[0].unit_price", "abc"),
     ({"lines": [_line(unit_price="NaN")]}, errors.InvalidPrice, "lines[0].unit_price", "NaN"),
     ({"lines": [_line(unit_price=None)]}, errors.InvalidPrice, "lines[0].unit_price", "None"),
+    # Huge and non-finite numbers are refused by magnitude, never by an arithmetic error.
+    *[
+        ({"lines": [_line(quantity=q)]}, errors.InvalidOrderQuantity, "lines[0].quantity", f)
+        for q, f in (
+            (Decimal("1e30"), "1,000,000"),
+            (Decimal("1e999999999"), "1,000,000"),
+            (Decimal("-1e999999999"), "1,000,000"),
+            (Decimal("Infinity"), "whole number"),
+            (Decimal("sNaN"), "whole number"),
+            (float("inf"), "whole number"),
+            (float("nan"), "whole number"),
+            (1e308, "1,000,000"),
+        )
+    ],
+    *[
+        ({"lines": [_line(unit_price=p)]}, errors.InvalidPrice, "lines[0].unit_price", f)
+        for p, f in (
+            (Decimal("1e30"), "too large"),
+            (Decimal("1e999999999"), "too large"),
+            ("1e309", "too large"),
+            (1e20, "too large"),
+            (float("inf"), "not a unit price"),
+            (float("nan"), "not a unit price"),
+            ("-Infinity", "not a unit price"),
+        )
+    ],
     (
         {"lines": [_line(unit_price=Decimal("10000000000"))]},
         errors.InvalidPrice,
@@ -503,3 +529,37 @@ def test_concurrent_same_reference_makes_one_order(web_store, product, locations
     assert sorted(created for _, created in results) == [False, False, False, True]
     assert level(product, locations["bin1"]) == (10, 2)
     assert PurchaseOrder.objects.count() == 0
+
+
+# --- after commit -------------------------------------------------------------------
+
+
+def _enqueue_fails(monkeypatch):
+    from orders import tasks
+
+    def down(*args, **kwargs):
+        raise RuntimeError("task queue down")
+
+    monkeypatch.setattr(type(tasks.reallocate_backorders), "enqueue", down)
+
+
+def test_a_failed_enqueue_never_fails_a_committed_cancel(
+    web_store,
+    product,
+    locations,
+    stock_in,
+    place_order,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    stock_in(product, locations["bin1"], 5)
+    order = place_order(web_store, ("MUG-001", 2))
+    _enqueue_fails(monkeypatch)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        cancelled = sales.cancel_order(order=order, reason="Customer changed their mind")
+
+    assert len(callbacks) == 1
+    assert cancelled.status == Status.CANCELLED
+    assert SalesOrder.objects.get(pk=order.pk).status == Status.CANCELLED
+    assert level(product, locations["bin1"]) == (5, 0)
