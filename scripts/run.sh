@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Serve Stockroom the way production does, on http://127.0.0.1:8000:
-# venv, migrations, demo data on an empty database, static files, gunicorn.
+# venv, migrations, demo data on an empty database, static files, gunicorn and a
+# task worker (manage.py db_worker).
 # The Makefile passes the settings (DEBUG=0, plain-HTTP switches for localhost).
 set -euo pipefail
 
@@ -65,4 +66,11 @@ if [ "$needs_seed" != missing ]; then
 TEXT
 fi
 echo
-exec "$ROOT/.venv/bin/gunicorn" --config config/gunicorn.conf.py
+# Background tasks (webhook deliveries, re-allocating backorders after receipts)
+# run in a django-tasks-db worker beside the web server; both stop together.
+"$PY" manage.py db_worker --interval 2 --no-reload --verbosity 0 &
+WORKER=$!
+"$ROOT/.venv/bin/gunicorn" --config config/gunicorn.conf.py &
+SERVER=$!
+trap 'kill "$SERVER" "$WORKER" 2>/dev/null || true; wait' INT TERM EXIT
+wait "$SERVER"
