@@ -4,27 +4,36 @@ A delivery claims a channel's undelivered outbox rows, reads each product's
 *current* available-to-sell and POSTs one JSON body to the channel's URL::
 
     {"channel": "WEB", "delivery": 12, "sent_at": "…",
-     "items": [{"sku": "MUG-001", "available": 7, "updated_at": "…", "sequence": 9031}]}
+     "items": [{"sku": "MUG-001", "available": 7, "updated_at": "…", "sequence": 31}]}
 
 signed with ``X-Stockroom-Signature: sha256=<hex HMAC-SHA256 of the body>``. Many
-rows for one product become one item (its latest value); ``sequence`` is the newest
-outbox id of the product, which grows with every change, so a receiver can drop a
-value older than one it already has.
+rows for one product become one item (its latest value).
+
+``sequence`` is the channel's send counter (``Channel.webhook_sequence``), raised
+under the channel row lock for every attempt, retries included; the values are read
+only after the number is taken, and at most one delivery per channel is in flight.
+So a higher sequence always carries a value read later, and a receiver can drop any
+value whose sequence is lower than one it already holds for that SKU. (Outbox ids
+would not do: on PostgreSQL a row with a lower id can commit after a higher one.)
+``updated_at`` is when the value was read.
 
 A failed attempt keeps its rows and is tried again after an exponential backoff,
-sending the then-current values and folding in rows written since. At most one
-delivery per channel is in flight (a lease: status ``pending`` with the time it
-started), so an older value never overtakes a newer one; the claim runs in a short
-transaction with the channel row locked, and the HTTP request runs outside any
-transaction so SQLite writers are never held up by a slow receiver.
+sending the then-current values and folding in rows written since; no other
+delivery starts for the channel while it waits, so nothing overtakes it. The lease
+(status ``pending`` with the time it started) outlives any attempt: the whole POST
+has a deadline well under ``LEASE``. The claim runs in a short transaction with the
+channel row locked, and the HTTP request runs outside any transaction so SQLite
+writers are never held up by a slow receiver.
 """
 
+import contextlib
 import http.client
 import json
 import logging
 import random
 import socket
 import ssl
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -32,7 +41,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from inventory.models import Product
@@ -45,7 +54,8 @@ logger = logging.getLogger(__name__)
 BATCH_PRODUCTS = 1000  # distinct products per delivery
 SCAN_ROWS = 20_000  # outbox rows read to find them (a hot product can have many)
 MAX_BATCHES_PER_RUN = 20  # then the task enqueues itself again
-TIMEOUT_SECONDS = 10
+TIMEOUT_SECONDS = 10  # each socket operation
+TOTAL_SECONDS = 30  # the whole POST: connect, send, answer (well under LEASE)
 BACKOFF_SECONDS = 30  # first retry; doubles per attempt
 BACKOFF_CAP_SECONDS = 3600
 # A delivery still "pending" after this long was abandoned by a worker that stopped.
@@ -142,10 +152,10 @@ def deliver(channel: Channel, *, now: datetime | None = None) -> WebhookDelivery
     claim = _claim(channel.pk, now)
     if claim is None:
         return None
-    delivery, channel = claim
+    delivery, channel, sequence = claim
     response_status = None
     try:
-        items = _items(delivery, channel)
+        items = _items(delivery, channel, sequence)
         if not items:
             # Its products were deleted meanwhile; there is nothing left to say.
             ok, error = True, ""
@@ -168,15 +178,21 @@ def deliver(channel: Channel, *, now: datetime | None = None) -> WebhookDelivery
     return _finish(delivery, claimed_at=now, ok=ok, status=response_status, error=error)
 
 
-def _claim(channel_id: int, now: datetime) -> tuple[WebhookDelivery, Channel] | None:
+def _claim(channel_id: int, now: datetime) -> tuple[WebhookDelivery, Channel, int] | None:
     """Take the channel's open delivery when due (or start one) and claim outbox rows for it.
 
+    Returns the delivery, the channel and the sequence number of this attempt.
     The channel row lock (PostgreSQL; SQLite's IMMEDIATE transactions serialise
-    writers) makes the check for a delivery in flight and the claim one step, so
-    two workers never send for one channel at once nor the same rows twice.
+    writers) makes the check for a delivery in flight, the claim and the sequence
+    number one step, so two workers never send for one channel at once nor the same
+    rows twice, and numbers are handed out in the order attempts start.
+
+    ``FOR NO KEY UPDATE``: every transaction writing an outbox row holds a key-share
+    lock on the channel row (the foreign key), which a plain ``FOR UPDATE`` would
+    wait behind; the no-key lock still excludes another claim.
     """
     with transaction.atomic():
-        channel = Channel.objects.select_for_update().filter(pk=channel_id).first()
+        channel = Channel.objects.select_for_update(no_key=True).filter(pk=channel_id).first()
         if channel is None or not channel.active or not channel.webhook_url:
             return None
         delivery = (
@@ -230,30 +246,41 @@ def _claim(channel_id: int, now: datetime) -> tuple[WebhookDelivery, Channel] | 
             ).update(delivery=delivery)
         if not channel.webhook_secret:
             channel_secrets.rotate_webhook_secret(channel)
-        return delivery, channel
+        sequence = next_sequence(channel.pk)
+        return delivery, channel, sequence
 
 
-def _items(delivery: WebhookDelivery, channel: Channel) -> list[dict]:
-    """The delivery's products with their current available-to-sell, by SKU."""
-    latest = {
-        row["product_id"]: row
-        for row in StockOutbox.objects.filter(delivery=delivery)
+def next_sequence(channel_id: int) -> int:
+    """Raise the channel's webhook sequence by one and return it (call under the row lock)."""
+    Channel.objects.filter(pk=channel_id).update(webhook_sequence=F("webhook_sequence") + 1)
+    return Channel.objects.filter(pk=channel_id).values_list("webhook_sequence", flat=True).get()
+
+
+def _items(delivery: WebhookDelivery, channel: Channel, sequence: int) -> list[dict]:
+    """The delivery's products with their current available-to-sell, by SKU.
+
+    Runs after the claim has taken ``sequence``, so every value read here is at least
+    as new as any value sent with a lower number.
+    """
+    product_ids = list(
+        StockOutbox.objects.filter(delivery=delivery)
         .order_by()
-        .values("product_id")
-        .annotate(sequence=Max("id"), changed_at=Max("created_at"))
-    }
-    if not latest:
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+    if not product_ids:
         return []
     products = list(
-        Product.objects.filter(pk__in=list(latest)).only("id", "sku", "fulfilment").order_by("sku")
+        Product.objects.filter(pk__in=product_ids).only("id", "sku", "fulfilment").order_by("sku")
     )
+    read_at = timezone.now().isoformat()
     available = available_to_sell(channel, products)
     return [
         {
             "sku": product.sku,
             "available": available[product.pk],
-            "updated_at": latest[product.pk]["changed_at"].isoformat(),
-            "sequence": latest[product.pk]["sequence"],
+            "updated_at": read_at,
+            "sequence": sequence,
         }
         for product in products
     ]
@@ -308,33 +335,109 @@ def _finish(
 # --- HTTP ----------------------------------------------------------------------------
 
 
-def _opener() -> urllib.request.OpenerDirector:
+class _Deadline:
+    """Shuts the request's socket when the whole POST takes longer than ``seconds``.
+
+    Socket timeouts apply to each read or write, so a receiver trickling a byte at a
+    time could otherwise keep a delivery (and the channel's lease) forever. A timer
+    thread shuts the socket down; the blocked read in the worker then ends at once.
+    """
+
+    def __init__(self, seconds: float):
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also for TLS sockets: it only ends the
+    # connection and leaves the TLS object to the thread that is reading.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
     """HTTP(S) only: no file:, ftp: or data: handlers, no proxies, no redirects followed."""
+
+    class HTTPConnection(http.client.HTTPConnection):
+        def connect(self):
+            super().connect()
+            deadline.watch(self.sock)
+
+    class HTTPSConnection(http.client.HTTPSConnection):
+        def connect(self):
+            super().connect()
+            deadline.watch(self.sock)
+
+    class HTTPHandler(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(HTTPConnection, req)
+
+    class HTTPSHandler(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(HTTPSConnection, req, context=self._context)
+
     opener = urllib.request.OpenerDirector()
-    for handler in (urllib.request.HTTPHandler(), urllib.request.HTTPSHandler()):
+    for handler in (HTTPHandler(), HTTPSHandler()):
         opener.add_handler(handler)
     return opener
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """POST ``body``; return (HTTP status or None, a short error for anything but 2xx)."""
+    """POST ``body``; return (HTTP status or None, a short error for anything but 2xx).
+
+    Each socket operation may take ``TIMEOUT_SECONDS``; the whole request at most
+    ``TOTAL_SECONDS``.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None, _short(f"Not an http(s) URL: {url}")
     where = parts.netloc
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with _opener().open(request, timeout=TIMEOUT_SECONDS) as response:
-            status = response.status
-            text = response.read(300)
-            reason = response.reason
-            location = response.headers.get("Location", "")
-    except TimeoutError:
-        return None, f"No answer from {where} within {TIMEOUT_SECONDS} s."
-    except urllib.error.URLError as exc:
-        return None, _url_error(exc.reason, where)
-    except (http.client.HTTPException, OSError) as exc:
-        return None, _url_error(exc, where)
+    too_slow = f"No complete answer from {where} within {TOTAL_SECONDS} s."
+    with _Deadline(TOTAL_SECONDS) as deadline:
+        try:
+            with _opener(deadline).open(request, timeout=TIMEOUT_SECONDS) as response:
+                status = response.status
+                text = response.read(300)
+                reason = response.reason
+                location = response.headers.get("Location", "")
+        except TimeoutError:
+            if deadline.expired:
+                return None, too_slow
+            return None, f"No answer from {where} within {TIMEOUT_SECONDS} s."
+        except urllib.error.URLError as exc:
+            if deadline.expired:
+                return None, too_slow
+            return None, _url_error(exc.reason, where)
+        except (http.client.HTTPException, OSError) as exc:
+            if deadline.expired:
+                return None, too_slow
+            return None, _url_error(exc, where)
+    if deadline.expired:
+        # The answer may be cut short; the delivery is sent again, which is harmless.
+        return None, too_slow
     if 200 <= status < 300:
         return status, ""
     if 300 <= status < 400:

@@ -104,7 +104,7 @@ def test_only_committed_changes_are_delivered(web_store, receiver, product, loca
 
     receive(product, locations["bin1"], 6)  # commits; the task runs (immediate backend)
 
-    assert receiver.latest() == {"MUG-001": (6, StockOutbox.objects.get().pk)}
+    assert receiver.latest() == {"MUG-001": (6, 1)}
     assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.DELIVERED
 
 

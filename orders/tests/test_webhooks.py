@@ -32,6 +32,7 @@ class Receiver:
         self.answers: list[int] = []
         self.hold: threading.Event | None = None  # set: answer; unset: wait
         self.delay = 0.0
+        self.trickle = 0.0  # >0: dribble the answer's headers a byte at a time
         self.port = 0
         self.server = None
         self._lock = threading.Lock()
@@ -49,6 +50,9 @@ class Receiver:
                     owner.hold.wait(timeout=30)
                 if owner.delay:
                     threading.Event().wait(owner.delay)
+                if owner.trickle:
+                    self._dribble()
+                    return
                 payload = b"ok" if status < 300 else b"receiver says no"
                 try:
                     self.send_response(status)
@@ -57,6 +61,18 @@ class Receiver:
                     self.wfile.write(payload)
                 except OSError:
                     pass  # the sender gave up (timeout test)
+
+            def _dribble(self):
+                """A 200 whose headers take ~4 s, one byte per ``trickle`` seconds."""
+                try:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    header = b"X-Slow: " + b"a" * int(4 / owner.trickle) + b"\r\n"
+                    for byte in header:
+                        self.wfile.write(bytes([byte]))
+                        threading.Event().wait(owner.trickle)
+                    self.wfile.write(b"Content-Length: 2\r\n\r\nok")
+                except OSError:
+                    pass  # the sender gave up
 
             def log_message(self, *args):
                 pass
@@ -121,6 +137,7 @@ def test_a_stock_change_is_posted_signed_over_the_exact_body(
     assert hooked.webhook_secret == ""
     with django_capture_on_commit_callbacks(execute=True):
         receive(product, locations["bin1"], 5)
+        before = timezone.now()
 
     ((headers, body),) = receiver.requests
     hooked.refresh_from_db()
@@ -139,14 +156,11 @@ def test_a_stock_change_is_posted_signed_over_the_exact_body(
     row = StockOutbox.objects.get()
     assert payload["channel"] == "WEB" and payload["delivery"] == delivery.pk
     assert datetime.fromisoformat(payload["sent_at"]).tzinfo is not None
-    assert payload["items"] == [
-        {
-            "sku": "MUG-001",
-            "available": 5,
-            "updated_at": row.created_at.isoformat(),
-            "sequence": row.pk,
-        }
-    ]
+    (item,) = payload["items"]
+    read_at = datetime.fromisoformat(item.pop("updated_at"))
+    assert before <= read_at <= delivery.delivered_at, "when the value was read"
+    assert item == {"sku": "MUG-001", "available": 5, "sequence": 1}
+    assert hooked.webhook_sequence == 1, "the channel's first send"
     assert delivery.status == Status.DELIVERED and delivery.delivered_at is not None
     assert (delivery.attempts, delivery.item_count, delivery.response_status) == (1, 1, 200)
     assert row.delivery == delivery
@@ -165,15 +179,8 @@ def test_changes_of_one_sku_coalesce_into_one_item_with_the_latest_value(
     delivery = webhooks.deliver(hooked)
 
     (payload,) = receiver.payloads
-    newest = StockOutbox.objects.filter(product=product).order_by("-pk").first()
-    assert payload["items"] == [
-        {
-            "sku": "MUG-001",
-            "available": 10 - 1 - 3 + 4 + 2,
-            "updated_at": newest.created_at.isoformat(),
-            "sequence": newest.pk,
-        }
-    ]
+    (item,) = payload["items"]
+    assert (item["sku"], item["available"], item["sequence"]) == ("MUG-001", 10 - 1 - 3 + 4 + 2, 1)
     assert delivery.item_count == 1 and undelivered(hooked) == 0
     assert StockOutbox.objects.filter(delivery=delivery).count() == 5
     assert webhooks.deliver(hooked) is None, "nothing left to send"
@@ -286,7 +293,7 @@ def test_a_receiver_that_is_down_gets_everything_when_back(
     call_command("deliver_webhooks")
     failed.refresh_from_db()
     assert failed.status == Status.DELIVERED and failed.attempts == 2
-    assert receiver.latest() == {"MUG-001": (10 - 1 - 2 - 3, StockOutbox.objects.last().pk)}
+    assert receiver.latest() == {"MUG-001": (10 - 1 - 2 - 3, 2)}, "the retry's new number"
     assert undelivered(hooked) == 0
 
 
@@ -339,7 +346,7 @@ def test_a_delivery_in_flight_keeps_others_off_the_channel(hooked, receiver, pro
     receive(product, locations["bin1"], 4)
     claim = webhooks._claim(hooked.pk, timezone.now())
     assert claim is not None
-    in_flight, _ = claim
+    in_flight, _, sequence = claim
 
     assert webhooks.deliver(hooked) is None, "one delivery per channel at a time"
     assert receiver.requests == []
@@ -350,6 +357,7 @@ def test_a_delivery_in_flight_keeps_others_off_the_channel(hooked, receiver, pro
     assert taken_over.pk == in_flight.pk and taken_over.status == Status.DELIVERED
     assert taken_over.attempts == 2
     assert len(receiver.requests) == 1
+    assert receiver.payloads[0]["items"][0]["sequence"] == sequence + 1, "a new, higher number"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -517,7 +525,7 @@ def test_db_worker_runs_the_delivery_task_once_for_a_burst(
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
     assert queued.get().status == "SUCCESSFUL"
-    assert receiver.latest() == {"MUG-001": (10, StockOutbox.objects.last().pk)}
+    assert receiver.latest() == {"MUG-001": (10, 1)}
     assert undelivered(web_store) == 0
 
     # A failure queues its retry for later (the database backend can defer).
@@ -531,3 +539,120 @@ def test_db_worker_runs_the_delivery_task_once_for_a_burst(
     # Further changes wait for that retry instead of queueing more tasks.
     receive(product, locations["bin1"], 1)
     assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+
+# --- sequence numbers (review H2) -----------------------------------------------------
+
+
+def test_sequence_follows_the_sends_not_the_outbox_ids(hooked, receiver, product, locations):
+    """On PostgreSQL a row with a lower id can commit after one with a higher id."""
+    receive(product, locations["bin1"], 5)
+    row = StockOutbox.objects.get()
+    # That row got a high id; the next change's row got a lower one and committed later.
+    StockOutbox.objects.filter(pk=row.pk).update(id=row.pk + 1000)
+    assert webhooks.deliver(hooked).status == Status.DELIVERED
+    ledger.adjust(product=product, location=locations["bin1"], quantity=-2, reason="broken")
+    StockOutbox.objects.filter(delivery__isnull=True).update(id=row.pk + 500)
+    assert webhooks.deliver(hooked).status == Status.DELIVERED
+
+    sent = [(p["items"][0]["available"], p["items"][0]["sequence"]) for p in receiver.payloads]
+    assert sent == [(5, 1), (3, 2)]
+    assert receiver.latest() == {"MUG-001": (3, 2)}, "a receiver dropping lower numbers keeps 3"
+    hooked.refresh_from_db()
+    assert hooked.webhook_sequence == 2
+
+
+def test_a_waiting_retry_is_not_overtaken_and_every_attempt_gets_a_higher_number(
+    hooked, receiver, product, locations, dropship_supplier, dropship_product
+):
+    from orders.models import SupplierProduct
+
+    receiver.answers = [500]
+    receive(product, locations["bin1"], 5)
+    failed = webhooks.deliver(hooked)
+    assert failed.status == Status.FAILED
+
+    # Newer changes while the failed delivery waits: no second delivery starts.
+    ledger.adjust(product=product, location=locations["bin1"], quantity=-1, reason="broken")
+    SupplierProduct.objects.filter(product=dropship_product).update(supplier_stock=3)
+    from orders import outbox
+
+    outbox.record([hooked.pk], [dropship_product.pk])
+    assert webhooks.deliver(hooked) is None
+    assert webhooks.deliver_due() == []
+    assert WebhookDelivery.objects.count() == 1 and len(receiver.requests) == 1
+
+    retried = webhooks.deliver(hooked, now=failed.next_attempt_at)
+    assert retried.pk == failed.pk and retried.status == Status.DELIVERED
+    first, second = receiver.payloads
+    assert [(i["sku"], i["available"], i["sequence"]) for i in first["items"]] == [
+        ("MUG-001", 5, 1)
+    ]
+    assert [(i["sku"], i["available"], i["sequence"]) for i in second["items"]] == [
+        ("MUG-001", 4, 2),
+        ("SOFA-9", 3, 2),
+    ], "the new rows folded into the retry, under a new, higher number"
+    assert undelivered(hooked) == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_claim_does_not_wait_for_transactions_writing_outbox_rows(
+    web_store, receiver, product, locations, settings
+):
+    """Every outbox insert holds a key-share lock on its channel row until it commits."""
+    from django.db import connections, transaction
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    web_store.webhook_url = receiver.url
+    web_store.save()
+    receive(product, locations["bin1"], 3)  # committed, waiting
+    started, release = threading.Event(), threading.Event()
+
+    def intake():
+        try:
+            with transaction.atomic():
+                receive(product, locations["bin2"], 1)  # an outbox row, not committed
+                started.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=intake)
+    thread.start()
+    try:
+        assert started.wait(10)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '1s'")
+            claim = webhooks._claim(web_store.pk, timezone.now())
+        assert claim is not None
+        assert StockOutbox.objects.filter(delivery=claim[0]).count() == 1
+    finally:
+        release.set()
+        thread.join(timeout=30)
+
+
+# --- the whole POST has a deadline (review L7) ---------------------------------------
+
+
+def test_a_trickling_receiver_cannot_hold_the_lease(
+    hooked, receiver, product, locations, monkeypatch
+):
+    import time
+
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(webhooks, "TOTAL_SECONDS", 0.6)
+    receiver.trickle = 0.05  # each byte well within the socket timeout
+    receive(product, locations["bin1"], 1)
+
+    started = time.monotonic()
+    delivery = webhooks.deliver(hooked)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 2.5, f"the POST took {elapsed:.1f} s"
+    assert delivery.status == Status.FAILED and delivery.response_status is None
+    assert delivery.last_error == (
+        f"No complete answer from 127.0.0.1:{receiver.port} within 0.6 s."
+    )
+    assert webhooks.LEASE.total_seconds() > webhooks.TOTAL_SECONDS
