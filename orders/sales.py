@@ -14,23 +14,21 @@ import json
 import logging
 import math
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from inventory import ledger
 from inventory.errors import LedgerError
-from inventory.models import Product, StockLevel
-from orders import errors
-from orders.availability import channel_warehouse_ids, dropship_sources, sellable_levels_q
+from inventory.models import Product
+from orders import allocation, errors
+from orders.availability import channel_warehouse_ids, dropship_sources
 from orders.models import (
     Allocation,
     Channel,
@@ -51,6 +49,7 @@ __all__ = [
     "reallocate_backorders",
     "ship_order",
     "start_picking",
+    "sweep",
 ]
 
 logger = logging.getLogger(__name__)
@@ -289,113 +288,69 @@ def _enqueue_reallocation(product_ids: Iterable[int]) -> None:
 # --- allocation ---------------------------------------------------------------------
 
 
-def _sort_key(rank: dict[int, int]):
-    def key(level: StockLevel):
-        lot = level.lot
-        return (
-            rank[level.location.warehouse_id],
-            lot is None or lot.expires_on is None,
-            (lot.expires_on if lot and lot.expires_on else date.max),
-            (lot.received_on if lot else date.min),
-            (lot.pk if lot else 0),
-            level.location.path,
-            level.pk,
-        )
+def _settle(order: SalesOrder, user, reserved: int, replaced: list[str] | None = None) -> None:
+    """Set the order's status after an allocation (and a replacement of stale stock).
 
-    return key
-
-
-def _allocate(order: SalesOrder, user) -> int:
-    """Reserve free stock for every unallocated warehouse unit; return the units reserved.
-
-    The caller holds the locks of the order's products and of the order row.
+    A waiting order becomes allocated or backordered; an allocated or picking order
+    whose stale units could not all be replaced becomes backordered.
     """
-    lines = [
-        line
-        for line in order.lines.filter(dropship=False).select_related("product").order_by("id")
-        if line.quantity_backordered > 0
-    ]
-    if not lines:
-        return 0
-    warehouse_ids = channel_warehouse_ids(order.channel)
-    if not warehouse_ids:
-        return 0
-    rank = {warehouse_id: index for index, warehouse_id in enumerate(warehouse_ids)}
-    levels = (
-        StockLevel.objects.filter(
-            sellable_levels_q(warehouse_ids, timezone.localdate()),
-            product_id__in={line.product_id for line in lines},
-            on_hand__gt=F("committed"),
-        )
-        .select_related("location", "lot")
-        .order_by()
-    )
-    candidates: dict[int, list[StockLevel]] = defaultdict(list)
-    for level in sorted(levels, key=_sort_key(rank)):
-        candidates[level.product_id].append(level)
-    existing = {
-        (a.line_id, a.location_id, a.lot_id): a
-        for a in Allocation.objects.filter(line__in=lines).order_by("id")
-    }
-    reserved = 0
-    for line in lines:
-        need = line.quantity_backordered
-        taken = 0
-        for level in candidates[line.product_id]:
-            if need == 0:
-                break
-            take = min(need, level.on_hand - level.committed)
-            if take <= 0:
-                continue
-            try:
-                ledger.reserve(
-                    product=line.product,
-                    location=level.location,
-                    quantity=take,
-                    lot=level.lot,
-                    user=user,
-                    document=order,
-                )
-            except LedgerError as exc:
-                raise errors.AllocationRefused(
-                    f"{line.product.sku} could not be allocated: {exc.message}",
-                    code=exc.code,
-                    field=exc.field,
-                ) from exc
-            level.committed += take
-            key = (line.pk, level.location_id, level.lot_id)
-            allocation = existing.get(key)
-            if allocation is None:
-                existing[key] = Allocation.objects.create(
-                    line=line, location=level.location, lot=level.lot, quantity=take
-                )
-            else:
-                Allocation.objects.filter(pk=allocation.pk).update(quantity=F("quantity") + take)
-                allocation.quantity += take
-            need -= take
-            taken += take
-        if taken:
-            SalesOrderLine.objects.filter(pk=line.pk).update(
-                quantity_allocated=F("quantity_allocated") + taken
-            )
-            line.quantity_allocated += taken
-            reserved += taken
-    return reserved
-
-
-def _settle(order: SalesOrder, user, reserved: int) -> None:
-    """Move a waiting order to allocated or backordered after an allocation."""
     status = order.status
     waiting = 0
-    if order.status in SalesOrder.WAITING_STATUSES:
+    if order.status in SalesOrder.WAITING_STATUSES or replaced:
         waiting = sum(line.quantity_backordered for line in order.lines.all())
+    if order.status in SalesOrder.WAITING_STATUSES:
         status = Status.BACKORDERED if waiting else Status.ALLOCATED
-    if status != order.status:
-        note = f"Allocated {reserved} units" + (f"; {waiting} wait for stock" if waiting else "")
-        _set_status(order, status, user, note)
+    elif replaced and waiting:
+        status = Status.BACKORDERED
+    parts = []
+    if replaced:
+        parts.append("Released what can no longer ship: " + "; ".join(replaced))
+    if status != order.status or replaced:
+        parts.append(
+            f"Allocated {reserved} units" + (f"; {waiting} wait for stock" if waiting else "")
+        )
+        _set_status(order, status, user, ". ".join(parts))
     elif reserved:
         order.updated_at = timezone.now()
         SalesOrder.objects.filter(pk=order.pk).update(updated_at=order.updated_at)
+
+
+def _refresh(order: SalesOrder, user) -> tuple[int, int]:
+    """Replace stale reservations and allocate what waits; return (reserved, released)."""
+    replaced = allocation.release_stale(order, user, timezone.localdate())
+    reserved = allocation.allocate(order, user)
+    _settle(order, user, reserved, replaced)
+    return reserved, len(replaced)
+
+
+def _serve_older(order: SalesOrder, product_ids: set[int], user) -> None:
+    """Let older waiting orders take free units of these products before ``order`` does.
+
+    The caller holds the locks of ``product_ids``: only lines of those products are
+    allocated. One query when nothing waits.
+    """
+    older = [pk for pk in allocation.waiting_order_ids(product_ids) if pk != order.pk]
+    if not older or not allocation.free_stock_exists(product_ids):
+        return
+    rows = {
+        row.pk: row
+        for row in SalesOrder.objects.select_for_update(of=("self",))
+        .select_related("channel")
+        .filter(pk__in=older, status__in=SalesOrder.WAITING_STATUSES)
+        .order_by("pk")
+    }
+    for pk in older:
+        waiting = rows.get(pk)
+        if waiting is None:
+            continue
+        try:
+            with transaction.atomic():
+                _settle(waiting, None, allocation.allocate(waiting, None, product_ids))
+        except errors.SalesError as exc:
+            logger.warning("Sales order %s was not re-allocated: %s", pk, exc.message)
+            continue
+        if not allocation.free_stock_exists(product_ids):
+            return
 
 
 # --- dropship -----------------------------------------------------------------------
@@ -583,18 +538,23 @@ def create_order(
         [(line, spec) for line, spec in zip(created, specs, strict=True) if spec.dropship],
         user,
     )
-    reserved = _allocate(order, user)
-    _settle(order, user, reserved)
+    # Older backorders of these products come first (a newer order must not jump them).
+    _serve_older(order, {spec.product.pk for spec in specs if not spec.dropship}, user)
+    _settle(order, user, allocation.allocate(order, user))
     return order, True
 
 
 @ledger.ledger_operation
 def allocate_order(*, order: SalesOrder, user=None) -> SalesOrder:
-    """Allocate whatever of the order still waits for stock."""
+    """Allocate whatever of the order still waits for stock.
+
+    Reservations that can no longer ship (lot expired since, location made inactive or
+    unsellable) are released first and replaced from good stock; what cannot be
+    replaced waits, and the order is backordered.
+    """
     locked = _lock_order(order)
     _refuse_done(locked, "allocated")
-    reserved = _allocate(locked, user)
-    _settle(locked, user, reserved)
+    _refresh(locked, user)
     return _copy(locked, order)
 
 
@@ -646,15 +606,27 @@ def ship_order(*, order: SalesOrder, user=None) -> SalesOrder:
             ),
             field="status",
         )
+    today = timezone.localdate()
+    stale = [row for row in allocations if not allocation.can_ship(row, today)]
+    if stale:
+        # What was picked can no longer leave; replacing it here would ship units nobody
+        # picked. Allocate replaces it and prints a new pick list.
+        raise errors.AllocationRefused(
+            f"{locked.number} cannot ship: "
+            + "; ".join(allocation.describe(row, today) for row in stale)
+            + ". Use Allocate to replace them with stock that can ship, then pick again.",
+            code="stale_allocation",
+            field="status",
+        )
     shipped: dict[int, tuple[SalesOrderLine, int, Decimal]] = {}
-    for allocation in allocations:
-        line = allocation.line
+    for reservation in allocations:
+        line = reservation.line
         try:
             move = ledger.ship(
                 product=line.product,
-                location=allocation.location,
-                quantity=allocation.quantity,
-                lot=allocation.lot,
+                location=reservation.location,
+                quantity=reservation.quantity,
+                lot=reservation.lot,
                 from_committed=True,
                 user=user,
                 document=locked,
@@ -662,15 +634,16 @@ def ship_order(*, order: SalesOrder, user=None) -> SalesOrder:
             )
         except LedgerError as exc:
             raise errors.AllocationRefused(
-                f"{line.product.sku} in {allocation.location} could not be shipped: {exc.message}",
+                f"{line.product.sku} in {reservation.location} could not be shipped: "
+                f"{exc.message}",
                 code=exc.code,
                 field=exc.field,
             ) from exc
-        Allocation.objects.filter(pk=allocation.pk).update(
-            quantity=0, quantity_shipped=F("quantity_shipped") + allocation.quantity
+        Allocation.objects.filter(pk=reservation.pk).update(
+            quantity=0, quantity_shipped=F("quantity_shipped") + reservation.quantity
         )
         _, units, cost = shipped.get(line.pk, (line, 0, Decimal("0")))
-        shipped[line.pk] = (line, units + allocation.quantity, cost + move.total_cost)
+        shipped[line.pk] = (line, units + reservation.quantity, cost + move.total_cost)
     for line, units, cost in shipped.values():
         SalesOrderLine.objects.filter(pk=line.pk).update(
             quantity_allocated=F("quantity_allocated") - units,
@@ -777,23 +750,23 @@ def cancel_order(*, order: SalesOrder, user=None, reason: str = "") -> SalesOrde
         .order_by("id")
     )
     released = set()
-    for allocation in allocations:
+    for reservation in allocations:
         try:
             ledger.release(
-                product=allocation.line.product,
-                location=allocation.location,
-                quantity=allocation.quantity,
-                lot=allocation.lot,
+                product=reservation.line.product,
+                location=reservation.location,
+                quantity=reservation.quantity,
+                lot=reservation.lot,
                 user=user,
                 document=locked,
             )
         except LedgerError as exc:
             raise errors.AllocationRefused(
-                f"{allocation.line.product.sku} could not be released: {exc.message}",
+                f"{reservation.line.product.sku} could not be released: {exc.message}",
                 code=exc.code,
                 field=exc.field,
             ) from exc
-        released.add(allocation.line.product_id)
+        released.add(reservation.line.product_id)
     Allocation.objects.filter(line__order=locked, quantity__gt=0).update(quantity=0)
     SalesOrderLine.objects.filter(order=locked).update(quantity_allocated=0)
     _set_status(locked, Status.CANCELLED, user, reason or "Cancelled", cancelled_at=timezone.now())
@@ -809,21 +782,10 @@ def reallocate_backorders(product_ids: Iterable[int]) -> int:
     ids = sorted({int(pk) for pk in product_ids})
     if not ids:
         return 0
-    waiting = SalesOrderLine.objects.filter(
-        order=OuterRef("pk"),
-        product_id__in=ids,
-        dropship=False,
-        quantity__gt=F("quantity_allocated") + F("quantity_shipped"),
-    )
-    order_ids = list(
-        SalesOrder.objects.filter(Exists(waiting), status__in=SalesOrder.WAITING_STATUSES)
-        .order_by("created_at", "id")
-        .values_list("pk", flat=True)
-    )
     gained = 0
-    for order_id in order_ids:
+    for order_id in allocation.waiting_order_ids(ids):
         try:
-            if _reallocate_one(order_id):
+            if _reallocate_one(order_id, SalesOrder.WAITING_STATUSES)[0]:
                 gained += 1
         except errors.SalesError as exc:
             # One order the ledger refuses must not keep stock from the orders after it.
@@ -832,14 +794,63 @@ def reallocate_backorders(product_ids: Iterable[int]) -> int:
 
 
 @ledger.ledger_operation
-def _reallocate_one(order_id: int) -> int:
-    order = SalesOrder(pk=order_id)
-    locked = _lock_order(order)
-    if locked.status not in SalesOrder.WAITING_STATUSES:
-        return 0
-    reserved = _allocate(locked, None)
-    _settle(locked, None, reserved)
-    return reserved
+def _reallocate_one(order_id: int, statuses) -> tuple[int, int, str]:
+    """Refresh one order in its own transaction; return (reserved, released, status)."""
+    locked = _lock_order(SalesOrder(pk=order_id))
+    if locked.status not in statuses:
+        return 0, 0, locked.status
+    reserved, released = _refresh(locked, None)
+    return reserved, released, locked.status
+
+
+def sweep() -> dict[str, int]:
+    """Nightly housekeeping: every waiting order and every order holding stock that can no
+    longer ship is refreshed, oldest first, each in its own transaction; channels hear
+    of lots that expired lately. Return counts for a summary.
+    """
+    today = timezone.localdate()
+    stale = Allocation.objects.filter(
+        allocation.stale_q(today), quantity__gt=0, line__order=OuterRef("pk")
+    )
+    order_ids = list(
+        SalesOrder.objects.filter(
+            Q(status__in=SalesOrder.WAITING_STATUSES)
+            | Q(Exists(stale), status__in=SalesOrder.ACTIVE_STATUSES)
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    )
+    summary = dict.fromkeys(
+        (
+            "orders",
+            "allocated_orders",
+            "units_allocated",
+            "stale_released",
+            "backordered",
+            "refused",
+            "expired_products",
+        ),
+        0,
+    )
+    for order_id in order_ids:
+        summary["orders"] += 1
+        try:
+            reserved, released, status = _reallocate_one(order_id, SalesOrder.ACTIVE_STATUSES)
+        except errors.SalesError as exc:
+            logger.warning("Sales order %s was not refreshed: %s", order_id, exc.message)
+            summary["refused"] += 1
+            continue
+        summary["allocated_orders"] += bool(reserved)
+        summary["units_allocated"] += reserved
+        summary["stale_released"] += released
+        summary["backordered"] += status == Status.BACKORDERED
+    from orders import outbox
+
+    record = getattr(outbox, "record_expired_lots", None)
+    if record is not None:
+        with transaction.atomic():
+            summary["expired_products"] = record(today)
+    return summary
 
 
 def pick_list(order: SalesOrder) -> list[dict]:

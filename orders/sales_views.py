@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from inventory.errors import LedgerError
 from inventory.views import filtered_rows, paginate, render_list
 from orders import channels, outbox, sales
+from orders.allocation import can_ship
 from orders.errors import SalesError
 from orders.filters import ChannelFilter, SalesOrderFilter
 from orders.forms import ReasonForm
@@ -245,13 +247,22 @@ def _units(field: str) -> Coalesce:
 
 
 def _backordered_units() -> Coalesce:
-    """Units of warehouse lines neither allocated nor shipped (dropship lines wait on no stock)."""
+    """Units of warehouse lines neither allocated nor shipped.
+
+    Dropship lines wait on no stock, and a cancelled or shipped order waits for nothing.
+    """
     waiting = Greatest(
         F("lines__quantity") - F("lines__quantity_allocated") - F("lines__quantity_shipped"),
         Value(0),
     )
+    done = (SalesOrder.Status.CANCELLED, SalesOrder.Status.SHIPPED)
     return Coalesce(
-        Sum(Case(When(lines__dropship=False, then=waiting), default=Value(0))),
+        Sum(
+            Case(
+                When(Q(lines__dropship=False) & ~Q(status__in=done), then=waiting),
+                default=Value(0),
+            )
+        ),
         0,
         output_field=IntegerField(),
     )
@@ -306,13 +317,18 @@ def _dropship_po(line: SalesOrderLine):
         return None
 
 
-def _actions(order: SalesOrder, totals: dict) -> dict:
-    """Which steps the order's status allows (permissions are checked in the template)."""
+def _actions(order: SalesOrder, totals: dict, stale: int = 0) -> dict:
+    """Which steps the order's status allows (permissions are checked in the template).
+
+    ``stale`` counts reserved units that can no longer ship (expired lot, inactive or
+    unsellable place): Allocate replaces them, whatever the active status.
+    """
     active = order.status in SalesOrder.ACTIVE_STATUSES
     return {
         "allocate": active
-        and order.status != SalesOrder.Status.PICKING
-        and totals["backordered"] > 0,
+        and (
+            stale > 0 or (order.status != SalesOrder.Status.PICKING and totals["backordered"] > 0)
+        ),
         "pick": order.status == SalesOrder.Status.ALLOCATED,
         "ship": order.status in (SalesOrder.Status.ALLOCATED, SalesOrder.Status.PICKING)
         and totals["allocated"] > 0,
@@ -328,11 +344,15 @@ def sales_order_detail(request, so_number):
     for line in lines:
         line.po_line = _dropship_po(line)
     totals = _line_totals(lines)
-    allocations = (
+    allocations = list(
         Allocation.objects.filter(line__order=order)
         .select_related("line__product", "location", "lot")
         .order_by("location__path", "lot__expires_on", "lot__code", "id")
     )
+    today = timezone.localdate()
+    for allocation in allocations:
+        allocation.stale = allocation.quantity > 0 and not can_ship(allocation, today)
+    stale = sum(allocation.quantity for allocation in allocations if allocation.stale)
     return render(
         request,
         "orders/sales_order_detail.html",
@@ -342,7 +362,8 @@ def sales_order_detail(request, so_number):
             "totals": totals,
             "allocations": allocations,
             "events": order.events.select_related("user").order_by("at", "id"),
-            "can": _actions(order, totals),
+            "stale_units": stale,
+            "can": _actions(order, totals, stale),
         },
     )
 

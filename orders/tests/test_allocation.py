@@ -299,26 +299,135 @@ def test_cancelled_orders_are_not_reallocated(
     assert committed(product) == 0
 
 
-def test_a_lot_that_expired_after_allocation_cannot_ship(
-    web_store, lot_product, locations, stock_in, place_order
-):
+def expire(code: str) -> None:
+    """The lot's expiry date passes (as it does overnight)."""
     from inventory.models import Lot
 
-    stock_in(
-        lot_product,
-        locations["bin1"],
-        2,
-        lot_code="L1",
-        expires_on=timezone.localdate() + timedelta(days=3),
-    )
+    Lot.objects.filter(code=code).update(expires_on=timezone.localdate() - timedelta(days=1))
+
+
+def test_a_lot_that_expired_after_allocation_cannot_ship_and_allocate_replaces_it(
+    web_store, lot_product, locations, stock_in, place_order
+):
+    today = timezone.localdate()
+    stock_in(lot_product, locations["bin1"], 2, lot_code="L1", expires_on=today + timedelta(3))
     order = place_order(web_store, ("TEA-100", 2))
-    Lot.objects.filter(code="L1").update(expires_on=timezone.localdate() - timedelta(days=1))
+    stock_in(lot_product, locations["bin2"], 5, lot_code="L2", expires_on=today + timedelta(90))
+    expire("L1")
 
     with pytest.raises(errors.AllocationRefused) as caught:
         sales.ship_order(order=order)
 
-    assert caught.value.code == "expired_lot"
-    assert "L1" in caught.value.message
+    assert caught.value.code == "stale_allocation"
+    assert "lot L1 expired on" in caught.value.message
+    assert "Use Allocate to replace them" in caught.value.message
     order.refresh_from_db()
     assert order.status == Status.ALLOCATED
+    assert allocated(order) == [("WH1/A/01", "L1", 2)]
+
+    sales.allocate_order(order=order)
+
+    assert order.status == Status.ALLOCATED
+    assert allocated(order) == [("WH1/A/02", "L2", 2)]
     assert committed(lot_product) == 2
+    assert "lot L1 expired" in SalesOrderEvent.objects.filter(order=order).last().note
+    assert list(find_differences()) == []
+    sales.ship_order(order=order)
+    assert order.status == Status.SHIPPED
+
+
+def test_stale_units_without_replacement_make_the_order_backordered(
+    web_store, lot_product, locations, stock_in, place_order
+):
+    today = timezone.localdate()
+    stock_in(lot_product, locations["bin1"], 3, lot_code="L1", expires_on=today + timedelta(3))
+    order = place_order(web_store, ("TEA-100", 2))
+    sales.start_picking(order=order)
+    expire("L1")
+
+    sales.allocate_order(order=order)
+
+    assert order.status == Status.BACKORDERED
+    assert allocated(order) == []
+    assert committed(lot_product) == 0
+    assert order.lines.get().quantity_allocated == 0
+    with pytest.raises(errors.InvalidSalesTransition, match="backordered"):
+        sales.ship_order(order=order)
+    # Fresh stock later reaches it like any backorder.
+    stock_in(lot_product, locations["bin2"], 2, lot_code="L3", expires_on=today + timedelta(60))
+    assert sales.reallocate_backorders([lot_product.pk]) == 1
+    assert allocated(order) == [("WH1/A/02", "L3", 2)]
+
+
+@pytest.mark.parametrize(
+    "change", [{"active": False}, {"kind": "quarantine"}], ids=["inactive", "unsellable"]
+)
+def test_a_place_made_unsellable_is_replaced_while_picking(
+    web_store, product, locations, stock_in, place_order, change
+):
+    from warehouses.models import Location
+
+    stock_in(product, locations["bin1"], 2)
+    order = place_order(web_store, ("MUG-001", 2))
+    sales.start_picking(order=order)
+    stock_in(product, locations["bin2"], 4)
+    Location.objects.filter(pk=locations["bin1"].pk).update(**change)
+
+    with pytest.raises(errors.AllocationRefused, match="WH1/A/01"):
+        sales.ship_order(order=order)
+    sales.allocate_order(order=order)
+
+    assert order.status == Status.PICKING
+    assert allocated(order) == [("WH1/A/02", None, 2)]
+    assert list(find_differences()) == []
+    sales.ship_order(order=order)
+    assert order.status == Status.SHIPPED
+
+
+# --- older backorders first ---------------------------------------------------------
+
+
+def test_a_new_order_does_not_take_stock_ahead_of_an_older_backorder(
+    web_store, marketplace, product, lot_product, locations, stock_in, place_order
+):
+    from inventory import ledger
+
+    older = place_order(web_store, ("MUG-001", 3), ("TEA-100", 1))
+    # Stock found by a count or adjustment re-allocates nothing by itself.
+    ledger.adjust(
+        product=product, location=locations["bin1"], quantity=4, reason="found", unit_cost="1"
+    )
+    stock_in(
+        lot_product,
+        locations["bin1"],
+        1,
+        lot_code="T1",
+        expires_on=timezone.localdate() + timedelta(30),
+    )
+    older.refresh_from_db()
+    assert older.status == Status.BACKORDERED
+
+    newer = place_order(marketplace, ("MUG-001", 3))
+
+    older.refresh_from_db()
+    # The older order took its 3 mugs first; its tea line (a product this intake did not
+    # lock) still waits for the next re-allocation.
+    assert allocated(older) == [("WH1/A/01", None, 3)]
+    assert older.status == Status.BACKORDERED
+    assert allocated(newer) == [("WH1/A/01", None, 1)]
+    assert newer.status == Status.BACKORDERED
+    assert committed(product) == 4
+    assert list(find_differences()) == []
+
+
+def test_an_intake_with_nothing_waiting_asks_once(
+    web_store, product, locations, stock_in, place_order
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    stock_in(product, locations["bin1"], 5)
+    with CaptureQueriesContext(connection) as queries:
+        place_order(web_store, ("MUG-001", 1))
+    waiting = [q["sql"] for q in queries if "EXISTS" in q["sql"].upper()]
+    assert len(waiting) == 1, waiting

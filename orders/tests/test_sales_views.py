@@ -192,6 +192,20 @@ def test_list_query_count_is_flat(
     assert table_rows(response) == 12
 
 
+def test_list_counts_nothing_backordered_for_cancelled_or_shipped_orders(
+    clerk_client, web_store, product, locations
+):
+    cancelled = place(web_store, "W-C", [("MUG-001", 3)])
+    sales.cancel_order(order=cancelled)
+    stock(product, locations["bin1"], 2)
+    shipped = place(web_store, "W-S", [("MUG-001", 2)])
+    sales.ship_order(order=shipped)
+    waiting = place(web_store, "W-W", [("MUG-001", 4)])
+    response = clerk_client.get(reverse("sales_order_list"))
+    rows = {order.number: order.units_backordered for order in response.context["page_obj"]}
+    assert rows == {cancelled.number: 0, shipped.number: 0, waiting.number: 4}
+
+
 # --- detail --------------------------------------------------------------------------
 
 
@@ -244,6 +258,33 @@ def test_detail_buttons_follow_status_and_permissions(client, clerk, buyer, mana
     assert buttons(manager) == {"pick", "ship", "cancel"}
     assert buttons(clerk) == {"pick", "ship"}
     assert buttons(buyer) == set()
+
+
+@pytest.mark.parametrize("status", ["allocated", "picking"])
+def test_allocate_is_offered_when_reserved_stock_can_no_longer_ship(
+    manager_client, web_store, lot_product, locations, status
+):
+    from inventory.models import Lot
+
+    stock(lot_product, locations["bin1"], 2, lot_code="OLD", expires_on=TODAY() + timedelta(5))
+    order = place(web_store, "ST-1", [("TEA-100", 2)])
+    if status == "picking":
+        sales.start_picking(order=order)
+    allocate_url = reverse("sales_order_allocate", args=[order.number])
+    assert allocate_url not in html_of(manager_client.get(order.get_absolute_url()))
+
+    Lot.objects.filter(code="OLD").update(expires_on=TODAY() - timedelta(1))
+    response = manager_client.get(order.get_absolute_url())
+
+    assert allocate_url in html_of(response)
+    assert response.context["stale_units"] == 2
+    with writes_nothing():
+        refused = manager_client.post(reverse("sales_order_ship", args=[order.number]))
+    assert "Use Allocate to replace them" in non_field_errors(html_of(refused))
+    manager_client.post(allocate_url)
+    order.refresh_from_db()
+    assert order.status == "backordered"
+    assert levels(lot_product) == {"WH1-A-01": (2, 0)}
 
 
 def test_detail_query_count_is_flat(
