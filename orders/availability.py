@@ -8,7 +8,7 @@ fixed number of queries whatever the number of products.
 """
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import F, IntegerField, Max, Q, Sum, Value
 from django.db.models.functions import Coalesce
@@ -63,10 +63,12 @@ def dropship_stock(product_ids: Iterable[int] | None = None) -> dict[int, tuple[
 def stock_totals(
     warehouse_ids: list[int], product_ids: Iterable[int] | None = None, today: date | None = None
 ) -> dict[int, dict]:
-    """``{product_id: {on_hand, committed, available, updated_at}}`` over the warehouses.
+    """By product, in the warehouses: ``{on_hand, committed, available, updated_at, expired_on}``.
 
     ``available`` counts sellable locations and unexpired lots only; ``on_hand`` and
-    ``committed`` count every location of the warehouses. One query.
+    ``committed`` count every location of the warehouses. ``expired_on`` is the latest
+    expiry date before ``today`` of a lot the warehouses still hold (or None): its
+    units stopped counting the day after, without a ledger change. One query.
     """
     today = today or timezone.localdate()
     levels = StockLevel.objects.filter(location__warehouse_id__in=warehouse_ids)
@@ -87,6 +89,7 @@ def stock_totals(
                 Value(0),
             ),
             last_change=Max("updated_at"),
+            last_expiry=Max("lot__expires_on", filter=Q(on_hand__gt=0, lot__expires_on__lt=today)),
         )
     )
     return {
@@ -95,9 +98,15 @@ def stock_totals(
             "committed": row["committed_total"],
             "available": max(row["available_total"], 0),
             "updated_at": row["last_change"],
+            "expired_on": row["last_expiry"],
         }
         for row in rows
     }
+
+
+def expiry_moment(expires_on: date) -> datetime:
+    """When a lot's units stop counting: the start of the day after ``expires_on``."""
+    return timezone.make_aware(datetime.combine(expires_on + timedelta(days=1), time.min))
 
 
 def available_to_sell(
@@ -157,8 +166,10 @@ def channel_inventory(
     ``available`` is what ``available_to_sell`` answers; ``on_hand``, ``committed`` and
     ``incoming`` count the channel's warehouses (0 for dropship products).
     ``updated_at`` is the latest of the product's own change, its balance rows in
-    those warehouses and, for dropship products, the supplier's stock report. Four
-    queries whatever the number of products.
+    those warehouses, the expiry of a lot it holds there (the start of the day after),
+    the channel's last change of selling settings (buffer, warehouses, activation)
+    and, for dropship products, the supplier's stock report. Four queries whatever
+    the number of products.
     """
     products = list(products)
     warehouse_ids = channel_warehouse_ids(channel)
@@ -169,7 +180,7 @@ def channel_inventory(
     supplier = dropship_stock(dropship) if dropship else {}
     result = {}
     for product in products:
-        stamps = [product.updated_at]
+        stamps = [product.updated_at, channel.settings_changed_at]
         if product.fulfilment == Product.Fulfilment.DROPSHIP:
             quantity, reported_at = supplier.get(product.pk, (0, None))
             stamps.append(reported_at)
@@ -181,7 +192,10 @@ def channel_inventory(
             }
         else:
             level = totals.get(product.pk)
-            stamps.append(level["updated_at"] if level else None)
+            if level:
+                stamps.append(level["updated_at"])
+                if level["expired_on"] is not None:
+                    stamps.append(expiry_moment(level["expired_on"]))
             row = {
                 "available": max(level["available"] - channel.buffer, 0) if level else 0,
                 "on_hand": level["on_hand"] if level else 0,
@@ -193,27 +207,51 @@ def channel_inventory(
     return result
 
 
-def changed_since_q(channel: Channel, since) -> Q:
+def changed_since_q(channel: Channel, since: datetime, today: date | None = None) -> Q:
     """Products whose ``channel_inventory`` ``updated_at`` may be at or after ``since``.
 
     The product itself changed, a balance row in one of the channel's warehouses
-    changed, or (dropship) a dropshipping supplier reported stock. A product whose
-    only change is a report from a supplier that is not its best source matches too;
-    callers compare ``updated_at`` to drop it.
+    changed, a lot it holds there expired since (no ledger call marks that), or
+    (dropship) a dropshipping supplier reported stock. After a change of the
+    channel's selling settings every product matches. The match is generous (a
+    product whose only change is a report from a supplier that is not its best
+    source, or a lot that expired just before ``since``); callers compare
+    ``updated_at`` to drop those.
     """
     from django.db.models import Exists, OuterRef
 
     from orders.models import ChannelWarehouse
 
+    if channel.settings_changed_at is not None and channel.settings_changed_at >= since:
+        return Q()
+    today = today or timezone.localdate()
     warehouses = ChannelWarehouse.objects.filter(channel=channel).values("warehouse_id")
     levels = StockLevel.objects.filter(
         product_id=OuterRef("pk"), location__warehouse_id__in=warehouses, updated_at__gte=since
     )
+    expired = StockLevel.objects.filter(
+        product_id=OuterRef("pk"),
+        location__warehouse_id__in=warehouses,
+        on_hand__gt=0,
+        lot__expires_on__lt=today,
+    )
+    first_day = _local_date(since)
+    if first_day is not None and first_day > date.min:
+        # A lot expiring on D stops counting at the start of D + 1.
+        expired = expired.filter(lot__expires_on__gte=first_day - timedelta(days=1))
     reports = dropship_sources().filter(
         product_id=OuterRef("pk"), supplier_stock_updated_at__gte=since
     )
     return (
         Q(updated_at__gte=since)
-        | (~Q(fulfilment=Product.Fulfilment.DROPSHIP) & Exists(levels))
+        | (~Q(fulfilment=Product.Fulfilment.DROPSHIP) & (Exists(levels) | Exists(expired)))
         | (Q(fulfilment=Product.Fulfilment.DROPSHIP) & Exists(reports))
     )
+
+
+def _local_date(moment: datetime) -> date | None:
+    """``moment``'s date in the server's time zone; None beyond the calendar's ends."""
+    try:
+        return timezone.localdate(moment)
+    except (OverflowError, ValueError):
+        return None

@@ -48,9 +48,13 @@ def resync_channel(channel: Channel) -> int:
     """Queue every active product's current value for the channel; return the rows written.
 
     Call it when what the channel may sell changes for every SKU at once: its buffer,
-    its warehouses, its webhook URL, its activation. Inactive channels and channels
-    without a webhook URL get nothing.
+    its warehouses, its webhook URL, its activation. It also stamps the channel's
+    ``settings_changed_at``, so the API's ``updated_since`` reports every product
+    (for any channel, hooked or not). Inactive channels and channels without a
+    webhook URL get no rows.
     """
+    channel.settings_changed_at = timezone.now()
+    Channel.objects.filter(pk=channel.pk).update(settings_changed_at=channel.settings_changed_at)
     if not channel.active or not channel.webhook_url:
         return 0
     written = 0

@@ -422,6 +422,68 @@ def test_stock_moves_in_another_channels_warehouse_do_not_count_as_changes(
     assert items_by_sku(mine) == {}
 
 
+def test_a_lot_that_expired_since_counts_as_changed(api, lot_product, locations):
+    """No ledger call marks an expiry: the lot just stops counting at the start of the next day."""
+    from orders.availability import expiry_moment
+
+    today = timezone.localdate()
+    long_ago = timezone.now() - timedelta(days=10)
+    jam = Product.objects.create(sku="JAM-1", name="Jam", tracking="lot_expiry")
+    for product, code, expires_on, quantity in (
+        (lot_product, "T-OLD", today - timedelta(days=1), 4),  # expired at today's start
+        (lot_product, "T-NEW", today + timedelta(days=30), 2),
+        (jam, "J-OLD", today - timedelta(days=5), 3),  # expired days before
+    ):
+        ledger.receive(
+            product=product,
+            location=locations["bin1"],
+            quantity=quantity,
+            unit_cost="1",
+            lot_code=code,
+            expires_on=expires_on,
+            at=long_ago,
+        )
+    Product.objects.filter(pk__in=[lot_product.pk, jam.pk]).update(updated_at=long_ago)
+    expired_at = expiry_moment(today - timedelta(days=1))
+    assert expired_at <= timezone.now()
+
+    since = (expired_at - timedelta(days=1)).isoformat()
+    changed = items_by_sku(api.get(INVENTORY, {"updated_since": since}))
+    assert list(changed) == ["TEA-100"]
+    assert changed["TEA-100"]["available"] == 2
+    assert parse_datetime(changed["TEA-100"]["updated_at"]) == expired_at
+    everything = items_by_sku(api.get(INVENTORY))
+    assert parse_datetime(everything["JAM-1"]["updated_at"]) == expiry_moment(
+        today - timedelta(days=5)
+    )
+    # Asked after the expiry: the client already had the smaller number.
+    after = (expired_at + timedelta(microseconds=1)).isoformat()
+    assert items_by_sku(api.get(INVENTORY, {"updated_since": after})) == {}
+
+
+def test_a_change_of_the_channels_selling_settings_lists_every_product(
+    api, catalog, web_store, mkt_token
+):
+    from orders import outbox
+
+    mark = timezone.now()
+    assert items_by_sku(api.get(INVENTORY, {"updated_since": mark.isoformat()})) == {}
+    web_store.buffer = 1
+    web_store.save()
+    outbox.resync_channel(web_store)  # what the channel pages call on such a change
+
+    changed = items_by_sku(api.get(INVENTORY, {"updated_since": mark.isoformat()}))
+    assert set(changed) == {p.sku for p in catalog}
+    assert changed["P-05"]["available"] == 4
+    web_store.refresh_from_db()
+    assert {parse_datetime(i["updated_at"]) for i in changed.values()} == {
+        web_store.settings_changed_at
+    }
+    assert walk(api, 10, updated_since=mark.isoformat()) == walk(api, 10)
+    other = api.get(INVENTORY, {"updated_since": mark.isoformat()}, token=mkt_token)
+    assert items_by_sku(other) == {}, "another channel's settings"
+
+
 # --- orders ------------------------------------------------------------------------------
 
 ORDERS = "/api/v1/orders"

@@ -148,6 +148,9 @@ def test_resync_queues_every_active_product_in_batches(
     Product.objects.create(sku="OLD-1", name="Discontinued", active=False)
     receive(product, locations["bin1"], 5)
     assert outbox.resync_channel(web_store) == 0, "no webhook URL, nothing to hear"
+    stamped = Channel.objects.get(pk=web_store.pk).settings_changed_at
+    assert stamped is not None, "the API's updated_since still hears of it"
+    assert web_store.settings_changed_at == stamped
 
     hook(web_store, receiver)
     monkeypatch.setattr(outbox, "BATCH", 2)
