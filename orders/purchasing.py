@@ -304,15 +304,51 @@ def add_dropship_line(*, order: PurchaseOrder, sales_line, unit_cost, user=None)
     )
 
 
+def _serving(lines, exempt=None) -> list:
+    """Sales lines of active sales orders the purchase lines ship (``exempt``'s aside)."""
+    from orders.models import SalesOrder, SalesOrderLine
+
+    served = SalesOrderLine.objects.filter(
+        dropship_line__in=lines, order__status__in=SalesOrder.ACTIVE_STATUSES
+    )
+    if exempt is not None:
+        served = served.exclude(order=exempt)
+    return list(served.select_related("order", "product").order_by("order_id", "id"))
+
+
+def _refuse_serving(
+    locked: PurchaseOrder, served, what: str, field: str, error=errors.NotEditable
+) -> None:
+    if served:
+        numbers = ", ".join(sorted({line.order.number for line in served}))
+        skus = ", ".join(sorted({line.product.sku for line in served}))
+        raise error(
+            f"{what} ships {skus} to the customer of sales order {numbers}: cancel the sales "
+            f"order instead (that takes its dropship lines off {locked.number}).",
+            field=field,
+        )
+
+
 @transaction.atomic
-def remove_line(*, line: PurchaseOrderLine, user=None) -> None:
-    """Delete a line of a draft order."""
+def remove_line(*, line: PurchaseOrderLine, user=None, sales_order=None) -> None:
+    """Delete a line of a draft order.
+
+    A line that ships a sales line of an active sales order is refused: cancel the
+    sales order instead. ``sales_order`` is for ``orders.sales.cancel_order`` only: its
+    own lines may go.
+    """
     locked = _lock_order(line.order)
     if locked.status != Status.DRAFT:
         raise errors.NotEditable(
             f"{locked.number} is {_status_label(locked.status)}: lines change only in a draft.",
             field="line",
         )
+    _refuse_serving(
+        locked,
+        _serving(PurchaseOrderLine.objects.filter(pk=line.pk), sales_order),
+        f"This line of {locked.number}",
+        "line",
+    )
     deleted, _ = PurchaseOrderLine.objects.filter(pk=line.pk, order=locked).delete()
     if not deleted:
         raise errors.WrongOrder(f"That line is no longer on {locked.number}.", field="line")
@@ -393,8 +429,15 @@ def send_order(*, order: PurchaseOrder, user) -> PurchaseOrder:
 
 
 @transaction.atomic
-def cancel_order(*, order: PurchaseOrder, user, reason: str = "") -> PurchaseOrder:
-    """Cancel a draft or sent order of which nothing was received."""
+def cancel_order(
+    *, order: PurchaseOrder, user, reason: str = "", sales_order=None
+) -> PurchaseOrder:
+    """Cancel a draft or sent order of which nothing was received.
+
+    A dropship order that ships lines of active sales orders is refused: cancel the
+    sales orders instead. ``sales_order`` is for ``orders.sales.cancel_order`` only:
+    its own lines do not hold the purchase order.
+    """
     locked = _lock_order(order)
     if locked.status == Status.PARTIALLY_RECEIVED or (
         locked.status == Status.SENT and locked.lines.filter(quantity_received__gt=0).exists()
@@ -408,6 +451,14 @@ def cancel_order(*, order: PurchaseOrder, user, reason: str = "") -> PurchaseOrd
         raise errors.InvalidTransition(
             f"{locked.number} is {_status_label(locked.status)}: it cannot be cancelled.",
             field="status",
+        )
+    if locked.dropship:
+        _refuse_serving(
+            locked,
+            _serving(locked.lines.all(), sales_order),
+            f"Dropship order {locked.number}",
+            "status",
+            errors.InvalidTransition,
         )
     _change_status(order, locked, Status.CANCELLED, user, reason)
     return order

@@ -728,7 +728,7 @@ def cancel_order(*, order: SalesOrder, user=None, reason: str = "") -> SalesOrde
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     remove, cancel = _dropship_plan(locked)
     for line in remove:
-        purchasing.remove_line(line=line, user=user)
+        purchasing.remove_line(line=line, user=user, sales_order=locked)
     for purchase_id in {line.order_id for line in remove}:
         # A joined order now serves the oldest of the other sales orders on it.
         successor = (
@@ -742,7 +742,10 @@ def cancel_order(*, order: SalesOrder, user=None, reason: str = "") -> SalesOrde
         )
     for purchase in cancel:
         purchasing.cancel_order(
-            order=purchase, user=user, reason=f"Sales order {locked.number} was cancelled"
+            order=purchase,
+            user=user,
+            reason=f"Sales order {locked.number} was cancelled",
+            sales_order=locked,
         )
     allocations = list(
         Allocation.objects.filter(line__order=locked, quantity__gt=0)

@@ -381,3 +381,43 @@ def test_an_order_sent_twice_at_once_is_sent_once(draft_order, buyer, mailoutbox
     assert len(refusals) == _threads() - 1
     assert len(mailoutbox) == 1
     assert draft_order.events.filter(to_status=Status.SENT).count() == 1
+
+
+# --- dropship orders serving sales orders ---------------------------------------------
+
+
+@pytest.fixture
+def sofa_order(web_store, dropship_supplier, place_order):
+    """A sales order for 1 × SOFA-9: a draft dropship PO at DROPCO ships it."""
+    return place_order(web_store, ("SOFA-9", 1))
+
+
+def test_a_line_serving_a_sales_order_is_not_removed(sofa_order, buyer, refused):
+    purchase = PurchaseOrder.objects.get(dropship=True)
+
+    with refused(errors.NotEditable, "not_editable", "SOFA-9", sofa_order.number, "cancel"):
+        purchasing.remove_line(line=purchase.lines.get(), user=buyer)
+
+
+@pytest.mark.parametrize("sent", [False, True], ids=["draft", "sent"])
+def test_a_dropship_order_serving_sales_orders_is_not_cancelled(sofa_order, buyer, refused, sent):
+    purchase = PurchaseOrder.objects.get(dropship=True)
+    if sent:
+        purchasing.send_order(order=purchase, user=buyer)
+
+    with refused(
+        errors.InvalidTransition, "invalid_transition", sofa_order.number, "cancel the sales"
+    ):
+        purchasing.cancel_order(order=purchase, user=buyer)
+
+
+def test_once_the_sales_order_is_cancelled_its_dropship_order_is_too(sofa_order, buyer):
+    from orders import sales
+
+    purchase = PurchaseOrder.objects.get(dropship=True)
+    purchasing.send_order(order=purchase, user=buyer)
+
+    sales.cancel_order(order=sofa_order)
+
+    purchase.refresh_from_db()
+    assert purchase.status == PurchaseOrder.Status.CANCELLED
