@@ -42,6 +42,28 @@ def _check_text(value, *, field: str, what: str, limit: int, required: bool) -> 
     return value
 
 
+def _served(purchase_order: PurchaseOrder) -> set[int]:
+    """The sales orders whose lines are on the purchase order."""
+    return set(
+        PurchaseOrderLine.objects.filter(
+            order=purchase_order, sales_line__isnull=False
+        ).values_list("sales_line__order_id", flat=True)
+    )
+
+
+def _lock_sales_orders(order_ids: set[int]) -> list[SalesOrder]:
+    """Lock the orders' products, then the order rows (primary-key order)."""
+    ledger.lock_products(
+        Product(pk=pk)
+        for pk in set(
+            SalesOrderLine.objects.filter(order_id__in=order_ids).values_list(
+                "product_id", flat=True
+            )
+        )
+    )
+    return list(SalesOrder.objects.select_for_update().filter(pk__in=order_ids).order_by("pk"))
+
+
 @ledger.ledger_operation
 def confirm_shipment(
     *, purchase_order: PurchaseOrder, tracking_number: str, carrier: str = "", user=None
@@ -56,25 +78,17 @@ def confirm_shipment(
     )
     carrier = _check_text(carrier, field="carrier", what="carrier", limit=64, required=False)
     # Lock order as in orders.sales: products, sales orders, then the purchase order.
-    sales_order_ids = sorted(
-        set(
-            PurchaseOrderLine.objects.filter(
-                order=purchase_order, sales_line__isnull=False
-            ).values_list("sales_line__order_id", flat=True)
-        )
-    )
-    ledger.lock_products(
-        Product(pk=pk)
-        for pk in set(
-            SalesOrderLine.objects.filter(order_id__in=sales_order_ids).values_list(
-                "product_id", flat=True
-            )
-        )
-    )
-    sales_orders = list(
-        SalesOrder.objects.select_for_update().filter(pk__in=sales_order_ids).order_by("pk")
-    )
+    served = _served(purchase_order)
+    sales_orders = _lock_sales_orders(served)
     locked = _lock_order(purchase_order)
+    # Lines may have changed before the lock (a draft joined or left, then was sent):
+    # serve exactly the orders the locked purchase order holds now.
+    now_served = _served(locked)
+    if now_served - served:
+        sales_orders += _lock_sales_orders(now_served - served)
+    sales_orders = sorted(
+        (order for order in sales_orders if order.pk in now_served), key=lambda o: o.pk
+    )
     if not locked.dropship:
         raise errors.InvalidSalesTransition(
             f"{locked.number} is not a dropship order: receive it into stock instead.",

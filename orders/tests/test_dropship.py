@@ -321,3 +321,30 @@ def test_cancel_refused_once_the_supplier_shipped(
     with pytest.raises(errors.InvalidSalesTransition):
         sales.cancel_order(order=order)
     assert PurchaseOrderLine.objects.get().quantity_received == 1
+
+
+def test_confirmation_serves_the_sales_orders_on_the_po_once_it_is_locked(
+    web_store, dropship_product, dropship_supplier, place_order, buyer, monkeypatch
+):
+    first = place_order(web_store, ("SOFA-9", 1))
+    purchase = PurchaseOrder.objects.get()
+    real_lock = dropship._lock_order
+    joined = []
+
+    def lock_after_a_join(order):
+        # Between the first read and the lock, a second order of the same customer joins
+        # the draft and the buyer sends it.
+        if not joined:
+            joined.append(place_order(web_store, ("SOFA-9", 2)))
+            purchasing.send_order(order=purchase, user=buyer)
+        return real_lock(order)
+
+    monkeypatch.setattr(dropship, "_lock_order", lock_after_a_join)
+    dropship.confirm_shipment(purchase_order=purchase, tracking_number="TRK-9")
+
+    (second,) = joined
+    assert PurchaseOrder.objects.get().lines.count() == 2
+    for order in (first, second):
+        order.refresh_from_db()
+        assert order.status == Status.SHIPPED, order.number
+        assert not order.lines.exclude(quantity_shipped=1 if order == first else 2).exists()
