@@ -159,6 +159,52 @@ def webhook_channel_ids(warehouse_ids: Iterable[int] | None = None) -> list[int]
     )
 
 
+def record_location_change(location, warehouse_ids: Iterable[int]) -> int:
+    """Queue the products held in ``location`` for the webhook channels of ``warehouse_ids``."""
+    product_ids = list(
+        StockLevel.objects.filter(location_id=location.pk, on_hand__gt=0)
+        .order_by()
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+    if not product_ids:
+        return 0
+    return record(webhook_channel_ids(warehouse_ids), product_ids)
+
+
+def _sellable(kind: str, active: bool) -> bool:
+    from warehouses.models import Location
+
+    return active and kind in Location.SELLABLE_KINDS
+
+
+def remember_location(sender, instance, raw=False, **kwargs) -> None:
+    """``pre_save`` of ``warehouses.Location``: note what an existing location was."""
+    if raw or instance.pk is None:
+        return
+    instance._outbox_before = (
+        type(instance)
+        .objects.filter(pk=instance.pk)
+        .values_list("kind", "active", "warehouse_id")
+        .first()
+    )
+
+
+def on_location_saved(sender, instance, created, raw=False, **kwargs) -> None:
+    """``post_save`` of ``warehouses.Location``: a location that starts or stops being
+    sellable (kind, active) or moves to another warehouse changes available-to-sell of
+    everything it holds, without a ledger call. Runs in the save's transaction."""
+    before = instance.__dict__.pop("_outbox_before", None)
+    if created or raw or before is None:
+        return
+    kind, active, warehouse_id = before
+    was = _sellable(kind, active)
+    is_now = _sellable(instance.kind, instance.active)
+    if was == is_now and (not was or warehouse_id == instance.warehouse_id):
+        return
+    record_location_change(instance, {warehouse_id, instance.warehouse_id})
+
+
 def on_stock_changed(sender, *, product, warehouse_ids, **kwargs) -> None:
     """Receiver of ``inventory.signals.stock_changed`` (runs inside the ledger transaction)."""
     channel_ids = webhook_channel_ids(warehouse_ids)

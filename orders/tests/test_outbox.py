@@ -249,3 +249,58 @@ def test_expired_lots_queue_their_products_for_channels_selling_from_the_warehou
     assert outbox.record_expired_lots(today + timedelta(days=1)) == 0
     assert outbox.record_expired_lots(today - timedelta(days=30)) == 0
     assert not StockOutbox.objects.exists()
+
+
+def test_a_location_that_stops_or_starts_being_sellable_queues_what_it_holds(
+    web_store, marketplace, receiver, product, lot_product, locations, second_warehouse
+):
+    from datetime import date, timedelta
+
+    from warehouses.models import Location
+
+    hook(web_store, receiver)
+    hook(marketplace, receiver)
+    receive(product, locations["bin1"], 3)
+    receive(product, locations["bin2"], 1)
+    ledger.receive(
+        product=lot_product,
+        location=locations["quarantine"],
+        quantity=2,
+        unit_cost="1",
+        lot_code="Q-1",
+        expires_on=date.today() + timedelta(days=90),
+    )
+    ledger.adjust(product=product, location=locations["bin2"], quantity=-1, reason="x")
+    StockOutbox.objects.all().delete()
+
+    bin1 = Location.objects.get(pk=locations["bin1"].pk)
+    bin1.name = "Top shelf"
+    bin1.kind = Location.Kind.RECEIVING  # still sellable
+    bin1.save()
+    assert rows() == [], "nothing a channel may sell changed"
+
+    bin1.active = False
+    bin1.save()
+    assert rows() == [("MKT", "MUG-001"), ("WEB", "MUG-001")]
+    delivery = webhooks.deliver(web_store)
+    assert receiver.payloads[-1]["items"][0]["available"] == 0
+    assert delivery.status == WebhookDelivery.Status.DELIVERED
+
+    StockOutbox.objects.all().delete()
+    bin2 = Location.objects.get(pk=locations["bin2"].pk)
+    bin2.active = False
+    bin2.save()
+    assert rows() == [], "an emptied location holds nothing to announce"
+
+    quarantine = Location.objects.get(pk=locations["quarantine"].pk)
+    quarantine.kind = Location.Kind.STORAGE  # released for sale
+    quarantine.save()
+    assert rows() == [("MKT", "TEA-100"), ("WEB", "TEA-100")]
+
+    # Channels without a URL hear nothing; new locations neither.
+    StockOutbox.objects.all().delete()
+    Channel.objects.update(webhook_url="")
+    quarantine.kind = Location.Kind.QUARANTINE
+    quarantine.save()
+    Location.objects.create(warehouse=second_warehouse, code="NEW", barcode="WH2-NEW")
+    assert rows() == []
