@@ -1,7 +1,8 @@
 """Dropship orders: the supplier ships sales order lines straight to the customer.
 
 ``orders.sales.create_order`` puts dropship lines on draft dropship purchase orders
-and ``orders.purchasing.send_order`` sends them like any order. This module records
+(``order_lines``), ``orders.purchasing.send_order`` sends them like any order and
+``orders.sales.cancel_order`` takes them off again (``cancel_lines``). This module records
 the supplier's shipment: the purchase order is received (nothing enters stock), its
 sales lines are shipped at the supplier's unit cost, and their orders move on.
 Nothing here touches the stock ledger.
@@ -14,12 +15,20 @@ from django.utils import timezone
 
 from inventory import ledger
 from inventory.models import Product
-from orders import errors
-from orders.models import PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
+from orders import errors, purchasing, sales
+from orders.availability import channel_warehouse_ids
+from orders.models import (
+    Channel,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
+    SupplierProduct,
+)
 from orders.purchasing import _change_status, _lock_order, _status_label
-from orders.sales import _set_status
+from warehouses.models import Warehouse
 
-__all__ = ["confirm_shipment"]
+__all__ = ["cancel_lines", "confirm_shipment", "filing_warehouse", "order_lines"]
 
 
 def _check_text(value, *, field: str, what: str, limit: int, required: bool) -> str:
@@ -138,9 +147,158 @@ def confirm_shipment(
             tracking_number
         )
         if not order.lines.filter(quantity_shipped__lt=F("quantity")).exists():
-            _set_status(order, SalesOrder.Status.SHIPPED, user, note, shipped_at=now)
+            sales._set_status(order, SalesOrder.Status.SHIPPED, user, note, shipped_at=now)
         else:
-            _set_status(order, order.status, user, note)
+            sales._set_status(order, order.status, user, note)
     for line in lines:
         line.quantity_received = line.quantity_ordered
     return purchase_order
+
+
+# --- intake and cancel (called by orders.sales) -----------------------------------------
+
+
+def filing_warehouse(channel: Channel) -> Warehouse | None:
+    """The warehouse a channel's dropship purchase orders are filed under."""
+    ids = channel_warehouse_ids(channel)
+    if ids:
+        return Warehouse.objects.get(pk=ids[0])
+    return Warehouse.objects.filter(active=True).order_by("pk").first()
+
+
+def _new_order(order: SalesOrder, supplier, warehouse, ship_to: str, user):
+    try:
+        return purchasing.create_order(
+            supplier=supplier,
+            warehouse=warehouse,
+            user=user,
+            notes=f"Dropship for {order.number} ({order.channel.code} {order.external_ref})",
+            dropship=True,
+            sales_order=order,
+            ship_to=ship_to,
+        )
+    except errors.PurchasingError as exc:
+        raise errors.NoDropshipSupplier(
+            f"No dropship order can go to {supplier.code}: {exc.message}", field="lines"
+        ) from exc
+
+
+def order_lines(
+    order: SalesOrder, lines: list[tuple[SalesOrderLine, SupplierProduct]], user
+) -> None:
+    """Put each dropship line on a draft dropship order of its supplier (joined or new).
+
+    ``lines`` pairs each new sales line with the supplier product it is ordered from.
+    """
+
+    if not lines:
+        return
+    ship_to = f"{order.customer_name}\n{order.shipping_address}"
+    warehouse = filing_warehouse(order.channel)
+    by_supplier: dict[int, PurchaseOrder] = {}
+    for sales_line, source in lines:
+        supplier = source.supplier
+        purchase = by_supplier.get(supplier.pk)
+        if purchase is None:
+            purchase = (
+                PurchaseOrder.objects.select_for_update()
+                .filter(
+                    dropship=True,
+                    status=PurchaseOrder.Status.DRAFT,
+                    supplier=supplier,
+                    ship_to=ship_to,
+                )
+                .order_by("pk")
+                .first()
+            )
+            if purchase is None:
+                purchase = _new_order(order, supplier, warehouse, ship_to, user)
+            by_supplier[supplier.pk] = purchase
+        try:
+            purchasing.add_dropship_line(
+                order=purchase, sales_line=sales_line, unit_cost=source.unit_cost, user=user
+            )
+        except errors.PurchasingError as exc:
+            raise errors.NoDropshipSupplier(
+                f"{sales_line.product.sku} cannot be ordered from {supplier.code}: {exc.message}",
+                field="lines",
+            ) from exc
+
+
+def _cancel_plan(order: SalesOrder):
+    """Decide what cancelling does to the order's dropship lines; refuse before any write."""
+    POStatus = PurchaseOrder.Status
+    lines = list(
+        PurchaseOrderLine.objects.filter(sales_line__order=order)
+        .select_related("order", "order__supplier", "product")
+        .order_by("order_id", "id")
+    )
+    purchase_ids = sorted({line.order_id for line in lines})
+    locked = {
+        po.pk: po
+        for po in PurchaseOrder.objects.select_for_update()
+        .filter(pk__in=purchase_ids)
+        .order_by("pk")
+    }
+    others = set(
+        PurchaseOrderLine.objects.filter(order_id__in=purchase_ids)
+        .exclude(sales_line__order=order)
+        .values_list("order_id", flat=True)
+    )
+    remove, cancel = [], {}
+    for line in lines:
+        purchase = locked[line.order_id]
+        if purchase.status == POStatus.CANCELLED:
+            continue
+        if purchase.status == POStatus.DRAFT:
+            if line.order_id in others:
+                remove.append(line)
+            else:
+                cancel[purchase.pk] = purchase
+        elif purchase.status == POStatus.SENT and line.order_id not in others:
+            cancel[purchase.pk] = purchase
+        elif purchase.status == POStatus.SENT:
+            raise errors.InvalidSalesTransition(
+                f"{order.number} cannot be cancelled: its {line.product.sku} is on dropship "
+                f"order {purchase.number}, already sent to {purchase.supplier.code} together "
+                "with other orders. Ask the supplier to drop the line first.",
+                field="status",
+            )
+        else:
+            raise errors.InvalidSalesTransition(
+                f"{order.number} cannot be cancelled: dropship order {purchase.number} is "
+                f"{purchase.get_status_display().lower()}.",
+                field="status",
+            )
+    return remove, list(cancel.values())
+
+
+def cancel_lines(order: SalesOrder, user) -> None:
+    """Take a cancelled sales order's lines off its dropship orders; refuse before any write.
+
+    Its lines leave shared drafts (which then serve the oldest other sales order on
+    them); draft or sent orders that serve only it are cancelled. A sent order shared
+    with other sales orders, or one already received, refuses. The caller holds the
+    sales order's lock.
+    """
+    remove, cancel = _cancel_plan(order)
+    for line in remove:
+        purchasing.remove_line(line=line, user=user, sales_order=order)
+    for purchase_id in {line.order_id for line in remove}:
+        # A joined order now serves the oldest of the other sales orders on it.
+        successor = (
+            PurchaseOrderLine.objects.filter(order_id=purchase_id, sales_line__isnull=False)
+            .order_by("sales_line__order_id")
+            .values_list("sales_line__order_id", flat=True)
+            .first()
+        )
+        PurchaseOrder.objects.filter(pk=purchase_id, sales_order=order).update(
+            sales_order_id=successor
+        )
+    for purchase in cancel:
+        purchasing.cancel_order(
+            order=purchase,
+            user=user,
+            reason=f"Sales order {order.number} was cancelled",
+            sales_order=order,
+        )

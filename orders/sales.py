@@ -27,19 +27,16 @@ from django.utils import timezone
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import Product
-from orders import allocation, errors
+from orders import allocation, dropship, errors
 from orders.availability import channel_warehouse_ids, dropship_sources
 from orders.models import (
     Allocation,
     Channel,
-    PurchaseOrder,
-    PurchaseOrderLine,
     SalesOrder,
     SalesOrderEvent,
     SalesOrderLine,
     SupplierProduct,
 )
-from warehouses.models import Warehouse
 
 __all__ = [
     "allocate_order",
@@ -353,73 +350,6 @@ def _serve_older(order: SalesOrder, product_ids: set[int], user) -> None:
             return
 
 
-# --- dropship -----------------------------------------------------------------------
-
-
-def _dropship_warehouse(channel: Channel) -> Warehouse | None:
-    ids = channel_warehouse_ids(channel)
-    if ids:
-        return Warehouse.objects.get(pk=ids[0])
-    return Warehouse.objects.filter(active=True).order_by("pk").first()
-
-
-def _new_dropship_order(order: SalesOrder, supplier, warehouse, ship_to: str, user):
-    from orders import purchasing
-
-    try:
-        return purchasing.create_order(
-            supplier=supplier,
-            warehouse=warehouse,
-            user=user,
-            notes=f"Dropship for {order.number} ({order.channel.code} {order.external_ref})",
-            dropship=True,
-            sales_order=order,
-            ship_to=ship_to,
-        )
-    except errors.PurchasingError as exc:
-        raise errors.NoDropshipSupplier(
-            f"No dropship order can go to {supplier.code}: {exc.message}", field="lines"
-        ) from exc
-
-
-def _order_dropship(order: SalesOrder, lines: list[tuple[SalesOrderLine, _Line]], user) -> None:
-    """Put each dropship line on a draft dropship order of its supplier (joined or new)."""
-    from orders import purchasing
-
-    if not lines:
-        return
-    ship_to = f"{order.customer_name}\n{order.shipping_address}"
-    warehouse = _dropship_warehouse(order.channel)
-    by_supplier: dict[int, PurchaseOrder] = {}
-    for sales_line, spec in lines:
-        supplier = spec.source.supplier
-        purchase = by_supplier.get(supplier.pk)
-        if purchase is None:
-            purchase = (
-                PurchaseOrder.objects.select_for_update()
-                .filter(
-                    dropship=True,
-                    status=PurchaseOrder.Status.DRAFT,
-                    supplier=supplier,
-                    ship_to=ship_to,
-                )
-                .order_by("pk")
-                .first()
-            )
-            if purchase is None:
-                purchase = _new_dropship_order(order, supplier, warehouse, ship_to, user)
-            by_supplier[supplier.pk] = purchase
-        try:
-            purchasing.add_dropship_line(
-                order=purchase, sales_line=sales_line, unit_cost=spec.source.unit_cost, user=user
-            )
-        except errors.PurchasingError as exc:
-            raise errors.NoDropshipSupplier(
-                f"{spec.product.sku} cannot be ordered from {supplier.code}: {exc.message}",
-                field="lines",
-            ) from exc
-
-
 # --- services -----------------------------------------------------------------------
 
 
@@ -488,7 +418,7 @@ def create_order(
             f"{stocked[0].product.sku} cannot be allocated.",
             field="channel",
         )
-    if len(stocked) < len(specs) and _dropship_warehouse(channel) is None:
+    if len(stocked) < len(specs) and dropship.filing_warehouse(channel) is None:
         raise errors.ChannelHasNoWarehouse(
             "There is no active warehouse to file the dropship purchase order under.",
             field="channel",
@@ -533,9 +463,9 @@ def create_order(
     if any(line.pk is None for line in created):
         created = list(order.lines.order_by("id"))
     _record(order, "", Status.OPEN, user, f"Received from {channel.code} as {external_ref}")
-    _order_dropship(
+    dropship.order_lines(
         order,
-        [(line, spec) for line, spec in zip(created, specs, strict=True) if spec.dropship],
+        [(line, spec.source) for line, spec in zip(created, specs, strict=True) if spec.dropship],
         user,
     )
     # Older backorders of these products come first (a newer order must not jump them).
@@ -662,58 +592,9 @@ def ship_order(*, order: SalesOrder, user=None) -> SalesOrder:
     return _copy(locked, order)
 
 
-def _dropship_plan(order: SalesOrder):
-    """Decide what cancelling does to the order's dropship lines; refuse before any write."""
-    POStatus = PurchaseOrder.Status
-    lines = list(
-        PurchaseOrderLine.objects.filter(sales_line__order=order)
-        .select_related("order", "order__supplier", "product")
-        .order_by("order_id", "id")
-    )
-    purchase_ids = sorted({line.order_id for line in lines})
-    locked = {
-        po.pk: po
-        for po in PurchaseOrder.objects.select_for_update()
-        .filter(pk__in=purchase_ids)
-        .order_by("pk")
-    }
-    others = set(
-        PurchaseOrderLine.objects.filter(order_id__in=purchase_ids)
-        .exclude(sales_line__order=order)
-        .values_list("order_id", flat=True)
-    )
-    remove, cancel = [], {}
-    for line in lines:
-        purchase = locked[line.order_id]
-        if purchase.status == POStatus.CANCELLED:
-            continue
-        if purchase.status == POStatus.DRAFT:
-            if line.order_id in others:
-                remove.append(line)
-            else:
-                cancel[purchase.pk] = purchase
-        elif purchase.status == POStatus.SENT and line.order_id not in others:
-            cancel[purchase.pk] = purchase
-        elif purchase.status == POStatus.SENT:
-            raise errors.InvalidSalesTransition(
-                f"{order.number} cannot be cancelled: its {line.product.sku} is on dropship "
-                f"order {purchase.number}, already sent to {purchase.supplier.code} together "
-                "with other orders. Ask the supplier to drop the line first.",
-                field="status",
-            )
-        else:
-            raise errors.InvalidSalesTransition(
-                f"{order.number} cannot be cancelled: dropship order {purchase.number} is "
-                f"{purchase.get_status_display().lower()}.",
-                field="status",
-            )
-    return remove, list(cancel.values())
-
-
 @ledger.ledger_operation
 def cancel_order(*, order: SalesOrder, user=None, reason: str = "") -> SalesOrder:
     """Cancel an order nothing of which was shipped: release its stock and its dropship lines."""
-    from orders import purchasing
 
     locked = _lock_order(order)
     if locked.status == Status.CANCELLED:
@@ -726,27 +607,7 @@ def cancel_order(*, order: SalesOrder, user=None, reason: str = "") -> SalesOrde
             field="status",
         )
     reason = (reason or "").strip() if isinstance(reason, str) else ""
-    remove, cancel = _dropship_plan(locked)
-    for line in remove:
-        purchasing.remove_line(line=line, user=user, sales_order=locked)
-    for purchase_id in {line.order_id for line in remove}:
-        # A joined order now serves the oldest of the other sales orders on it.
-        successor = (
-            PurchaseOrderLine.objects.filter(order_id=purchase_id, sales_line__isnull=False)
-            .order_by("sales_line__order_id")
-            .values_list("sales_line__order_id", flat=True)
-            .first()
-        )
-        PurchaseOrder.objects.filter(pk=purchase_id, sales_order=locked).update(
-            sales_order_id=successor
-        )
-    for purchase in cancel:
-        purchasing.cancel_order(
-            order=purchase,
-            user=user,
-            reason=f"Sales order {locked.number} was cancelled",
-            sales_order=locked,
-        )
+    dropship.cancel_lines(locked, user)
     allocations = list(
         Allocation.objects.filter(line__order=locked, quantity__gt=0)
         .select_related("line__product", "location", "lot")
