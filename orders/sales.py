@@ -27,7 +27,7 @@ from django.utils import timezone
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import Product
-from orders import allocation, dropship, errors
+from orders import allocation, dropship, errors, outbox
 from orders.availability import channel_warehouse_ids, dropship_sources
 from orders.models import (
     Allocation,
@@ -692,7 +692,7 @@ def sweep() -> dict[str, int]:
             "stale_released",
             "backordered",
             "refused",
-            "expired_products",
+            "expired_lot_rows",
         ),
         0,
     )
@@ -708,12 +708,8 @@ def sweep() -> dict[str, int]:
         summary["units_allocated"] += reserved
         summary["stale_released"] += released
         summary["backordered"] += status == Status.BACKORDERED
-    from orders import outbox
-
-    record = getattr(outbox, "record_expired_lots", None)
-    if record is not None:
-        with transaction.atomic():
-            summary["expired_products"] = record(today)
+    with transaction.atomic():
+        summary["expired_lot_rows"] = outbox.record_expired_lots(today)
     return summary
 
 
