@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from inventory import views as inventory_views
-from orders.api import api
+from orders import api
 
 urlpatterns = [
     path("healthz", inventory_views.healthz, name="healthz"),
@@ -14,7 +14,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("api/v1/", api.urls),
+    path("api/v1/", api.urls()),
     path("reports/", include("inventory.report_urls")),
     path("", include("warehouses.urls")),
     path("", include("orders.urls")),

@@ -6,13 +6,16 @@ own orders. Every refusal is JSON ``{"code", "message", "field"}`` with a 4xx st
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern, re_path
 from django.utils.http import parse_etags, quote_etag
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
@@ -29,7 +32,7 @@ from orders.api_schemas import (
     OrderIn,
     OrderOut,
 )
-from orders.errors import ChannelInactive, SalesError
+from orders.errors import ChannelInactive, InvalidSalesTransition, SalesError
 from orders.models import Channel, SalesOrder
 
 ERRORS = {400: Error, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error}
@@ -354,5 +357,52 @@ def cancel_order(request, external_ref: str):
     order = _channel_order(request.auth, external_ref)
     if order.status != SalesOrder.Status.CANCELLED:
         # Cancelling twice answers like the first time, so a retried request is safe.
-        order = sales.cancel_order(order=order, reason="Cancelled through the API")
+        try:
+            order = sales.cancel_order(order=order, reason="Cancelled through the API")
+        except InvalidSalesTransition:
+            # Another request cancelled it between our read and the service's lock.
+            order = SalesOrder.objects.get(pk=order.pk)
+            if order.status != SalesOrder.Status.CANCELLED:
+                raise
     return Status(200, order_out(order))
+
+
+# --- URLs: every answer under /api/v1/ is JSON -------------------------------------
+
+
+def _json_method_not_allowed(view):
+    """Turn ninja's plain-text 405 into our JSON error, keeping the ``Allow`` header."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            response = error_response(
+                request,
+                405,
+                "method_not_allowed",
+                f"{request.method[:20]} is not allowed here; use {allowed}.",
+            )
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+@csrf_exempt
+def no_such_endpoint(request, *args, **kwargs):
+    return error_response(request, 404, "not_found", "There is no API endpoint at this path.")
+
+
+def urls():
+    """``api.urls`` with JSON 405s, and a JSON 404 for any other path under the API's prefix."""
+    patterns, app_name, namespace = api.urls
+    patterns = [
+        URLPattern(p.pattern, _json_method_not_allowed(p.callback), p.default_args, p.name)
+        if isinstance(p, URLPattern)
+        else p
+        for p in patterns
+    ]
+    patterns.append(re_path(r"^.*$", no_such_endpoint))
+    return patterns, app_name, namespace

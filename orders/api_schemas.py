@@ -129,8 +129,9 @@ class LineIn(Schema):
     @field_validator("unit_price")
     @classmethod
     def two_places(cls, value: Decimal) -> Decimal:
-        # 9.9 and 9.90 are the same price (and the same request hash).
-        return value.quantize(Decimal("0.01"))
+        # 9.9 and 9.90 are the same price (and the same request hash); so are 0 and
+        # -0.0 (adding 0 drops the sign of a negative zero).
+        return value.quantize(Decimal("0.01")) + 0
 
 
 class OrderIn(Schema):

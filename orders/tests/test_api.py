@@ -24,6 +24,11 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def auth(token: str) -> dict:
+    """``bearer`` as the test client's keyword arguments."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
 @pytest.fixture
 def web_token(web_store) -> str:
     return channels.rotate_token(web_store)
@@ -583,6 +588,28 @@ def test_the_same_order_again_answers_200_with_the_same_order(api, mugs):
     assert sales_rows() == before
 
 
+def test_a_free_line_is_the_same_order_whichever_way_zero_is_written(client, web_token, mugs):
+    raw = (
+        '{"external_ref":"FREE-1","customer":{"name":"A","address":"X"},'
+        '"lines":[{"sku":"MUG-001","quantity":1,"unit_price":%s}]}'
+    )
+
+    def send(price: str):
+        return client.post(
+            ORDERS, (raw % price).encode(), content_type="application/json", **auth(web_token)
+        )
+
+    first = send("0")
+    assert first.status_code == 201, first.content
+    assert first.json()["lines"][0]["unit_price"] == "0.00"
+    before = sales_rows()
+    for price in ("-0", "-0.0", '"-0.00"', "0.000", '"-0"', "-0e5"):
+        again = send(price)
+        assert again.status_code == 200, (price, again.content)
+        assert again.json() == first.json()
+    assert sales_rows() == before
+
+
 def test_another_order_with_a_used_reference_is_409(api, mugs):
     api.post(ORDERS, order_body())
     before = sales_rows()
@@ -778,6 +805,36 @@ def test_cancelling_releases_the_stock_and_may_be_repeated(
     assert sales_rows() == before
 
 
+def test_the_loser_of_two_concurrent_cancels_gets_200_too(api, mugs, monkeypatch):
+    """Both requests read the order open; the second reaches the service after the first."""
+    from orders import api as api_module
+    from orders import sales
+    from orders.models import SalesOrder
+
+    api.post(ORDERS, order_body())
+    real_cancel = sales.cancel_order
+
+    def cancelled_meanwhile(*, order, **kwargs):
+        real_cancel(order=SalesOrder.objects.get(pk=order.pk), reason="the other request")
+        return real_cancel(order=order, **kwargs)
+
+    monkeypatch.setattr(api_module.sales, "cancel_order", cancelled_meanwhile)
+    response = api.post(f"{ORDERS}/WEB-1001/cancel")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["lines"][0]["allocated"] == 0
+
+    # A refusal for any other reason is still a refusal.
+    api.post(ORDERS, order_body(ref="SHIPPED"))
+
+    def shipped_meanwhile(*, order, **kwargs):
+        sales.ship_order(order=SalesOrder.objects.get(pk=order.pk))
+        return real_cancel(order=order, **kwargs)
+
+    monkeypatch.setattr(api_module.sales, "cancel_order", shipped_meanwhile)
+    assert_error(api.post(f"{ORDERS}/SHIPPED/cancel"), 409, "invalid_status", "status")
+
+
 def test_a_shipped_order_cannot_be_cancelled(api, mugs):
     from orders import sales
     from orders.models import SalesOrder
@@ -884,3 +941,49 @@ def test_two_channels_see_the_right_numbers_through_allocate_ship_cancel_and_rec
         )
     assert numbers() == (5, 3, 8, 3)
     assert items_by_sku(api.get(INVENTORY, {"sku": "MUG-001"}))["MUG-001"]["incoming"] == 0
+
+
+# --- paths and methods the API does not have ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/nope",
+        "/api/v1/orders/a%2Fb",
+        "/api/v1/orders/a/b/c",
+        "/api/v1/orders/x/cancel/more",
+        "/api/v1/inventory/",
+        "/api/v1/" + "x" * 3000,
+    ],
+)
+def test_an_unknown_path_under_the_api_is_a_json_404(client, web_token, path):
+    for method in (client.get, client.post, client.delete):
+        response = method(path, **auth(web_token))
+        body = assert_error(response, 404, "not_found")
+        assert "x" * 100 not in body["message"]
+    assert_error(client.post(path), 404, "not_found")  # no token, no CSRF page either
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("delete", "/api/v1/inventory", {"GET"}),
+        ("put", "/api/v1/orders", {"POST"}),
+        ("get", "/api/v1/orders/WEB-1/cancel", {"POST"}),
+        ("patch", "/api/v1/orders/WEB-1", {"GET"}),
+    ],
+)
+def test_a_wrong_method_is_a_json_405_with_allow(client, web_token, mugs, method, path, allowed):
+    before = sales_rows()
+    response = getattr(client, method)(path, **auth(web_token))
+    body = assert_error(response, 405, "method_not_allowed")
+    assert {m.strip() for m in response["Allow"].split(",")} == allowed
+    assert method.upper() in body["message"]
+    assert sales_rows() == before
+
+
+def test_pages_outside_the_api_keep_their_own_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
