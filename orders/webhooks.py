@@ -187,9 +187,10 @@ def _claim(channel_id: int, now: datetime) -> tuple[WebhookDelivery, Channel, in
     number one step, so two workers never send for one channel at once nor the same
     rows twice, and numbers are handed out in the order attempts start.
 
-    ``FOR NO KEY UPDATE``: every transaction writing an outbox row holds a key-share
-    lock on the channel row (the foreign key), which a plain ``FOR UPDATE`` would
-    wait behind; the no-key lock still excludes another claim.
+    ``FOR NO KEY UPDATE``: every transaction that wrote an outbox row checks the
+    channel foreign key at COMMIT (deferred) with a key-share lock on the channel row,
+    which a plain ``FOR UPDATE`` would block; the no-key lock still excludes another
+    claim.
     """
     with transaction.atomic():
         channel = Channel.objects.select_for_update(no_key=True).filter(pk=channel_id).first()

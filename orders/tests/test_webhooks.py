@@ -597,40 +597,39 @@ def test_a_waiting_retry_is_not_overtaken_and_every_attempt_gets_a_higher_number
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_claim_does_not_wait_for_transactions_writing_outbox_rows(
+def test_a_claim_in_progress_does_not_hold_up_stock_commits(
     web_store, receiver, product, locations, settings
 ):
-    """Every outbox insert holds a key-share lock on its channel row until it commits."""
-    from django.db import connections, transaction
+    """Committing an outbox row checks its channel foreign key (deferred to COMMIT) with a
+    key-share lock on the channel row: a claim's plain FOR UPDATE would block it."""
+    from django.db import OperationalError, connections, transaction
 
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     web_store.webhook_url = receiver.url
     web_store.save()
     receive(product, locations["bin1"], 3)  # committed, waiting
-    started, release = threading.Event(), threading.Event()
+    outcome = {}
 
     def intake():
         try:
             with transaction.atomic():
-                receive(product, locations["bin2"], 1)  # an outbox row, not committed
-                started.set()
-                release.wait(10)
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '1s'")
+                receive(product, locations["bin2"], 1)
+            outcome["intake"] = "committed"
+        except OperationalError as exc:
+            outcome["intake"] = str(exc).splitlines()[0]
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=intake)
-    thread.start()
-    try:
-        assert started.wait(10)
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '1s'")
-            claim = webhooks._claim(web_store.pk, timezone.now())
+    with transaction.atomic():  # the claim's lock is held until this block ends
+        claim = webhooks._claim(web_store.pk, timezone.now())
         assert claim is not None
-        assert StockOutbox.objects.filter(delivery=claim[0]).count() == 1
-    finally:
-        release.set()
+        thread = threading.Thread(target=intake)
+        thread.start()
         thread.join(timeout=30)
+    assert outcome == {"intake": "committed"}
+    assert undelivered(web_store) == 1
 
 
 # --- the whole POST has a deadline (review L7) ---------------------------------------
