@@ -278,6 +278,8 @@ def test_allocate_is_offered_when_reserved_stock_can_no_longer_ship(
 
     assert allocate_url in html_of(response)
     assert response.context["stale_units"] == 2
+    assert "2 reserved units can no longer ship" in html_of(response)
+    assert "cannot ship" in html_of(response)
     with writes_nothing():
         refused = manager_client.post(reverse("sales_order_ship", args=[order.number]))
     assert "Use Allocate to replace them" in non_field_errors(html_of(refused))
