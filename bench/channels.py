@@ -53,8 +53,12 @@ def setup_channels(webhook_url: str = "") -> dict[str, str]:
     return tokens
 
 
-def order_skus(limit: int = 2000) -> list[str]:
-    """Stocked, active SKUs that have sellable stock, most stock first (deterministic)."""
+def order_skus(limit: int = 2000, scarce: bool = False) -> list[str]:
+    """Stocked, active SKUs that have sellable stock, most stock first (deterministic).
+
+    With ``scarce``, the ones with the least free stock first: clients that order them
+    compete for the last units, so the oversell check has something to catch.
+    """
     from django.db.models import F, Sum
 
     from inventory.models import StockLevel
@@ -69,7 +73,7 @@ def order_skus(limit: int = 2000) -> list[str]:
         .order_by()
         .values("product__sku")
         .annotate(free=Sum(F("on_hand") - F("committed")))
-        .order_by("-free", "product__sku")[:limit]
+        .order_by("free" if scarce else "-free", "product__sku")[:limit]
     )
     return [row["product__sku"] for row in rows]
 
@@ -133,6 +137,7 @@ def measure_intake(port: int, tokens: dict[str, str], clients: int, seconds: flo
     from bench.run import percentile
 
     skus = order_skus()
+    scarce = order_skus(limit=20, scarce=True)
     if not skus:
         return {"clients": clients, "orders": 0, "note": "no sellable stock"}
     codes = sorted(tokens)
@@ -160,6 +165,8 @@ def measure_intake(port: int, tokens: dict[str, str], clients: int, seconds: flo
                 }
                 for _ in range(rng.randint(1, 3))
             ]
+            if scarce and i % 4 == 0:  # every fourth order also wants a nearly sold-out SKU
+                lines.append({"sku": rng.choice(scarce), "quantity": 2, "unit_price": "9.90"})
             body = json.dumps(
                 {
                     "external_ref": f"{run}-{n}-{i}",
