@@ -265,18 +265,24 @@ def _change_level(level: StockLevel, *, on_hand: int = 0, committed: int = 0, at
     level.updated_at = at
 
 
-def _announce(product: Product, *locations: Location) -> None:
-    """Tell receivers (the channel outbox) that sellable stock of ``product`` changed."""
+def _announce(product: Product, *locations: Location, increased: bool = False) -> None:
+    """Tell receivers (the channel outbox) that sellable stock of ``product`` changed.
+
+    ``increased``: units may have become free (a receipt, a release, stock moved into a
+    sellable place), so orders waiting for this product may be served now.
+    """
     warehouse_ids = {location.warehouse_id for location in locations if location.is_sellable}
     if warehouse_ids:
-        signals.stock_changed.send(sender=Product, product=product, warehouse_ids=warehouse_ids)
+        signals.stock_changed.send(
+            sender=Product, product=product, warehouse_ids=warehouse_ids, increased=increased
+        )
 
 
 def _announce_transfer(product: Product, source: Location, target: Location) -> None:
     """A move between two sellable places of one warehouse changes nothing promisable."""
     if source.warehouse_id == target.warehouse_id and source.is_sellable == target.is_sellable:
         return
-    _announce(product, source, target)
+    _announce(product, source, target, increased=target.is_sellable)
 
 
 # --- cost layers --------------------------------------------------------------------
@@ -488,7 +494,7 @@ def receive(
     )
     _change_level(level, on_hand=quantity, at=at)
     _add_layer(move, cost)
-    _announce(product, location)
+    _announce(product, location, increased=True)
     return move
 
 
@@ -616,7 +622,7 @@ def _post_inbound(
     )
     _change_level(level, on_hand=quantity, at=at)
     _add_layer(move, cost)
-    _announce(product, location)
+    _announce(product, location, increased=True)
     return move
 
 
@@ -840,7 +846,7 @@ def release(
         **_document_fields(document),
     )
     _change_level(level, committed=-quantity, at=at)
-    _announce(product, location)
+    _announce(product, location, increased=True)
     return level
 
 

@@ -6,4 +6,6 @@ from django.dispatch import Signal
 # promised (on hand − committed in sellable locations) may have changed for
 # ``product`` in the warehouses ``warehouse_ids``. Receivers write in the same
 # transaction (the channel outbox), so the change and its notice commit together.
+# ``increased`` is true when units may have become free (receipt, release, stock moved
+# into a sellable place): orders waiting for the product may be served.
 stock_changed = Signal()

@@ -113,6 +113,25 @@ def _enqueue_reallocation(product_ids: Iterable[int]) -> None:
     transaction.on_commit(enqueue, robust=True)
 
 
+def on_stock_changed(sender, *, product, increased: bool = False, **kwargs) -> None:
+    """Receiver of ``inventory.signals.stock_changed``: free units may serve backorders.
+
+    Any ledger change that can free units (a receipt, an adjustment or count upwards,
+    stock moved into a sellable place, a release) re-allocates waiting orders of the
+    product after commit, oldest first — one EXISTS query when nothing waits.
+    """
+    if not increased:
+        return
+    waiting = SalesOrderLine.objects.filter(
+        product_id=product.pk,
+        dropship=False,
+        order__status__in=SalesOrder.WAITING_STATUSES,
+        quantity__gt=F("quantity_allocated") + F("quantity_shipped"),
+    )
+    if waiting.exists():
+        _enqueue_reallocation([product.pk])
+
+
 # --- allocation ---------------------------------------------------------------------
 
 

@@ -431,3 +431,75 @@ def test_an_intake_with_nothing_waiting_asks_once(
         place_order(web_store, ("MUG-001", 1))
     waiting = [q["sql"] for q in queries if "EXISTS" in q["sql"].upper()]
     assert len(waiting) == 1, waiting
+
+
+# --- units freed by any ledger change --------------------------------------------------
+
+
+def test_an_upward_adjustment_serves_backorders_oldest_first(
+    web_store, product, locations, stock_in, place_order, django_capture_on_commit_callbacks
+):
+    from inventory import ledger
+
+    stock_in(product, locations["bin1"], 1)
+    first = place_order(web_store, ("MUG-001", 3))
+    second = place_order(web_store, ("MUG-001", 2))
+    assert (first.status, second.status) == (Status.BACKORDERED, Status.BACKORDERED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ledger.adjust(product=product, location=locations["bin1"], quantity=3, reason="Found")
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == Status.ALLOCATED  # 1 + 2 of the 3 found units
+    assert second.status == Status.BACKORDERED
+    assert second.lines.get().quantity_allocated == 1
+    assert committed(product) == 4
+    assert list(find_differences()) == []
+
+
+def test_stock_moved_out_of_quarantine_serves_backorders(
+    web_store, product, locations, stock_in, place_order, django_capture_on_commit_callbacks
+):
+    from inventory import ledger
+
+    stock_in(product, locations["quarantine"], 5)
+    order = place_order(web_store, ("MUG-001", 2))
+    assert order.status == Status.BACKORDERED  # quarantine is not for sale
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ledger.transfer(
+            product=product,
+            from_location=locations["quarantine"],
+            to_location=locations["bin2"],
+            quantity=5,
+        )
+
+    order.refresh_from_db()
+    assert order.status == Status.ALLOCATED
+    assert allocated(order) == [(locations["bin2"].path, None, 2)]
+
+
+def test_freed_units_enqueue_nothing_when_no_order_waits(
+    web_store,
+    product,
+    locations,
+    stock_in,
+    place_order,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    from inventory import ledger
+    from orders import tasks
+
+    calls = []
+    monkeypatch.setattr(
+        type(tasks.reallocate_backorders), "enqueue", lambda self, *args: calls.append(args)
+    )
+    stock_in(product, locations["bin1"], 5)
+    order = place_order(web_store, ("MUG-001", 2))
+    assert order.status == Status.ALLOCATED
+    with django_capture_on_commit_callbacks(execute=True):
+        ledger.adjust(product=product, location=locations["bin1"], quantity=1, reason="Found")
+        ledger.count(product=product, location=locations["bin1"], counted=4)  # down: no
+    assert calls == []
