@@ -9,16 +9,12 @@
 
 import http.client
 import json
-import os
 import random
-import subprocess
-import sys
 import threading
 import time
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bench.common import ROOT
+from bench.common import gunicorn
 
 CHANNELS = (
     # code, name, kind, warehouse order, buffer
@@ -78,58 +74,29 @@ def order_skus(limit: int = 2000, scarce: bool = False) -> list[str]:
     return [row["product__sku"] for row in rows]
 
 
-@contextmanager
-def gunicorn(database_url: str, workers: int = 2):
-    """Serve the project with gunicorn on a free port; yield the port."""
-    from bench.run import free_port
-
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DEBUG": "0",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        import socket
-
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield port
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
 def _headers(token: str) -> dict[str, str]:
     return {
         "Authorization": f"Bearer {token}",
         "Content-Type": "application/json",
         "Host": "127.0.0.1",
     }
+
+
+def warm_up(port: int, token: str, run: str) -> None:
+    """A few orders and feed pages first, so both workers have loaded the API code."""
+    skus = order_skus(limit=4)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for n, sku in enumerate(skus * 2):
+        body = {
+            "external_ref": f"{run}-warm-{n}",
+            "customer": {"name": "Warm up", "email": "", "address": "1 Bench Street"},
+            "lines": [{"sku": sku, "quantity": 1, "unit_price": "1.00"}],
+        }
+        conn.request("POST", "/api/v1/orders", body=json.dumps(body), headers=_headers(token))
+        conn.getresponse().read()
+        conn.request("GET", "/api/v1/inventory?limit=10", headers=_headers(token))
+        conn.getresponse().read()
+    conn.close()
 
 
 def measure_intake(port: int, tokens: dict[str, str], clients: int, seconds: float, run: str):
@@ -372,7 +339,8 @@ def measure(database_url: str, seconds: float, client_counts=(8, 32)) -> dict:
     tokens = setup_channels()
     result: dict = {"intake": []}
     run = f"b{int(time.time())}"
-    with gunicorn(database_url) as port:
+    with gunicorn(database_url) as (port, _):
+        warm_up(port, tokens[CHANNELS[0][0]], run)
         for clients in client_counts:
             result["intake"].append(
                 measure_intake(port, tokens, clients, seconds, f"{run}-{clients}")

@@ -13,15 +13,13 @@ import json
 import os
 import platform
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import ROOT, database_description, default_database_url, setup_django
+from bench.common import database_description, default_database_url, gunicorn, setup_django
 from bench.scenario import SIZES
 
 # Targets from the benchmark issue; a miss is reported, not fatal.
@@ -272,12 +270,6 @@ def measure_check_ledger() -> dict:
 # --- HTTP against gunicorn --------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def session_cookie() -> str:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -313,37 +305,8 @@ def children(pid: int) -> list[int]:
 def measure_http(urls: dict[str, str], database_url: str, seconds: float, users: int) -> dict:
     import http.client
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DEBUG": "0",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "config.wsgi:application",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    cookie = session_cookie()
-    try:
-        for _ in range(100):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(database_url) as (port, server_pid):
+        cookie = session_cookie()
         names = list(urls)
         latencies: dict[str, list[float]] = {name: [] for name in names}
         errors = []
@@ -398,7 +361,7 @@ def measure_http(urls: dict[str, str], database_url: str, seconds: float, users:
             thread.join()
         elapsed = time.perf_counter() - started
         everything = [v for values in latencies.values() for v in values]
-        workers = children(server.pid)
+        workers = children(server_pid)
         return {
             "users": users,
             "seconds": round(elapsed, 1),
@@ -410,12 +373,6 @@ def measure_http(urls: dict[str, str], database_url: str, seconds: float, users:
             "per_page": {name: summarize(values) for name, values in latencies.items()},
             "worker_peak_rss_mb": [round(rss_kb(pid) / 1024, 1) for pid in workers],
         }
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 # --- report ---------------------------------------------------------------------------------
