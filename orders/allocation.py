@@ -173,6 +173,29 @@ def stale_allocations(order: SalesOrder, today: date) -> list[Allocation]:
     )
 
 
+def release_reservation(allocation: Allocation, *, user, document: SalesOrder) -> None:
+    """Give the allocation's reserved units back to the ledger.
+
+    Only the ledger moves; the caller zeroes the allocation and the line's allocated count.
+    A ledger refusal is raised as ``AllocationRefused`` naming the SKU.
+    """
+    try:
+        ledger.release(
+            product=allocation.line.product,
+            location=allocation.location,
+            quantity=allocation.quantity,
+            lot=allocation.lot,
+            user=user,
+            document=document,
+        )
+    except LedgerError as exc:
+        raise errors.AllocationRefused(
+            f"{allocation.line.product.sku} could not be released: {exc.message}",
+            code=exc.code,
+            field=exc.field,
+        ) from exc
+
+
 def release_stale(order: SalesOrder, user, today: date) -> list[str]:
     """Give back reservations that can no longer ship; return what was released, described.
 
@@ -182,21 +205,7 @@ def release_stale(order: SalesOrder, user, today: date) -> list[str]:
     released = []
     by_line: dict[int, int] = defaultdict(int)
     for allocation in stale_allocations(order, today):
-        try:
-            ledger.release(
-                product=allocation.line.product,
-                location=allocation.location,
-                quantity=allocation.quantity,
-                lot=allocation.lot,
-                user=user,
-                document=order,
-            )
-        except LedgerError as exc:
-            raise errors.AllocationRefused(
-                f"{allocation.line.product.sku} could not be released: {exc.message}",
-                code=exc.code,
-                field=exc.field,
-            ) from exc
+        release_reservation(allocation, user=user, document=order)
         Allocation.objects.filter(pk=allocation.pk).update(quantity=0)
         by_line[allocation.line_id] += allocation.quantity
         released.append(describe(allocation, today))

@@ -470,21 +470,7 @@ def cancel_order(*, order: SalesOrder, user=None, reason: str = "") -> SalesOrde
     )
     released = set()
     for reservation in allocations:
-        try:
-            ledger.release(
-                product=reservation.line.product,
-                location=reservation.location,
-                quantity=reservation.quantity,
-                lot=reservation.lot,
-                user=user,
-                document=locked,
-            )
-        except LedgerError as exc:
-            raise errors.AllocationRefused(
-                f"{reservation.line.product.sku} could not be released: {exc.message}",
-                code=exc.code,
-                field=exc.field,
-            ) from exc
+        allocation.release_reservation(reservation, user=user, document=locked)
         released.add(reservation.line.product_id)
     Allocation.objects.filter(line__order=locked, quantity__gt=0).update(quantity=0)
     SalesOrderLine.objects.filter(order=locked).update(quantity_allocated=0)
