@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import Q
 
@@ -528,3 +530,37 @@ def import_stock(data: bytes | str, *, user=None) -> StockImportResult:
             result.units += row.quantity
             result.products.add(row.product.pk)
     return result
+
+
+# --- management commands ------------------------------------------------------------
+
+
+class CsvImportCommand(BaseCommand):
+    """A ``manage.py`` command that imports one CSV file through ``run``.
+
+    A refused file prints every bad row on stderr and fails with the refusal's summary;
+    a file that cannot be read fails before anything is checked.
+    """
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="CSV file (UTF-8)")
+
+    def handle(self, *args, file: Path, **options):
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {file}: {exc.strerror}") from None
+        try:
+            result = self.run(data)
+        except ImportRefused as refused:
+            for error in refused.errors:
+                self.stderr.write(str(error))
+            raise CommandError(refused.summary) from None
+        self.stdout.write(self.style.SUCCESS(self.summary(result)))
+
+    def run(self, data: bytes):
+        """Import ``data`` or raise ``ImportRefused``; return what ``summary`` reports."""
+        raise NotImplementedError
+
+    def summary(self, result) -> str:
+        return str(result)

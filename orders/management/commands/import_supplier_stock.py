@@ -8,14 +8,12 @@ webhook get an outbox row for each dropship product whose reported stock changed
 """
 
 import re
-from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from inventory.imports import ImportRefused, RowError, read_csv
+from inventory.imports import CsvImportCommand, ImportRefused, RowError, read_csv
 from inventory.models import Product
 from orders import outbox
 from orders.models import Supplier, SupplierProduct
@@ -108,31 +106,19 @@ def import_supplier_stock(data: bytes | str) -> dict[str, int]:
     }
 
 
-class Command(BaseCommand):
+class Command(CsvImportCommand):
     help = (
         "Set the stock suppliers report (dropship availability) from a CSV file with the "
         "columns supplier,supplier_sku,quantity. Every row is checked first; if any is bad "
         "nothing is imported."
     )
 
-    def add_arguments(self, parser):
-        parser.add_argument("file", type=Path, help="CSV file (UTF-8)")
+    def run(self, data: bytes) -> dict[str, int]:
+        return import_supplier_stock(data)
 
-    def handle(self, *args, file: Path, **options):
-        try:
-            data = file.read_bytes()
-        except OSError as exc:
-            raise CommandError(f"Cannot read {file}: {exc.strerror}") from None
-        try:
-            result = import_supplier_stock(data)
-        except ImportRefused as refused:
-            for error in refused.errors:
-                self.stderr.write(str(error))
-            raise CommandError(refused.summary) from None
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Supplier stock: {result['rows']} rows, {result['changed']} changed, "
-                f"{result['unchanged']} unchanged; {result['products']} dropship products "
-                f"announced to channels ({result['notices']} outbox rows)."
-            )
+    def summary(self, result: dict[str, int]) -> str:
+        return (
+            f"Supplier stock: {result['rows']} rows, {result['changed']} changed, "
+            f"{result['unchanged']} unchanged; {result['products']} dropship products "
+            f"announced to channels ({result['notices']} outbox rows)."
         )
