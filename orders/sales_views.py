@@ -138,9 +138,12 @@ def _channel_form_page(request, channel: Channel | None):
     form = ChannelForm(request.POST if request.method == "POST" else None, instance=channel)
     if form.is_valid():
         saved = _save_channel(form)
+        if saved is not None and channel is None:
+            # A new channel gets its API token at once, shown in this response only.
+            messages.success(request, _("Channel %(code)s created.") % {"code": saved.code})
+            return _show_secret(request, saved, "token", channels.rotate_token(saved))
         if saved is not None:
-            text = _("Channel %(code)s saved.") if channel else _("Channel %(code)s created.")
-            messages.success(request, text % {"code": saved.code})
+            messages.success(request, _("Channel %(code)s saved.") % {"code": saved.code})
             return redirect(saved)
     return render(request, "orders/channel_form.html", {"form": form, "channel": channel})
 
@@ -193,6 +196,19 @@ SECRETS = {
 }
 
 
+def _show_secret(request, channel: Channel, kind: str, value: str):
+    """The page that shows a new token or secret, the only time it is ever shown."""
+    title = SECRETS[kind]["shown"] % {"code": channel.code}
+    response = render(
+        request,
+        "orders/channel_secret.html",
+        {"channel": channel, "kind": kind, "title": title, "value": value},
+    )
+    # The value is in this response only: no cache may keep it.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _secret_page(request, channel_code: str, kind: str):
     """GET asks; POST makes a new secret and shows it in this response only."""
     channel = _get_channel(channel_code)
@@ -200,15 +216,7 @@ def _secret_page(request, channel_code: str, kind: str):
     rotating = spec["exists"](channel)
     names = {"code": channel.code}
     if request.method == "POST":
-        value = spec["rotate"](channel)
-        response = render(
-            request,
-            "orders/channel_secret.html",
-            {"channel": channel, "kind": kind, "title": spec["shown"] % names, "value": value},
-        )
-        # The value is in this response only: no cache may keep it.
-        response["Cache-Control"] = "no-store"
-        return response
+        return _show_secret(request, channel, kind, spec["rotate"](channel))
     action = {
         "title": (spec["title_rotate"] if rotating else spec["title_new"]) % names,
         "lead": spec["lead_rotate"] if rotating else spec["lead_new"],

@@ -127,13 +127,18 @@ def test_manager_creates_a_channel_with_warehouses_in_priority_order(
         form_data(warehouse_codes="wh2, WH1", webhook_url="https://shop.example/hook"),
     )
     channel = Channel.objects.get(code="SHOP")
-    assert response.status_code == 302 and response.url == channel.get_absolute_url()
     assert links(channel) == [("WH2", 1), ("WH1", 2)]
     # A new channel with a webhook hears of every product at once.
     assert outbox_products(channel) == {product.pk}
-    page = text_of(manager_client.get(response.url)).replace(" ,", ",")
-    assert "Channel SHOP created." in page
+    # Its API token is made at once and shown in this response only.
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    token = response.context["value"]
+    assert channels.channel_for_token(token) == channel
+    assert "it will not be shown again" in text_of(response)
+    assert "Channel SHOP created." in text_of(response)
+    page = text_of(manager_client.get(channel.get_absolute_url())).replace(" ,", ",")
     assert "Sells from WH2, then WH1" in page
+    assert token not in page
 
 
 @pytest.mark.parametrize(

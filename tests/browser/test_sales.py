@@ -1,6 +1,7 @@
 """Sales in a real browser: a manager opens a channel and creates its API token (shown
-once), allocates an order the channel placed, opens the pick list and ships it; the
-order reads Shipped and the product page shows the stock gone."""
+once), sees an order the channel placed wait for stock and allocate itself when goods
+arrive, opens the pick list and ships it; the order reads Shipped and the product page
+shows the stock gone."""
 
 import re
 
