@@ -364,3 +364,12 @@ def test_ledger_refusal_half_way_rolls_back_earlier_receipts(
     assert str(info.value.errors[0]) == "line 3: Location went away."
     assert not StockMove.objects.exists()
     assert not CostLayer.objects.exists()
+
+
+@pytest.mark.parametrize("command", ["import_products", "import_stock", "import_supplier_stock"])
+def test_import_commands_say_when_the_file_cannot_be_read(db, tmp_path, command):
+    from django.core.management import CommandError, call_command
+
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(CommandError, match=r"Cannot read .*nope\.csv: No such file"):
+        call_command(command, str(missing))
