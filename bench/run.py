@@ -570,6 +570,11 @@ def main(argv=None) -> int:
     result["reports"] = measure_pages(report_urls(), min(args.repeats, 3))
     if not args.skip_http:
         result["http"] = measure_http(urls, database_url, args.http_seconds, args.users)
+    if not args.skip_api:
+        from bench import channels
+
+        # Ledger calls below pay for the outbox rows of two webhook channels.
+        channels.setup_channels()
     result["ledger"] = measure_ledger(args.ledger_ops)
     result["ledger_threads"] = measure_ledger_threads(args.threads, min(10.0, args.http_seconds))
     if not args.skip_api:
