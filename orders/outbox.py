@@ -8,7 +8,7 @@ Rows are written in the transaction that changed the stock (the ledger's
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.models import Product, StockLevel
@@ -206,7 +206,28 @@ def on_location_saved(sender, instance, created, raw=False, **kwargs) -> None:
 
 
 def on_stock_changed(sender, *, product, warehouse_ids, **kwargs) -> None:
-    """Receiver of ``inventory.signals.stock_changed`` (runs inside the ledger transaction)."""
-    channel_ids = webhook_channel_ids(warehouse_ids)
+    """Receiver of ``inventory.signals.stock_changed`` (runs inside the ledger transaction).
+
+    Every ledger call runs this, so it is one statement: the rows for the active
+    webhook channels selling from those warehouses are inserted straight from the
+    channel tables (INSERT … SELECT … RETURNING), instead of a lookup and an insert.
+    """
+    warehouse_ids = sorted(warehouse_ids)
+    if not warehouse_ids:
+        return
+    outbox = StockOutbox._meta.db_table
+    links = ChannelWarehouse._meta.db_table
+    channels = Channel._meta.db_table
+    marks = ", ".join(["%s"] * len(warehouse_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{outbox}" (channel_id, product_id, created_at) '
+            f'SELECT DISTINCT link.channel_id, %s, %s FROM "{links}" link '
+            f'JOIN "{channels}" channel ON channel.id = link.channel_id '
+            f"WHERE link.warehouse_id IN ({marks}) AND channel.active "
+            f"AND channel.webhook_url <> '' RETURNING channel_id",
+            [product.pk, connection.ops.adapt_datetimefield_value(timezone.now()), *warehouse_ids],
+        )
+        channel_ids = sorted({row[0] for row in cursor.fetchall()})
     if channel_ids:
-        record(channel_ids, [product.pk])
+        transaction.on_commit(lambda: _schedule(channel_ids), robust=True)

@@ -82,15 +82,17 @@ def schedule_delivery(channel_ids: Iterable[int], *, force: bool = False) -> lis
 
     ids = sorted(set(channel_ids))
     if ids and not force:
-        waiting = set(
-            WebhookDelivery.objects.filter(
-                channel_id__in=ids, status=Status.FAILED, next_attempt_at__gt=timezone.now()
-            ).values_list("channel_id", flat=True)
-        )
-        ids = [pk for pk in ids if pk not in waiting]
+        # The queued-task check first: while a worker is behind (a burst of stock
+        # changes), it settles every channel in one query.
+        queued = _queued_channel_ids(deliver_webhooks)
+        ids = [pk for pk in ids if pk not in queued]
         if ids:
-            queued = _queued_channel_ids(deliver_webhooks)
-            ids = [pk for pk in ids if pk not in queued]
+            waiting = set(
+                WebhookDelivery.objects.filter(
+                    channel_id__in=ids, status=Status.FAILED, next_attempt_at__gt=timezone.now()
+                ).values_list("channel_id", flat=True)
+            )
+            ids = [pk for pk in ids if pk not in waiting]
     for channel_id in ids:
         deliver_webhooks.enqueue(channel_id)
     return ids

@@ -1,7 +1,10 @@
 """The stock outbox: rows written in the stock change's own transaction, for the right channels."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from inventory import ledger, signals
 from inventory.errors import InsufficientStock
@@ -39,6 +42,15 @@ def test_a_change_writes_a_row_for_each_hooked_channel_selling_from_the_warehous
     hook(marketplace, receiver)
     receive(product, locations["bin1"], 3)
     assert rows() == [("MKT", "MUG-001"), ("WEB", "MUG-001")]
+
+    # Written in one INSERT … SELECT: the time reads back as an aware datetime of now,
+    # and filters on it work like on any other row.
+    before = timezone.now()
+    receive(product, locations["bin1"], 1)
+    latest = StockOutbox.objects.latest("pk")
+    assert latest.delivery is None and timezone.is_aware(latest.created_at)
+    assert abs((latest.created_at - before).total_seconds()) < 5
+    assert StockOutbox.objects.filter(created_at__gte=before).count() == 2
 
     ChannelWarehouse = web_store.channel_warehouses.model
     ChannelWarehouse.objects.filter(channel=marketplace, warehouse__code="WH1").delete()
@@ -194,7 +206,6 @@ def test_expired_lots_queue_their_products_for_channels_selling_from_the_warehou
     monkeypatch,
     django_capture_on_commit_callbacks,
 ):
-    from datetime import timedelta
 
     from django.utils import timezone
 
@@ -254,7 +265,7 @@ def test_expired_lots_queue_their_products_for_channels_selling_from_the_warehou
 def test_a_location_that_stops_or_starts_being_sellable_queues_what_it_holds(
     web_store, marketplace, receiver, product, lot_product, locations, second_warehouse
 ):
-    from datetime import date, timedelta
+    from datetime import date
 
     from warehouses.models import Location
 
