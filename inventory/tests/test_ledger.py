@@ -7,6 +7,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
+from common import transactions
 from inventory import errors, ledger
 from inventory.integrity import find_differences
 from inventory.models import CostLayer, Lot, ReservationEntry, StockLevel, StockMove
@@ -859,7 +860,7 @@ def test_a_failure_inside_an_outer_transaction_rolls_back_only_the_operation(sto
 def test_ledger_operation_retries_a_lost_race_then_gives_up():
     calls = []
 
-    @ledger.ledger_operation
+    @transactions.atomic_with_retry
     def flaky(message, failures):
         calls.append(connection.in_atomic_block)
         if len(calls) <= failures:
@@ -870,8 +871,8 @@ def test_ledger_operation_retries_a_lost_race_then_gives_up():
     assert calls == [True, True, True]
     calls.clear()
     with pytest.raises(OperationalError):
-        flaky("database is locked", ledger.MAX_ATTEMPTS)
-    assert len(calls) == ledger.MAX_ATTEMPTS
+        flaky("database is locked", transactions.MAX_ATTEMPTS)
+    assert len(calls) == transactions.MAX_ATTEMPTS
     calls.clear()
     with pytest.raises(OperationalError, match="disk I/O"):
         flaky("disk I/O error", 1)
@@ -881,7 +882,7 @@ def test_ledger_operation_retries_a_lost_race_then_gives_up():
 def test_ledger_operation_does_not_retry_inside_an_outer_transaction(db):
     calls = []
 
-    @ledger.ledger_operation
+    @transactions.atomic_with_retry
     def flaky():
         calls.append(1)
         raise OperationalError("database is locked")
@@ -897,8 +898,8 @@ def test_a_postgres_deadlock_is_retryable():
 
     error = OperationalError("deadlock detected")
     error.__cause__ = Deadlock()
-    assert ledger._is_retryable(error)
-    assert not ledger._is_retryable(OperationalError("server closed the connection"))
+    assert transactions.is_retryable(error)
+    assert not transactions.is_retryable(OperationalError("server closed the connection"))
 
 
 # Queries per operation, including the SAVEPOINT and RELEASE that the ledger's own

@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from common import transactions
 from inventory import errors, ledger
 from inventory.integrity import find_differences
 from inventory.models import Lot, StockLevel, StockMove
@@ -51,13 +52,13 @@ def run_threads(count: int, work) -> list[BaseException]:
 @pytest.fixture
 def counting_retries(monkeypatch):
     seen = Counter()
-    original = ledger._is_retryable
+    original = transactions.is_retryable
 
     def counted(exc):
         seen[str(exc).splitlines()[0][:60]] += 1
         return original(exc)
 
-    monkeypatch.setattr(ledger, "_is_retryable", counted)
+    monkeypatch.setattr(transactions, "is_retryable", counted)
     return seen
 
 

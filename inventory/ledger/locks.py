@@ -1,0 +1,85 @@
+"""Row locks and balance updates, always in one order: product, balance rows by key, layers.
+
+Every operation on one product thus runs one at a time on PostgreSQL (SQLite runs one
+writer at a time anyway), and two operations never wait for each other in a circle.
+"""
+
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import F, Q
+
+from inventory.models import Lot, Product, StockLevel
+from warehouses.models import Location
+
+
+def lock_products(products) -> None:
+    """Lock the rows of ``products`` in primary-key order (for multi-product transactions)."""
+    if connection.features.has_select_for_update:
+        keys = sorted({product.pk for product in products})
+        list(
+            Product.objects.select_for_update()
+            .filter(pk__in=keys)
+            .order_by("pk")
+            .values_list("pk")
+        )
+
+
+def lock_product(product: Product) -> None:
+    """Take the product's row lock: the first lock of every operation on it.
+
+    FIFO means posting order. Without this lock two PostgreSQL transactions could
+    post receipts of one product into different locations and commit in the other
+    order, or a shipment could skip a receipt posted before it but committed after
+    it; the cost layers would then be used in an order no replay of the ledger
+    gives. Taking it first, before balance rows and new lots, keeps the lock order
+    the same in every operation, so operations on a product queue instead of
+    deadlocking. SQLite already runs one writer at a time.
+    """
+    lock_products([product])
+
+
+def level_key_q(product: Product, location: Location, lot: Lot | None) -> Q:
+    """Match the balance row of ``product`` in ``location`` and ``lot``."""
+    q = Q(product_id=product.pk, location_id=location.pk)
+    return q & (Q(lot__isnull=True) if lot is None else Q(lot_id=lot.pk))
+
+
+def lock_levels(
+    product: Product, places: list[tuple[Location, Lot | None]], *, create: tuple[bool, ...]
+) -> list[StockLevel | None]:
+    """Lock the balance rows for ``places`` in primary-key order.
+
+    ``create`` says, place by place, whether a missing row is created (empty) first.
+    """
+    condition = Q()
+    for location, lot in places:
+        condition |= level_key_q(product, location, lot)
+
+    def fetch() -> dict:
+        rows = StockLevel.objects.select_for_update().filter(condition).order_by("pk")
+        return {(row.location_id, row.lot_id): row for row in rows}
+
+    found = fetch()
+    missing = [
+        (loc, lot)
+        for (loc, lot), wanted in zip(places, create, strict=True)
+        if wanted and (loc.pk, lot.pk if lot else None) not in found
+    ]
+    if missing:
+        StockLevel.objects.bulk_create(
+            [StockLevel(product=product, location=loc, lot=lot) for loc, lot in missing],
+            ignore_conflicts=True,
+        )
+        found = fetch()
+    return [found.get((loc.pk, lot.pk if lot else None)) for loc, lot in places]
+
+
+def change_level(level: StockLevel, *, on_hand: int = 0, committed: int = 0, at: datetime):
+    """Add to a locked balance row in the database (``F()``) and in memory."""
+    StockLevel.objects.filter(pk=level.pk).update(
+        on_hand=F("on_hand") + on_hand, committed=F("committed") + committed, updated_at=at
+    )
+    level.on_hand += on_hand
+    level.committed += committed
+    level.updated_at = at
