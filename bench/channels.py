@@ -5,6 +5,8 @@
 - The inventory feed: GET /api/v1/inventory for every SKU, page by page (time, bytes).
 - Webhook outbox delivery: every product of a channel queued, delivered to a local
   receiver (rows/s, items/s, deliveries).
+
+Imports models, so it is imported only after ``django.setup()`` (see bench.run).
 """
 
 import http.client
@@ -12,9 +14,20 @@ import json
 import random
 import threading
 import time
+from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import F, Sum
+
 from bench.common import gunicorn
+from bench.timing import percentile, run_concurrently
+from inventory.models import ReservationEntry, StockLevel
+from orders import outbox, webhooks
+from orders.channels import rotate_token
+from orders.models import Allocation, Channel, ChannelWarehouse, SalesOrder, StockOutbox
+from warehouses.models import Warehouse
 
 CHANNELS = (
     # code, name, kind, warehouse order, buffer
@@ -22,6 +35,8 @@ CHANNELS = (
     ("BMKT", "Bench marketplace", "marketplace", ("WH2", "WH1"), 2),
 )
 INVENTORY_PAGE = 1000
+# What intake tallies of the lines of the orders it placed.
+UNITS = ("ordered", "allocated", "backordered")
 # The bench channels have a webhook, as a live shop would, so every ledger call pays
 # for its outbox rows; nothing listens on the discard port and no worker runs during
 # the measurements, so rows wait until measure_webhooks delivers them.
@@ -30,10 +45,6 @@ OFFLINE_HOOK = "http://127.0.0.1:9/stock"
 
 def setup_channels(webhook_url: str = OFFLINE_HOOK) -> dict[str, str]:
     """Create (or reuse) the bench channels; return ``{code: fresh API token}``."""
-    from orders.channels import rotate_token
-    from orders.models import Channel, ChannelWarehouse
-    from warehouses.models import Warehouse
-
     tokens = {}
     warehouses = {wh.code: wh for wh in Warehouse.objects.all()}
     for code, name, kind, order, buffer in CHANNELS:
@@ -59,10 +70,6 @@ def order_skus(limit: int = 2000, scarce: bool = False) -> list[str]:
     With ``scarce``, the ones with the least free stock first: clients that order them
     compete for the last units, so the oversell check has something to catch.
     """
-    from django.db.models import F, Sum
-
-    from inventory.models import StockLevel
-
     rows = (
         StockLevel.objects.filter(
             product__active=True,
@@ -103,114 +110,129 @@ def warm_up(port: int, token: str, run: str) -> None:
     conn.close()
 
 
+@dataclass
+class Intake:
+    """One intake run: what its clients order, and the tallies they add their counts to."""
+
+    port: int
+    tokens: dict[str, str]
+    skus: list[str]
+    scarce: list[str]
+    run: str
+    deadline: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    units: dict[str, int] = field(default_factory=lambda: dict.fromkeys(UNITS, 0))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def error(self, text: str) -> None:
+        """Keep an error a client met."""
+        with self.lock:
+            self.errors.append(text)
+
+    def add(self, latencies: list[float], units: dict[str, int], statuses: dict[int, int]):
+        """Add one client's latencies, units and statuses."""
+        with self.lock:
+            self.latencies.extend(latencies)
+            for key, value in units.items():
+                self.units[key] += value
+            for key, value in statuses.items():
+                self.statuses[key] = self.statuses.get(key, 0) + value
+
+
+def order_body(rng: random.Random, intake: Intake, n: int, i: int) -> str:
+    """Write client ``n``'s ``i``-th order: 1–3 lines of 1–3 units, as JSON."""
+    skus, scarce = intake.skus, intake.scarce
+    # Skewed towards the first SKUs so clients compete for the same stock.
+    lines = [
+        {
+            "sku": skus[min(int(rng.paretovariate(1.2)) - 1, len(skus) - 1)],
+            "quantity": rng.randint(1, 3),
+            "unit_price": "9.90",
+        }
+        for _ in range(rng.randint(1, 3))
+    ]
+    if scarce and i % 4 == 0:  # every fourth order also wants a nearly sold-out SKU
+        lines.append({"sku": rng.choice(scarce), "quantity": 2, "unit_price": "9.90"})
+    return json.dumps(
+        {
+            "external_ref": f"{intake.run}-{n}-{i}",
+            "customer": {
+                "name": f"Bench customer {n}",
+                "email": f"c{n}@example.com",
+                "address": "1 Bench Street\n12345 Loadtown",
+            },
+            "lines": lines,
+        }
+    )
+
+
+def place_orders(intake: Intake, n: int) -> None:
+    """Be client ``n``: post orders until the deadline, then add the counts to ``intake``."""
+    rng = random.Random(f"{intake.run}-{n}")
+    codes = sorted(intake.tokens)
+    conn = http.client.HTTPConnection("127.0.0.1", intake.port, timeout=60)
+    local_lat, local_units, i = [], dict.fromkeys(UNITS, 0), 0
+    local_status: dict[int, int] = {}
+    while time.perf_counter() < intake.deadline:
+        i += 1
+        code = codes[(n + i) % len(codes)]
+        body = order_body(rng, intake, n, i)
+        started = time.perf_counter()
+        try:
+            headers = _headers(intake.tokens[code])
+            conn.request("POST", "/api/v1/orders", body=body, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            intake.error(repr(exc))
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", intake.port, timeout=60)
+            continue
+        local_lat.append((time.perf_counter() - started) * 1000)
+        local_status[response.status] = local_status.get(response.status, 0) + 1
+        if response.status == 201:
+            order = json.loads(payload)
+            for line in order["lines"]:
+                local_units["ordered"] += line["quantity"]
+                local_units["allocated"] += line["allocated"]
+                local_units["backordered"] += line["backordered"]
+        elif len(intake.errors) < 20:
+            intake.error(f"{response.status}: {payload[:200]!r}")
+    conn.close()
+    intake.add(local_lat, local_units, local_status)
+
+
 def measure_intake(port: int, tokens: dict[str, str], clients: int, seconds: float, run: str):
     """``clients`` threads post orders (1–3 lines of 1–3 units) as fast as answers come."""
-    from bench.run import percentile
-
     skus = order_skus()
     scarce = order_skus(limit=20, scarce=True)
     if not skus:
         return {"clients": clients, "orders": 0, "note": "no sellable stock"}
-    codes = sorted(tokens)
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    errors: list[str] = []
-    units = {"ordered": 0, "allocated": 0, "backordered": 0}
-    lock = threading.Lock()
     deadline = time.perf_counter() + seconds
-
-    def client(n: int) -> None:
-        rng = random.Random(f"{run}-{n}")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        local_lat, local_units, i = [], {"ordered": 0, "allocated": 0, "backordered": 0}, 0
-        local_status: dict[int, int] = {}
-        while time.perf_counter() < deadline:
-            i += 1
-            code = codes[(n + i) % len(codes)]
-            # Skewed towards the first SKUs so clients compete for the same stock.
-            lines = [
-                {
-                    "sku": skus[min(int(rng.paretovariate(1.2)) - 1, len(skus) - 1)],
-                    "quantity": rng.randint(1, 3),
-                    "unit_price": "9.90",
-                }
-                for _ in range(rng.randint(1, 3))
-            ]
-            if scarce and i % 4 == 0:  # every fourth order also wants a nearly sold-out SKU
-                lines.append({"sku": rng.choice(scarce), "quantity": 2, "unit_price": "9.90"})
-            body = json.dumps(
-                {
-                    "external_ref": f"{run}-{n}-{i}",
-                    "customer": {
-                        "name": f"Bench customer {n}",
-                        "email": f"c{n}@example.com",
-                        "address": "1 Bench Street\n12345 Loadtown",
-                    },
-                    "lines": lines,
-                }
-            )
-            started = time.perf_counter()
-            try:
-                conn.request("POST", "/api/v1/orders", body=body, headers=_headers(tokens[code]))
-                response = conn.getresponse()
-                payload = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                with lock:
-                    errors.append(repr(exc))
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                continue
-            local_lat.append((time.perf_counter() - started) * 1000)
-            local_status[response.status] = local_status.get(response.status, 0) + 1
-            if response.status == 201:
-                order = json.loads(payload)
-                for line in order["lines"]:
-                    local_units["ordered"] += line["quantity"]
-                    local_units["allocated"] += line["allocated"]
-                    local_units["backordered"] += line["backordered"]
-            elif len(errors) < 20:
-                with lock:
-                    errors.append(f"{response.status}: {payload[:200]!r}")
-        conn.close()
-        with lock:
-            latencies.extend(local_lat)
-            for key, value in local_units.items():
-                units[key] += value
-            for key, value in local_status.items():
-                statuses[key] = statuses.get(key, 0) + value
-
-    started = time.perf_counter()
-    pool = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    intake = Intake(port, tokens, skus, scarce, run, deadline)
+    elapsed = run_concurrently(partial(place_orders, intake), clients)
+    statuses = intake.statuses
     created = statuses.get(201, 0)
     return {
         "clients": clients,
         "seconds": round(elapsed, 1),
         "orders": created,
         "orders_per_s": round(created / elapsed, 1),
-        "p50_ms": round(percentile(latencies, 50), 1),
-        "p95_ms": round(percentile(latencies, 95), 1),
+        "p50_ms": round(percentile(intake.latencies, 50), 1),
+        "p95_ms": round(percentile(intake.latencies, 95), 1),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "server_errors": sum(v for k, v in statuses.items() if k >= 500),
-        "errors": len(errors),
-        "first_errors": errors[:5],
-        **units,
+        "errors": len(intake.errors),
+        "first_errors": intake.errors[:5],
+        **intake.units,
     }
 
 
 def oversell_check() -> dict:
     """Nothing oversold: no balance commits more than it holds, and the sales orders'
     allocations equal what the reservation journal holds for sales orders."""
-    from django.contrib.contenttypes.models import ContentType
-    from django.db.models import F, Sum
-
-    from inventory.models import ReservationEntry, StockLevel
-    from orders.models import Allocation, SalesOrder
-
     over = StockLevel.objects.filter(committed__gt=F("on_hand")).count()
     negative = StockLevel.objects.filter(committed__lt=0).count()
     so_type = ContentType.objects.get_for_model(SalesOrder)
@@ -264,8 +286,6 @@ def measure_inventory_feed(port: int, token: str) -> dict:
     response.read()
     conditional_ms = (time.perf_counter() - t0) * 1000
     conn.close()
-    from bench.run import percentile
-
     return {
         "items": items,
         "pages": pages,
@@ -298,9 +318,6 @@ class _Receiver(BaseHTTPRequestHandler):
 
 def measure_webhooks() -> dict:
     """Queue every product for one channel and deliver the outbox to a local receiver."""
-    from orders import outbox, webhooks
-    from orders.models import Channel, StockOutbox
-
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

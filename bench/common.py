@@ -8,6 +8,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import django
+from django.db import connection
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -20,22 +23,16 @@ def setup_django(database_url: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    import django
-
     django.setup()
 
 
 def analyze() -> None:
     """Collect planner statistics after a bulk load (SQLite plans badly without them)."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
 
 def database_description() -> str:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("select sqlite_version()")
