@@ -13,6 +13,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from django.core.management import call_command
+
 from bench.common import analyze, database_description, default_database_url, setup_django
 from bench.scenario import SIZES, Scenario
 
@@ -32,6 +34,7 @@ def parse_args(argv=None):
 
 def generate(size: str, *, seed: int = 1, end: date | None = None, via_ledger=False) -> dict:
     """Load a scenario into the configured, migrated, empty database; return timings."""
+    # Not at the top: bench.load imports models, which exist only after django.setup().
     from bench.load import load_bulk, load_via_ledger
 
     scenario = Scenario(SIZES[size], seed=seed, end=end)
@@ -56,9 +59,7 @@ def main(argv=None) -> int:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
     setup_django(url)
-
-    from django.core.management import call_command
-
+    # Not at the top: models exist only after django.setup().
     from inventory.integrity import find_differences
     from inventory.models import Product
 

@@ -9,9 +9,11 @@ cost layers with the same consumed costs — but inserts them in large batches.
 from collections import deque
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.core.management.color import no_style
 from django.db import connection, transaction
 
 from bench.scenario import COST_PLACES, Event, Scenario
+from inventory import ledger
 from inventory.models import (
     CostLayer,
     Lot,
@@ -226,95 +228,110 @@ class BulkWriter:
             self.moves = []
 
     def apply(self, event: Event) -> None:
+        """Buffer the rows the ledger would write for ``event``."""
         product = self.product_ids[event.product]
         location = self.location_ids[event.location]
-        at = event.at
-        lot_id = None
-        if event.lot:
-            lot_id = self.lots.get((product, event.lot))
-            if lot_id is None:
-                lot_id = self.next_lot_id
-                self.next_lot_id += 1
-                self.lots[(product, event.lot)] = lot_id
-                self.lot_rows.append((lot_id, product, event.lot, event.expires_on, at.date()))
-        key = (product, location, lot_id)
+        key = (product, location, self._lot_id(product, event))
         if event.kind == "receive":
-            cost = event.unit_cost.quantize(COST_PLACES, ROUND_HALF_UP)
-            move_id = self._move(
-                product_id=product,
-                lot_id=lot_id,
-                quantity=event.quantity,
-                to_location_id=location,
-                kind=StockMove.Kind.RECEIPT,
-                unit_cost=cost,
-                total_cost=cost * event.quantity,
-                created_at=at,
-            )
-            level = self._level(key, at)
-            level[1] += event.quantity
-            level[3] = at
-            self._add_layer(product, move_id, event.quantity, cost, at)
+            self._put_in(event, key, StockMove.Kind.RECEIPT)
         elif event.kind == "ship" or (event.kind == "adjust" and event.quantity < 0):
-            quantity = abs(event.quantity)
-            total, unit = self._consume(product, quantity)
-            self._move(
-                product_id=product,
-                lot_id=lot_id,
-                quantity=quantity,
-                from_location_id=location,
-                kind=StockMove.Kind.SHIPMENT
-                if event.kind == "ship"
-                else StockMove.Kind.ADJUSTMENT,
-                unit_cost=unit,
-                total_cost=total,
-                reason=event.reason,
-                created_at=at,
-            )
-            level = self._level(key, at, create=False)
-            level[1] -= quantity
-            level[3] = at
+            self._take_out(event, key)
         elif event.kind == "adjust":
-            cost = event.unit_cost.quantize(COST_PLACES, ROUND_HALF_UP)
-            move_id = self._move(
-                product_id=product,
-                lot_id=lot_id,
-                quantity=event.quantity,
-                to_location_id=location,
-                kind=StockMove.Kind.ADJUSTMENT,
-                unit_cost=cost,
-                total_cost=cost * event.quantity,
-                reason=event.reason,
-                created_at=at,
-            )
-            level = self._level(key, at)
-            level[1] += event.quantity
-            level[3] = at
-            self._add_layer(product, move_id, event.quantity, cost, at)
+            self._put_in(event, key, StockMove.Kind.ADJUSTMENT, reason=event.reason)
         elif event.kind == "transfer":
-            target = self.location_ids[event.to_location]
-            self._move(
-                product_id=product,
-                lot_id=lot_id,
-                quantity=event.quantity,
-                from_location_id=location,
-                to_location_id=target,
-                kind=StockMove.Kind.TRANSFER,
-                created_at=at,
-            )
-            source = self._level(key, at)
-            dest = self._level((product, target, lot_id), at)
-            source[1] -= event.quantity
-            dest[1] += event.quantity
-            source[3] = dest[3] = at
+            self._transfer(event, key)
         elif event.kind == "reserve":
-            level = self._level(key, at, create=False)
-            level[2] += event.quantity
-            level[3] = at
-            self.reservations.append(
-                (product, location, lot_id, event.quantity, str(ReservationEntry.Kind.RESERVE), at)
-            )
+            self._reserve(event, key)
         else:
             raise ValueError(f"unknown event kind {event.kind}")
+
+    def _lot_id(self, product: int, event: Event) -> int | None:
+        if not event.lot:
+            return None
+        lot_id = self.lots.get((product, event.lot))
+        if lot_id is None:
+            lot_id = self.next_lot_id
+            self.next_lot_id += 1
+            self.lots[(product, event.lot)] = lot_id
+            self.lot_rows.append((lot_id, product, event.lot, event.expires_on, event.at.date()))
+        return lot_id
+
+    def _put_in(self, event: Event, key: tuple, kind: str, reason: str = "") -> None:
+        # A receipt or a found-stock adjustment: a move in, a balance up, a new cost layer.
+        product, location, lot_id = key
+        at = event.at
+        cost = event.unit_cost.quantize(COST_PLACES, ROUND_HALF_UP)
+        move_id = self._move(
+            product_id=product,
+            lot_id=lot_id,
+            quantity=event.quantity,
+            to_location_id=location,
+            kind=kind,
+            unit_cost=cost,
+            total_cost=cost * event.quantity,
+            reason=reason,
+            created_at=at,
+        )
+        level = self._level(key, at)
+        level[1] += event.quantity
+        level[3] = at
+        self._add_layer(product, move_id, event.quantity, cost, at)
+
+    def _take_out(self, event: Event, key: tuple) -> None:
+        # A shipment or a write-off: a move out at the FIFO cost it consumes.
+        product, location, lot_id = key
+        at = event.at
+        quantity = abs(event.quantity)
+        total, unit = self._consume(product, quantity)
+        self._move(
+            product_id=product,
+            lot_id=lot_id,
+            quantity=quantity,
+            from_location_id=location,
+            kind=StockMove.Kind.SHIPMENT if event.kind == "ship" else StockMove.Kind.ADJUSTMENT,
+            unit_cost=unit,
+            total_cost=total,
+            reason=event.reason,
+            created_at=at,
+        )
+        level = self._level(key, at, create=False)
+        level[1] -= quantity
+        level[3] = at
+
+    def _transfer(self, event: Event, key: tuple) -> None:
+        product, location, lot_id = key
+        at = event.at
+        target = self.location_ids[event.to_location]
+        self._move(
+            product_id=product,
+            lot_id=lot_id,
+            quantity=event.quantity,
+            from_location_id=location,
+            to_location_id=target,
+            kind=StockMove.Kind.TRANSFER,
+            created_at=at,
+        )
+        source = self._level(key, at)
+        dest = self._level((product, target, lot_id), at)
+        source[1] -= event.quantity
+        dest[1] += event.quantity
+        source[3] = dest[3] = at
+
+    def _reserve(self, event: Event, key: tuple) -> None:
+        product, location, lot_id = key
+        level = self._level(key, event.at, create=False)
+        level[2] += event.quantity
+        level[3] = event.at
+        self.reservations.append(
+            (
+                product,
+                location,
+                lot_id,
+                event.quantity,
+                str(ReservationEntry.Kind.RESERVE),
+                event.at,
+            )
+        )
 
     def finish(self) -> None:
         self.flush_moves()
@@ -344,8 +361,6 @@ def reset_sequences() -> None:
     """After inserts with explicit ids, move PostgreSQL sequences past them."""
     if connection.vendor != "postgresql":
         return
-    from django.core.management.color import no_style
-
     statements = connection.ops.sequence_reset_sql(no_style(), [StockMove, CostLayer, Lot])
     with connection.cursor() as cursor:
         for sql in statements:
@@ -367,8 +382,6 @@ def load_bulk(scenario: Scenario) -> int:
 
 def load_via_ledger(scenario: Scenario) -> int:
     """Write the scenario with one ledger call per event (slow; the reference)."""
-    from inventory import ledger
-
     with transaction.atomic():
         product_ids, location_ids = create_master_data(scenario)
     products = Product.objects.in_bulk(list(product_ids.values()))

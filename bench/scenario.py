@@ -218,6 +218,20 @@ def build_products(size: Size, rng: random.Random) -> list[ProductSpec]:
     return products
 
 
+@dataclass(frozen=True)
+class YearPlan:
+    """How many events of each kind the year holds, and the receipt sizes they imply."""
+
+    lot_receipts: int
+    plain_receipts: int
+    transfers: int
+    adjustments: int
+    shipments: int
+    reserved: int
+    lot_per_product: float
+    plain_units: float
+
+
 class Scenario:
     """Master data and the event stream for one size and seed."""
 
@@ -385,73 +399,96 @@ class Scenario:
 
     def events(self):
         """Yield the whole year's events in chronological order."""
-        size, rng = self.size, self.rng
+        plan = self._plan()
+        yield from self._opening_stock(plan)
+        yield from self._year(plan)
+        yield from self._reservations(plan)
+
+    def _plan(self) -> YearPlan:
+        size = self.size
         opening = len(self.stocked)
         lot_receipts = max(0, size.lots - len(self.lot_products))
         plain_receipts = max(0, int(size.moves * 0.08))
-        reserved = max(1, size.moves // 200)
         remaining = size.moves - opening - lot_receipts - plain_receipts
         transfers = int(remaining * 0.08)
         adjustments = int(remaining * 0.03)
         shipments = remaining - transfers - adjustments
+        plain_share = sum(p.weight for p in self.plain_products) / self.total_weight
+        return YearPlan(
+            lot_receipts=lot_receipts,
+            plain_receipts=plain_receipts,
+            transfers=transfers,
+            adjustments=adjustments,
+            shipments=shipments,
+            reserved=max(1, size.moves // 200),
+            lot_per_product=lot_receipts / max(len(self.lot_products), 1),
+            plain_units=5.5 * shipments * plain_share,
+        )
 
+    def _opening_stock(self, plan: YearPlan):
+        # Every stocked product is received on the first morning.
         start_at = datetime(self.start.year, self.start.month, self.start.day, 5, tzinfo=UTC)
         for i, product in enumerate(self.stocked):
-            yearly = self._yearly_units(product, shipments)
-            quantity = max(6, int(yearly * 0.4) + rng.randint(0, 10))
+            yearly = self._yearly_units(product, plan.shipments)
+            quantity = max(6, int(yearly * 0.4) + self.rng.randint(0, 10))
             at = start_at + timedelta(milliseconds=i)
             yield self._receive(product, self.start, at, quantity)
 
+    def _year(self, plan: YearPlan):
+        # The year's events in shuffled slots, spread over the days by weekday weight.
         slots = (
-            ["receive_lot"] * lot_receipts
-            + ["receive_plain"] * plain_receipts
-            + ["transfer"] * transfers
-            + ["adjust"] * adjustments
-            + ["ship"] * shipments
+            ["receive_lot"] * plan.lot_receipts
+            + ["receive_plain"] * plan.plain_receipts
+            + ["transfer"] * plan.transfers
+            + ["adjust"] * plan.adjustments
+            + ["ship"] * plan.shipments
         )
-        rng.shuffle(slots)
+        self.rng.shuffle(slots)
         day_weights = [
-            WEEKDAY_WEIGHTS[(self.start + timedelta(days=d)).weekday()] for d in range(size.days)
+            WEEKDAY_WEIGHTS[(self.start + timedelta(days=d)).weekday()]
+            for d in range(self.size.days)
         ]
         total = sum(day_weights)
         per_day = [int(len(slots) * w / total) for w in day_weights]
         per_day[-1] += len(slots) - sum(per_day)
-        lot_per_product = lot_receipts / max(len(self.lot_products), 1)
-        plain_share = sum(p.weight for p in self.plain_products) / self.total_weight
-        plain_units = 5.5 * shipments * plain_share
         position = 0
         for d, count in enumerate(per_day):
             day = self.start + timedelta(days=d)
             for s in range(count):
                 kind = slots[position]
                 position += 1
-                at = self._timestamp(day, s, count)
-                event = None
-                if kind == "receive_lot" and self.lot_products:
-                    product = rng.choice(self.lot_products)
-                    yearly = self._yearly_units(product, shipments)
-                    quantity = max(
-                        4, int(yearly / max(lot_per_product, 1) * 1.3) + rng.randint(0, 6)
-                    )
-                    event = self._receive(product, day, at, quantity)
-                elif kind == "receive_plain" and self.plain_products:
-                    product = self._pick_weighted(self.plain_products, self._plain_cum)
-                    quantity = max(6, int(plain_units / plain_receipts * 1.2) + rng.randint(0, 12))
-                    event = self._receive(product, day, at, quantity)
-                elif kind == "transfer":
-                    event = self._transfer(day, at)
-                elif kind == "adjust":
-                    event = self._adjust(day, at)
-                if event is None:
-                    event = self._ship(day, at)
-                if event is None:
-                    # Nothing sellable was found: a small top-up keeps the count exact.
-                    product = self._pick_weighted(self.stocked, self._demand_cum)
-                    event = self._receive(product, day, at, 12)
-                yield event
+                yield self._slot_event(kind, day, self._timestamp(day, s, count), plan)
 
+    def _slot_event(self, kind: str, day: date, at: datetime, plan: YearPlan) -> Event:
+        rng = self.rng
+        event = None
+        if kind == "receive_lot" and self.lot_products:
+            product = rng.choice(self.lot_products)
+            yearly = self._yearly_units(product, plan.shipments)
+            quantity = max(4, int(yearly / max(plan.lot_per_product, 1) * 1.3) + rng.randint(0, 6))
+            event = self._receive(product, day, at, quantity)
+        elif kind == "receive_plain" and self.plain_products:
+            product = self._pick_weighted(self.plain_products, self._plain_cum)
+            quantity = max(
+                6, int(plan.plain_units / plan.plain_receipts * 1.2) + rng.randint(0, 12)
+            )
+            event = self._receive(product, day, at, quantity)
+        elif kind == "transfer":
+            event = self._transfer(day, at)
+        elif kind == "adjust":
+            event = self._adjust(day, at)
+        if event is None:
+            event = self._ship(day, at)
+        if event is None:
+            # Nothing sellable was found: a small top-up keeps the count exact.
+            product = self._pick_weighted(self.stocked, self._demand_cum)
+            event = self._receive(product, day, at, 12)
+        return event
+
+    def _reservations(self, plan: YearPlan):
+        # Open reservations on the last evening, as sales orders not yet shipped.
         end_at = datetime(self.end.year, self.end.month, self.end.day, 21, tzinfo=UTC)
-        for i in range(reserved):
+        for i in range(plan.reserved):
             product = self._pick_weighted(self.stocked, self._demand_cum)
             keys = self._sellable_keys(product.index, self.end)
             if not keys:
