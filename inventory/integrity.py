@@ -71,21 +71,75 @@ def _remaining_by_product() -> dict[int, int]:
     )
 
 
-def cost_layer_differences() -> Iterator[str]:
-    """Replay FIFO move by move and compare layers and stored costs with the replay.
+class _FifoReplay:
+    """One product's cost layers rebuilt move by move, oldest first."""
 
-    Each inbound move (receipt, found units) must have opened one layer of its
-    quantity and unit cost; each outbound move (shipment, units removed) must have
-    used up the oldest layers first and stored their cost. Transfers do not touch
-    layers. Posting order (primary key) is FIFO order.
-    """
-    on_hand = dict(
-        StockLevel.objects.order_by().values_list("product_id").annotate(total=Sum("on_hand"))
-    )
-    remaining_totals = _remaining_by_product()
+    def __init__(self, product_id: int):
+        self.product_id = product_id
+        self.queue: deque[list] = deque()  # [layer id, units left, unit cost, recorded remaining]
+        self.beyond = 0
+
+    def bring_in(
+        self, pk: int, quantity: int, unit_cost, layer: tuple[int | None, int, int, Decimal]
+    ) -> Iterator[str]:
+        """Open the layer of an inbound move; yield how it differs from the move."""
+        layer_id, layer_quantity, layer_remaining, layer_cost = layer
+        if layer_id is None:
+            yield f"StockMove {pk} (product {self.product_id}) brought units in but has no layer"
+            return
+        if layer_quantity != quantity:
+            yield (
+                f"CostLayer {layer_id}: quantity {layer_quantity}, "
+                f"but its move {pk} moved {quantity}"
+            )
+        if layer_cost != unit_cost:
+            yield (
+                f"CostLayer {layer_id}: unit cost {layer_cost}, but its move {pk} says {unit_cost}"
+            )
+        self.queue.append([layer_id, layer_quantity, layer_cost, layer_remaining])
+
+    def take_out(self, pk: int, quantity: int, total_cost) -> Iterator[str]:
+        """Use up the oldest layers for an outbound move; yield where the stored costs differ."""
+        needed, cost = quantity, Decimal("0")
+        while needed and self.queue:
+            head = self.queue[0]
+            take = min(head[1], needed)
+            head[1] -= take
+            needed -= take
+            cost += take * head[2]
+            if head[1] == 0:
+                layer_id, _left, _cost, recorded = self.queue.popleft()
+                if recorded != 0:
+                    yield (
+                        f"CostLayer {layer_id} (product {self.product_id}): "
+                        f"remaining={recorded}, FIFO replay says 0"
+                    )
+        self.beyond += needed
+        if not needed and total_cost != cost:
+            yield (
+                f"StockMove {pk} (product {self.product_id}): total cost {total_cost}, "
+                f"FIFO replay says {cost}"
+            )
+
+    def close(self) -> Iterator[str]:
+        """Yield the layers whose remaining units differ from the replay's, and any shortfall."""
+        for layer_id, left, _cost, recorded in self.queue:
+            if left != recorded:
+                yield (
+                    f"CostLayer {layer_id} (product {self.product_id}): remaining={recorded}, "
+                    f"FIFO replay says {left}"
+                )
+        if self.beyond:
+            yield (
+                f"Product {self.product_id}: {self.beyond} units left the warehouse "
+                "beyond its cost layers"
+            )
+
+
+def _moves_with_layers():
     # Every layer hangs off exactly one move, so walking all moves (transfers too)
     # with their layer finds stray layers without a second query over the layers.
-    moves = StockMove.objects.order_by("product_id", "id").values_list(
+    return StockMove.objects.order_by("product_id", "id").values_list(
         "pk",
         "product_id",
         "quantity",
@@ -99,25 +153,31 @@ def cost_layer_differences() -> Iterator[str]:
         "cost_layer__remaining",
         "cost_layer__unit_cost",
     )
-    product_id = None
-    queue: deque[list] = deque()
-    beyond = 0
 
-    def close(product_id: int) -> Iterator[str]:
-        for layer_id, left, _cost, recorded in queue:
-            if left != recorded:
-                yield (
-                    f"CostLayer {layer_id} (product {product_id}): remaining={recorded}, "
-                    f"FIFO replay says {left}"
-                )
-        if beyond:
-            yield (
-                f"Product {product_id}: {beyond} units left the warehouse beyond its cost layers"
-            )
 
+def _unit_total_differences(remaining: dict[int, int], on_hand: dict[int, int]) -> Iterator[str]:
+    for product_id in sorted(set(remaining) | set(on_hand)):
+        held, balance = remaining.get(product_id) or 0, on_hand.get(product_id) or 0
+        if held != balance:
+            yield (f"Product {product_id}: cost layers hold {held} units, balances {balance}")
+
+
+def cost_layer_differences() -> Iterator[str]:
+    """Replay FIFO move by move and compare layers and stored costs with the replay.
+
+    Each inbound move (receipt, found units) must have opened one layer of its
+    quantity and unit cost; each outbound move (shipment, units removed) must have
+    used up the oldest layers first and stored their cost. Transfers do not touch
+    layers. Posting order (primary key) is FIFO order.
+    """
+    on_hand = dict(
+        StockLevel.objects.order_by().values_list("product_id").annotate(total=Sum("on_hand"))
+    )
+    remaining_totals = _remaining_by_product()
+    replay = None
     for (
         pk,
-        move_product_id,
+        product_id,
         quantity,
         from_location_id,
         to_location_id,
@@ -128,62 +188,27 @@ def cost_layer_differences() -> Iterator[str]:
         layer_quantity,
         layer_remaining,
         layer_cost,
-    ) in moves.iterator(chunk_size=5000):
-        if move_product_id != product_id:
-            if product_id is not None:
-                yield from close(product_id)
-            product_id, queue, beyond = move_product_id, deque(), 0
+    ) in _moves_with_layers().iterator(chunk_size=5000):
+        if replay is None or replay.product_id != product_id:
+            if replay is not None:
+                yield from replay.close()
+            replay = _FifoReplay(product_id)
         brings_units_in = from_location_id is None and to_location_id is not None
         if layer_id is not None and not brings_units_in:
             yield f"CostLayer {layer_id} belongs to move {pk}, which brought no units in"
             continue
-        if layer_id is not None and layer_product_id != move_product_id:
+        if layer_id is not None and layer_product_id != product_id:
             yield f"CostLayer {layer_id} is for another product than its move {pk}"
         if from_location_id is not None and to_location_id is not None:
             continue  # transfers do not touch layers
         if to_location_id is not None:
-            if layer_id is None:
-                yield f"StockMove {pk} (product {product_id}) brought units in but has no layer"
-                continue
-            if layer_quantity != quantity:
-                yield (
-                    f"CostLayer {layer_id}: quantity {layer_quantity}, "
-                    f"but its move {pk} moved {quantity}"
-                )
-            if layer_cost != unit_cost:
-                yield (
-                    f"CostLayer {layer_id}: unit cost {layer_cost}, "
-                    f"but its move {pk} says {unit_cost}"
-                )
-            queue.append([layer_id, layer_quantity, layer_cost, layer_remaining])
-            continue
-        needed, cost = quantity, Decimal("0")
-        while needed and queue:
-            head = queue[0]
-            take = min(head[1], needed)
-            head[1] -= take
-            needed -= take
-            cost += take * head[2]
-            if head[1] == 0:
-                layer_id, _left, _cost, recorded = queue.popleft()
-                if recorded != 0:
-                    yield (
-                        f"CostLayer {layer_id} (product {product_id}): remaining={recorded}, "
-                        "FIFO replay says 0"
-                    )
-        beyond += needed
-        if not needed and total_cost != cost:
-            yield (
-                f"StockMove {pk} (product {product_id}): total cost {total_cost}, "
-                f"FIFO replay says {cost}"
-            )
-    if product_id is not None:
-        yield from close(product_id)
-
-    for product_id in sorted(set(remaining_totals) | set(on_hand)):
-        held, balance = remaining_totals.get(product_id) or 0, on_hand.get(product_id) or 0
-        if held != balance:
-            yield (f"Product {product_id}: cost layers hold {held} units, balances {balance}")
+            layer = (layer_id, layer_quantity, layer_remaining, layer_cost)
+            yield from replay.bring_in(pk, quantity, unit_cost, layer)
+        else:
+            yield from replay.take_out(pk, quantity, total_cost)
+    if replay is not None:
+        yield from replay.close()
+    yield from _unit_total_differences(remaining_totals, on_hand)
 
 
 def find_differences() -> Iterator[str]:
