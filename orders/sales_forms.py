@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
+from orders.intake import MAX_CARRIER, MAX_TRACKING_NUMBER
 from orders.models import Channel
 from warehouses.models import Warehouse
 
@@ -141,6 +142,24 @@ class TrackingForm(forms.Form):
     carrier = forms.CharField(
         label=_("Carrier"),
         max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class ShipForm(forms.Form):
+    """The warehouse shipment: carrier and tracking number, both optional."""
+
+    carrier = forms.CharField(
+        label=_("Carrier"),
+        max_length=MAX_CARRIER,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+        help_text=_("E.g. DHL, UPS, the post; empty if the customer collects."),
+    )
+    tracking_number = forms.CharField(
+        label=_("Tracking number"),
+        max_length=MAX_TRACKING_NUMBER,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
