@@ -134,10 +134,11 @@ class AllocationSummary:
     text: str
 
 
-def allocation_summary(order: SalesOrder) -> AllocationSummary:
+def allocation_summary(order: SalesOrder, *, verb: str = "is") -> AllocationSummary:
     """What the order holds now: allocated, backordered, dropshipped units, and why any wait.
 
-    One query when nothing waits, four otherwise. E.g. “SO-000018 is backordered:
+    ``verb`` joins the number and the status (“entered and” after a new order). One
+    query when nothing waits, four otherwise. E.g. “SO-000018 is backordered:
     3 units allocated, 5 units wait for stock. POS sells from MAIN only; 719 free units
     of MUG-001 are in EAST.”
     """
@@ -156,7 +157,7 @@ def allocation_summary(order: SalesOrder) -> AllocationSummary:
         parts.append(f"{units(backordered)} wait{'s' if backordered == 1 else ''} for stock")
     if dropship:
         parts.append(f"{units(dropship)} to be shipped by the dropship supplier")
-    text = f"{order.number} is {order.get_status_display().lower()}: {', '.join(parts)}."
+    text = f"{order.number} {verb} {order.get_status_display().lower()}: {', '.join(parts)}."
     if backordered:
         text += " " + backorder_reasons(order, short)
     return AllocationSummary(allocated, backordered, dropship, text)
