@@ -47,6 +47,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 Status = SalesOrder.Status
+# What a service may change on the order row, copied back to the caller's object.
+COPIED = ("status", "updated_at", "shipped_at", "carrier", "tracking_number", "cancelled_at")
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -83,14 +85,7 @@ def _lock_order(order: SalesOrder) -> SalesOrder:
 def _copy(locked: SalesOrder, order: SalesOrder) -> SalesOrder:
     """Bring the caller's object up to date once nothing can refuse any more."""
     if order is not locked:
-        for name in (
-            "status",
-            "updated_at",
-            "shipped_at",
-            "carrier",
-            "tracking_number",
-            "cancelled_at",
-        ):
+        for name in COPIED:
             setattr(order, name, getattr(locked, name))
     return order
 
