@@ -104,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.receive_purchaseorder",
         *VIEW_SALES,
         *MANAGE_CHANNELS,
+        "orders.add_salesorder",
         "orders.change_salesorder",
         "orders.allocate_salesorder",
         "orders.ship_salesorder",

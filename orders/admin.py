@@ -341,10 +341,17 @@ class SalesOrderAdmin(admin.ModelAdmin):
         "status",
         "created_at",
         "shipped_at",
+        "tracking_number",
     )
     list_select_related = ("channel",)
     list_filter = ("status", "channel", "created_at")
-    search_fields = ("number", "external_ref", "customer_name", "customer_email")
+    search_fields = (
+        "number",
+        "external_ref",
+        "customer_name",
+        "customer_email",
+        "tracking_number",
+    )
     date_hierarchy = "created_at"
     readonly_fields = (
         "number",
@@ -354,6 +361,8 @@ class SalesOrderAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "shipped_at",
+        "carrier",
+        "tracking_number",
         "cancelled_at",
         "allocations",
     )
@@ -366,6 +375,7 @@ class SalesOrderAdmin(admin.ModelAdmin):
         "shipping_address",
         ("created_at", "updated_at"),
         ("shipped_at", "cancelled_at"),
+        ("carrier", "tracking_number"),
         "allocations",
     )
     inlines = [SalesOrderLineInline, SalesOrderEventInline]

@@ -20,6 +20,8 @@ MAX_LINES = 500
 MAX_LINE_QUANTITY = 1_000_000
 MAX_PRICE = Decimal(10) ** 10
 MAX_ADDRESS = 2000
+MAX_CARRIER = 64  # SalesOrder.carrier
+MAX_TRACKING_NUMBER = 100  # SalesOrder.tracking_number
 CENT = Decimal("0.01")
 
 
@@ -46,6 +48,21 @@ def check_text(value, *, field: str, what: str, limit: int) -> str:
         raise errors.InvalidOrder(
             f"The {what.removeprefix('a ').removeprefix('an ')} is too long: at most {limit} "
             f"characters (got {len(value)}).",
+            field=field,
+        )
+    return value
+
+
+def optional_text(value, *, field: str, what: str, limit: int) -> str:
+    """Strip an optional text; None is empty; refuse what is not text or is too long."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise errors.InvalidOrder(f"The {what} must be text.", field=field)
+    value = value.strip()
+    if len(value) > limit:
+        raise errors.InvalidOrder(
+            f"The {what} is too long: at most {limit} characters (got {len(value)}).",
             field=field,
         )
     return value

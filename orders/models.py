@@ -411,7 +411,10 @@ class SalesOrder(models.Model):
     request_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The warehouse shipment: when it left, with which carrier, under which tracking number.
     shipped_at = models.DateTimeField(null=True, blank=True)
+    carrier = models.CharField(max_length=64, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

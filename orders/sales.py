@@ -32,6 +32,7 @@ from orders.models import (
     SalesOrderEvent,
     SalesOrderLine,
 )
+from orders.sales_selectors import units
 
 __all__ = [
     "allocate_order",
@@ -46,6 +47,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 Status = SalesOrder.Status
+# What a service may change on the order row, copied back to the caller's object.
+COPIED = ("status", "updated_at", "shipped_at", "carrier", "tracking_number", "cancelled_at")
 
 
 # --- helpers ------------------------------------------------------------------------
@@ -82,7 +85,7 @@ def _lock_order(order: SalesOrder) -> SalesOrder:
 def _copy(locked: SalesOrder, order: SalesOrder) -> SalesOrder:
     """Bring the caller's object up to date once nothing can refuse any more."""
     if order is not locked:
-        for name in ("status", "updated_at", "shipped_at", "cancelled_at"):
+        for name in COPIED:
             setattr(order, name, getattr(locked, name))
     return order
 
@@ -154,7 +157,8 @@ def _settle(order: SalesOrder, user, reserved: int, replaced: list[str] | None =
         parts.append("Released what can no longer ship: " + "; ".join(replaced))
     if status != order.status or replaced:
         parts.append(
-            f"Allocated {reserved} units" + (f"; {waiting} wait for stock" if waiting else "")
+            f"Allocated {units(reserved)}"
+            + (f"; {waiting} wait{'s' if waiting == 1 else ''} for stock" if waiting else "")
         )
         _set_status(order, status, user, ". ".join(parts))
     elif reserved:
@@ -362,8 +366,23 @@ def start_picking(*, order: SalesOrder, user=None) -> SalesOrder:
 
 
 @ledger.ledger_operation
-def ship_order(*, order: SalesOrder, user=None) -> SalesOrder:
-    """Ship every allocated warehouse unit through the ledger and record its FIFO cost."""
+def ship_order(
+    *, order: SalesOrder, user=None, carrier: str = "", tracking_number: str = ""
+) -> SalesOrder:
+    """Ship every allocated warehouse unit through the ledger and record its FIFO cost.
+
+    ``carrier`` and ``tracking_number`` (optional, stripped) are stored on the order with
+    the time it shipped, and named in its status history.
+    """
+    carrier = intake.optional_text(
+        carrier, field="carrier", what="carrier", limit=intake.MAX_CARRIER
+    )
+    tracking_number = intake.optional_text(
+        tracking_number,
+        field="tracking_number",
+        what="tracking number",
+        limit=intake.MAX_TRACKING_NUMBER,
+    )
     locked = _lock_order(order)
     if locked.status == Status.BACKORDERED:
         raise errors.InvalidSalesTransition(
@@ -427,23 +446,32 @@ def ship_order(*, order: SalesOrder, user=None) -> SalesOrder:
         Allocation.objects.filter(pk=reservation.pk).update(
             quantity=0, quantity_shipped=F("quantity_shipped") + reservation.quantity
         )
-        _, units, cost = shipped.get(line.pk, (line, 0, Decimal("0")))
-        shipped[line.pk] = (line, units + reservation.quantity, cost + move.total_cost)
-    for line, units, cost in shipped.values():
+        _, count, cost = shipped.get(line.pk, (line, 0, Decimal("0")))
+        shipped[line.pk] = (line, count + reservation.quantity, cost + move.total_cost)
+    for line, count, cost in shipped.values():
         SalesOrderLine.objects.filter(pk=line.pk).update(
-            quantity_allocated=F("quantity_allocated") - units,
-            quantity_shipped=F("quantity_shipped") + units,
+            quantity_allocated=F("quantity_allocated") - count,
+            quantity_shipped=F("quantity_shipped") + count,
             cost_of_goods=(line.cost_of_goods or Decimal("0")) + cost,
         )
-    units = sum(units for _, units, _ in shipped.values())
+    total = sum(count for _, count, _ in shipped.values())
+    note = f"Shipped {units(total)}"
+    if carrier:
+        note += f" via {carrier}"
+    if tracking_number:
+        note += f", tracking {tracking_number}"
     complete = not locked.lines.filter(quantity_shipped__lt=F("quantity")).exists()
-    if complete:
-        _set_status(
-            locked, Status.SHIPPED, user, f"Shipped {units} units", shipped_at=timezone.now()
-        )
-    else:
-        SalesOrder.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
-        _record(locked, locked.status, locked.status, user, f"Shipped {units} units")
+    # A dropship line left to its supplier keeps the order's status; the warehouse part
+    # has left all the same.
+    _set_status(
+        locked,
+        Status.SHIPPED if complete else locked.status,
+        user,
+        note,
+        shipped_at=timezone.now(),
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
     return _copy(locked, order)
 
 

@@ -15,6 +15,8 @@ from django.db.models import Case, Count, F, IntegerField, Prefetch, Q, Sum, Val
 from django.db.models.functions import Coalesce, Greatest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -36,7 +38,8 @@ from orders.models import (
     StockOutbox,
     WebhookDelivery,
 )
-from orders.sales_forms import ChannelForm
+from orders.sales_forms import ChannelForm, ShipForm
+from orders.sales_selectors import allocation_summary, shipment_summary
 
 SERVICE_ERRORS = (SalesError, LedgerError)
 RECENT_DELIVERIES = 20
@@ -426,31 +429,67 @@ def packing_slip(request, so_number):
     )
 
 
+def doc_number(number: str):
+    return format_html('<span class="doc-number">{}</span>', number)
+
+
+def _step_form(step: str, data):
+    if step == "ship":
+        return ShipForm(data)
+    form = ReasonForm(data)
+    if step != "cancel":
+        form.fields.pop("reason")
+    return form
+
+
+def _done(request, step: str, order: SalesOrder, form, shipping: str) -> None:
+    """Say what the step did: an allocation that left units waiting says why, as a warning."""
+    names = {"number": order.number, "status": order.get_status_display().lower()}
+    if step == "allocate":
+        summary = allocation_summary(order)
+        (messages.warning if summary.backordered else messages.success)(request, summary.text)
+    elif step == "ship":
+        text = _("%(number)s shipped: %(what)s") % {**names, "what": shipping}
+        if form.cleaned_data["carrier"]:
+            text += _(" via %(carrier)s") % form.cleaned_data
+        if form.cleaned_data["tracking_number"]:
+            text += _(", tracking %(tracking_number)s") % form.cleaned_data
+        text += "."
+        if order.status != SalesOrder.Status.SHIPPED:
+            text += _(" It stays %(status)s until its dropship lines ship.") % names
+        messages.success(request, text)
+    else:
+        messages.success(request, STEPS[step]["done"] % names)
+
+
 def _sales_action(request, so_number: str, *, step: str):
     """GET asks to confirm; POST calls the service; a refusal shows on the page."""
     order = _get_order(so_number)
     spec = STEPS[step]
-    form = ReasonForm(request.POST if request.method == "POST" else None)
-    if step != "cancel":
-        form.fields.pop("reason")
+    form = _step_form(step, request.POST if request.method == "POST" else None)
+    shipping = shipment_summary(order) if step == "ship" else ""
     if form.is_valid():
-        kwargs = {"order": order, "user": request.user}
-        if step == "cancel":
-            kwargs["reason"] = form.cleaned_data["reason"]
+        kwargs = {"order": order, "user": request.user, **form.cleaned_data}
         try:
             order = getattr(sales, spec["service"])(**kwargs)
         except SERVICE_ERRORS as err:
-            form.add_error(None, err.message)
+            if err.field in form.fields:
+                form.add_error(err.field, err.message)
+            else:
+                form.add_error(None, err.message)
             order.refresh_from_db()
         else:
-            messages.success(
-                request,
-                spec["done"]
-                % {"number": order.number, "status": order.get_status_display().lower()},
-            )
+            _done(request, step, order, form, shipping)
             return redirect(order)
+    title = spec["title"] % {"number": order.number}
+    # The order number never breaks inside the heading (SO-/000018).
+    heading = mark_safe(conditional_escape(spec["title"]) % {"number": doc_number(order.number)})
+    if step == "ship":
+        title += f": {shipping}"
+        heading = format_html("{}: {}", heading, shipping)
     action = {
-        "title": spec["title"] % {"number": order.number},
+        "title": title,
+        "heading": heading,
         "lead": spec["lead"],
         "button": spec["button"],
         "url": request.path,
@@ -473,7 +512,6 @@ STEPS = {
             "reserved stays backordered."
         ),
         "button": _("Allocate"),
-        "done": _("%(number)s allocated as far as stock allows: it is now %(status)s."),
     },
     "pick": {
         "service": "start_picking",
@@ -487,10 +525,11 @@ STEPS = {
         "title": _("Ship %(number)s"),
         "lead": _(
             "The allocated units leave stock: on hand and committed go down and the cost "
-            "of goods is recorded per line. Dropship lines ship from their supplier."
+            "of goods is recorded per line. Dropship lines ship from their supplier. "
+            "The carrier and tracking number are optional; they show on the order and "
+            "its packing slip."
         ),
         "button": _("Ship"),
-        "done": _("%(number)s shipped: it is now %(status)s."),
     },
     "cancel": {
         "service": "cancel_order",

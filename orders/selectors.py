@@ -8,22 +8,30 @@ from django.db.models import F, Sum
 from orders.models import PurchaseOrder, PurchaseOrderLine, ReceiptLine, SupplierProduct
 
 
-def incoming_by_product(product_ids: Iterable[int] | None = None) -> dict[int, int]:
-    """Return ``{product_id: units ordered and not yet received}`` over open orders (one query).
+def incoming_lines(product_ids: Iterable[int] | None = None):
+    """Purchase order lines still to be received: open warehouse orders, quantity left over.
 
-    Counts lines of warehouse orders in ``PurchaseOrder.INCOMING_STATUSES``; a line received
-    beyond its ordered quantity counts as zero, never negative. Products with nothing
-    incoming are left out.
+    Lines of orders in ``PurchaseOrder.INCOMING_STATUSES``; dropship orders never count
+    (the supplier ships those to the customer), nor a line received in full or beyond.
     """
     lines = PurchaseOrderLine.objects.filter(
         order__status__in=PurchaseOrder.INCOMING_STATUSES,
-        order__dropship=False,  # the supplier ships those to the customer
+        order__dropship=False,
         quantity_ordered__gt=F("quantity_received"),
     )
     if product_ids is not None:
         lines = lines.filter(product_id__in=list(product_ids))
+    return lines
+
+
+def incoming_by_product(product_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Return ``{product_id: units ordered and not yet received}`` over open orders (one query).
+
+    Counts ``incoming_lines``; products with nothing incoming are left out.
+    """
     rows = (
-        lines.order_by()
+        incoming_lines(product_ids)
+        .order_by()
         .values_list("product_id")
         .annotate(incoming=Sum(F("quantity_ordered") - F("quantity_received")))
     )

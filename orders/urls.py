@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import sales_views, views
+from orders import sales_entry_views, sales_views, views
 
 urlpatterns = [
     path("suppliers/", views.supplier_list, name="supplier_list"),
@@ -78,6 +78,7 @@ urlpatterns = [
         name="channel_webhook_secret",
     ),
     path("sales-orders/", sales_views.sales_order_list, name="sales_order_list"),
+    path("sales-orders/new/", sales_entry_views.sales_order_create, name="sales_order_create"),
     path(
         "sales-orders/<str:so_number>/",
         sales_views.sales_order_detail,

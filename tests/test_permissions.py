@@ -30,12 +30,14 @@ BUYING_PAGES = {
     "purchase_order_cancel",
     "purchase_order_close",
 }
-# Pages that change channels or show their secrets, allocate or cancel sales orders: managers.
+# Pages that change channels or show their secrets, enter, allocate or cancel sales
+# orders: managers.
 SALES_MANAGING_PAGES = {
     "channel_create",
     "channel_edit",
     "channel_token",
     "channel_webhook_secret",
+    "sales_order_create",
     "sales_order_allocate",
     "sales_order_cancel",
 }

@@ -323,7 +323,7 @@ def test_manager_allocates_after_stock_arrives_then_clerk_picks_and_ships(
     order.refresh_from_db()
     assert order.status == "allocated"
     page = text_of(client.get(response.url))
-    assert f"{order.number} allocated as far as stock allows: it is now allocated." in page
+    assert f"{order.number} is allocated: 3 units allocated." in page
 
     client.force_login(clerk)
     assert client.post(reverse("sales_order_pick", args=[order.number])).status_code == 302
