@@ -165,3 +165,14 @@ def dashboard_counts(today: date | None = None) -> dict:
     )
     counts["expiring_lots"] = expiring_lots(today).filter(expires_on__gte=today).count()
     return counts
+
+
+def product_suggestions(term: str, limit: int = 10) -> list[Product]:
+    """Return up to ``limit`` products whose SKU or name holds every word of ``term``."""
+    words = term.split()
+    if not words:
+        return []
+    condition = Q()
+    for word in words:
+        condition &= Q(sku__icontains=word) | Q(name__icontains=word)
+    return list(Product.objects.filter(condition).order_by("-active", "sku")[:limit])

@@ -135,7 +135,12 @@ GOOD_TRANSFER = {
 }
 
 ADJUST_CASES = [
-    ("unknown sku", {"product": "NOPE-1"}, "product", "No product has the SKU “NOPE-1”."),
+    (
+        "unknown sku",
+        {"product": "NOPE-1"},
+        "product",
+        ("No product has the SKU, GTIN or barcode “NOPE-1”."),
+    ),
     ("missing sku", {"product": ""}, "product", "Enter the product's SKU."),
     (
         "unknown location",
@@ -199,7 +204,12 @@ ADJUST_CASES = [
 ]
 
 TRANSFER_CASES = [
-    ("unknown sku", {"product": "NOPE-1"}, "product", "No product has the SKU “NOPE-1”."),
+    (
+        "unknown sku",
+        {"product": "NOPE-1"},
+        "product",
+        ("No product has the SKU, GTIN or barcode “NOPE-1”."),
+    ),
     (
         "unknown from location",
         {"location": "WH9-Z"},

@@ -344,7 +344,11 @@ def test_buyer_adds_a_product_the_supplier_sells(buyer_client, supplier, lot_pro
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"product": "NO-SUCH"}, "product", "No product has the SKU “NO-SUCH”."),
+        (
+            {"product": "NO-SUCH"},
+            "product",
+            ("No product has the SKU, GTIN or barcode “NO-SUCH”."),
+        ),
         ({"product": "MUG-001"}, "product", "ACME already sells MUG-001: edit that row instead."),
         (
             {"supplier_sku": "ACME-MUG"},
@@ -627,7 +631,11 @@ def test_removing_a_line(buyer_client, draft_order):
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"product": "NO-SUCH", "quantity": "5"}, "product", "No product has the SKU “NO-SUCH”."),
+        (
+            {"product": "NO-SUCH", "quantity": "5"},
+            "product",
+            ("No product has the SKU, GTIN or barcode “NO-SUCH”."),
+        ),
         (
             {"product": "SOLO-1", "quantity": "5"},
             "product",

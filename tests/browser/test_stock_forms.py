@@ -68,6 +68,8 @@ def test_bad_adjustment_shows_the_message_and_keeps_the_input(live_server, login
     page.get_by_label("Product SKU").fill("NO-SUCH")
     page.get_by_label("Quantity").fill("-1")
     page.get_by_role("button", name="Post adjustment").click()
-    expect(page.locator("#id_product_error")).to_contain_text("No product has the SKU “NO-SUCH”.")
+    expect(page.locator("#id_product_error")).to_contain_text(
+        "No product has the SKU, GTIN or barcode “NO-SUCH”."
+    )
     expect(page.get_by_label("Reason")).to_have_value("Stolen")
     assert StockMove.objects.count() == moves
