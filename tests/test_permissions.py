@@ -45,9 +45,12 @@ SHIPPING_PAGES = {
     "sales_order_ship",
     "purchase_order_confirm_shipment",
 }
+# Pages that create or change products: buyers and managers.
+CATALOG_PAGES = {"product_create", "product_edit"}
 # Pages a clerk may not open; every other page is one a clerk may view.
 CLERK_FORBIDDEN = {
     "adjust_stock",
+    *CATALOG_PAGES,
     "valuation_report",
     *BUYING_PAGES,
     *SALES_MANAGING_PAGES,
