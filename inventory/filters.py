@@ -3,9 +3,11 @@
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Product, ProductBarcode
+from inventory.selectors import EXPIRY_WARNING_DAYS, LOT_EXPIRED, LOT_EXPIRING, lot_expiry_q
 from warehouses.models import Location, Warehouse, in_subtree
 
 GTIN_LENGTHS = (8, 12, 13, 14)
@@ -126,12 +128,25 @@ class StockFilter(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
+    lot_expiry = django_filters.ChoiceFilter(
+        label=_("Lot expiry"),
+        method="filter_lot_expiry",
+        choices=[
+            (LOT_EXPIRED, _("Expired")),
+            (LOT_EXPIRING, _("Expiring within %(days)s days") % {"days": EXPIRY_WARNING_DAYS}),
+        ],
+        empty_label=_("Any expiry"),
+    )
+
     class Meta:
         form = StockFilterForm
-        fields = ["q", "warehouse", "location", "expires_before"]
+        fields = ["q", "warehouse", "location", "expires_before", "lot_expiry"]
 
     def filter_q(self, queryset, name, value):
         return search_products(queryset, value, prefix="product__")
+
+    def filter_lot_expiry(self, queryset, name, value):
+        return queryset.filter(lot_expiry_q(value, timezone.localdate()))
 
     def filter_location(self, queryset, name, value):
         # clean_location has turned the barcode into a Location.

@@ -3,19 +3,15 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from inventory.models import Lot, Product
+from inventory.fields import ProductField, ProductInput
+from inventory.models import Lot
 from warehouses.models import Location
 
 
 class StockMoveForm(forms.Form):
     """Fields shared by the adjustment and transfer forms: product, location, lot, quantity."""
 
-    product = forms.CharField(
-        label=_("Product SKU"),
-        max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
-        error_messages={"required": _("Enter the product's SKU.")},
-    )
+    product = ProductField(widget=ProductInput(attrs={"autofocus": True}))
     location = forms.CharField(
         label=_("Location barcode"),
         max_length=64,
@@ -37,17 +33,6 @@ class StockMoveForm(forms.Form):
         },
         widget=forms.NumberInput(attrs={"step": 1}),
     )
-
-    def clean_product(self):
-        sku = self.cleaned_data["product"].strip()
-        product = Product.objects.filter(sku=sku).first()
-        if product is None:
-            product = Product.objects.filter(sku__iexact=sku).first()
-        if product is None:
-            raise forms.ValidationError(
-                _("No product has the SKU “%(sku)s”."), code="unknown_product", params={"sku": sku}
-            )
-        return product
 
     def clean_location(self):
         return self._location("location")

@@ -57,9 +57,10 @@ MANAGE_CHANNELS = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    # Scan stations, stock lookup, receiving purchase orders.
+    # Scan stations, stock lookup, receiving purchase orders and putting them away.
     "clerk": [
         *VIEW_STOCK,
+        "inventory.transfer_stock",
         *VIEW_PURCHASING,
         "orders.receive_purchaseorder",
         *VIEW_SALES,

@@ -28,6 +28,8 @@ from inventory.pagination import keys_first
 from warehouses.models import Location
 
 EXPIRY_WARNING_DAYS = 30
+LOT_EXPIRED = "expired"
+LOT_EXPIRING = "expiring"
 
 
 def usable_level_q(today: date, prefix: str = "") -> Q:
@@ -127,16 +129,59 @@ def location_moves(locations: QuerySet, limit: int = 50) -> list[StockMove]:
 
 
 def expiring_lots(today: date | None = None, days: int = EXPIRY_WARNING_DAYS) -> QuerySet:
-    """Return lots with stock on hand that expire within ``days`` (expired ones included)."""
+    """Return lots with stock on hand that expire within ``days`` from today (not yet expired)."""
     today = today or timezone.localdate()
     with_stock = StockLevel.objects.filter(lot=OuterRef("pk"), on_hand__gt=0)
     return (
-        Lot.objects.filter(Exists(with_stock), expires_on__lte=today + timedelta(days=days))
-        .annotate(
-            on_hand=_lot_on_hand(),
+        Lot.objects.filter(
+            Exists(with_stock),
+            expires_on__gte=today,
+            expires_on__lte=today + timedelta(days=days),
         )
+        .annotate(on_hand=_lot_on_hand())
         .select_related("product")
         .order_by("expires_on", "code")
+    )
+
+
+def lot_expiry_q(state: str, today: date, prefix: str = "lot__") -> Q:
+    """Match rows whose lot has expired (``expired``) or expires within the warning days."""
+    if state == LOT_EXPIRED:
+        return Q(**{f"{prefix}expires_on__lt": today})
+    return Q(
+        **{
+            f"{prefix}expires_on__gte": today,
+            f"{prefix}expires_on__lte": today + timedelta(days=EXPIRY_WARNING_DAYS),
+        }
+    )
+
+
+def expired_stock(today: date | None = None) -> QuerySet:
+    """Return balance rows holding units of expired lots, the oldest expiry first."""
+    today = today or timezone.localdate()
+    return (
+        stock_rows(today)
+        .filter(lot_expiry_q(LOT_EXPIRED, today), on_hand__gt=0)
+        .order_by("lot__expires_on", "location__path", "product__sku", "pk")
+    )
+
+
+def quarantine_by_warehouse() -> dict[int, Location]:
+    """Return the first active quarantine location of each warehouse (one query)."""
+    quarantine = {}
+    for location in Location.objects.filter(kind=Location.Kind.QUARANTINE, active=True).order_by(
+        "path"
+    ):
+        quarantine.setdefault(location.warehouse_id, location)
+    return quarantine
+
+
+def stock_summary(rows: QuerySet) -> dict:
+    """Return the rows, distinct lots and units on hand of a stock list (one query)."""
+    return rows.order_by().aggregate(
+        rows=Count("pk"),
+        lots=Count("lot", distinct=True),
+        units=Coalesce(Sum("on_hand"), 0),
     )
 
 
@@ -152,16 +197,34 @@ def _lot_on_hand() -> Coalesce:
 
 
 def dashboard_counts(today: date | None = None) -> dict:
-    """Return the dashboard's headline numbers in three aggregate queries."""
+    """Return the dashboard's headline numbers in two aggregate queries."""
     today = today or timezone.localdate()
     counts = Product.objects.aggregate(
         products=Count("pk"), active_products=Count("pk", filter=Q(active=True))
     )
+    held = Q(on_hand__gt=0)
+    # Lots counted as the stock list filtered by lot expiry counts them: the cards link there.
     counts.update(
         StockLevel.objects.aggregate(
-            levels_with_stock=Count("pk", filter=Q(on_hand__gt=0)),
+            levels_with_stock=Count("pk", filter=held),
             units_on_hand=Coalesce(Sum("on_hand"), 0),
+            expired_lots=Count(
+                "lot", distinct=True, filter=held & lot_expiry_q(LOT_EXPIRED, today)
+            ),
+            expiring_lots=Count(
+                "lot", distinct=True, filter=held & lot_expiry_q(LOT_EXPIRING, today)
+            ),
         )
     )
-    counts["expiring_lots"] = expiring_lots(today).filter(expires_on__gte=today).count()
     return counts
+
+
+def product_suggestions(term: str, limit: int = 10) -> list[Product]:
+    """Return up to ``limit`` products whose SKU or name holds every word of ``term``."""
+    words = term.split()
+    if not words:
+        return []
+    condition = Q()
+    for word in words:
+        condition &= Q(sku__icontains=word) | Q(name__icontains=word)
+    return list(Product.objects.filter(condition).order_by("-active", "sku")[:limit])

@@ -1,12 +1,17 @@
 from django.urls import path
 
-from inventory import views
+from inventory import product_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("products/", views.product_list, name="product_list"),
+    path("products/new/", product_views.product_create, name="product_create"),
+    path("products/<path:sku>/edit/", product_views.product_edit, name="product_edit"),
     path("products/<path:sku>/", views.product_detail, name="product_detail"),
+    path("product-suggestions/", product_views.product_suggestions, name="product_suggestions"),
     path("stock/", views.stock_list, name="stock_list"),
     path("stock/adjust/", views.adjust_stock, name="adjust_stock"),
     path("stock/transfer/", views.transfer_stock, name="transfer_stock"),
+    path("export/products.csv", product_views.product_export, name="product_export"),
+    path("export/stock.csv", product_views.stock_export, name="stock_export"),
 ]

@@ -55,11 +55,18 @@ def paginate(request, queryset):
 @login_required
 @permission_required("inventory.view_product", raise_exception=True)
 def dashboard(request):
+    expired = list(selectors.expired_stock()[:10])
+    if expired:
+        # Each row's "Quarantine" link moves it to a quarantine location of its warehouse.
+        quarantine = selectors.quarantine_by_warehouse()
+        for row in expired:
+            row.quarantine = quarantine.get(row.location.warehouse_id)
     return render(
         request,
         "inventory/dashboard.html",
         {
             "counts": selectors.dashboard_counts(),
+            "expired_stock": expired,
             "expiring_lots": selectors.expiring_lots()[:10],
             "moves": selectors.recent_moves(10),
         },
@@ -107,7 +114,7 @@ def stock_list(request):
     return render_list(
         request,
         "inventory/stock_list.html",
-        {"filter": filterset, "page_obj": page_obj},
+        {"filter": filterset, "page_obj": page_obj, "summary": selectors.stock_summary(rows)},
     )
 
 

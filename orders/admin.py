@@ -395,7 +395,7 @@ class SalesOrderAdmin(admin.ModelAdmin):
             (
                 (
                     a.line.product.sku,
-                    a.location.path,
+                    a.location.barcode,
                     a.lot.code if a.lot else "—",
                     a.lot.expires_on if a.lot and a.lot.expires_on else "—",
                     a.quantity,

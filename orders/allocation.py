@@ -153,7 +153,7 @@ def allocate(order: SalesOrder, user, product_ids: Iterable[int] | None = None) 
 
 
 def describe(allocation: Allocation, today: date) -> str:
-    """Why the allocation cannot ship, e.g. “3 × TEA-100 in WH1/A/01 (lot L1 expired …)”."""
+    """Why the allocation cannot ship, e.g. “3 × TEA-100 in WH1-A-01 (lot L1 expired …)”."""
     location, lot = allocation.location, allocation.lot
     if lot is not None and lot.expires_on is not None and lot.expires_on < today:
         why = f"lot {lot.code} expired on {lot.expires_on.isoformat()}"
@@ -161,7 +161,7 @@ def describe(allocation: Allocation, today: date) -> str:
         why = "the location is inactive"
     else:
         why = f"a {location.get_kind_display().lower()} location is not sellable"
-    return f"{allocation.quantity} × {allocation.line.product.sku} in {location.path} ({why})"
+    return f"{allocation.quantity} × {allocation.line.product.sku} in {location.barcode} ({why})"
 
 
 def stale_allocations(order: SalesOrder, today: date) -> list[Allocation]:

@@ -14,6 +14,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from inventory.csv_export import safe_cell
 from orders.models import PurchaseOrder
 
 CENTS = Decimal("0.01")
@@ -57,13 +58,6 @@ def order_total(rows: list[dict]) -> Decimal:
     return sum((row["total"] for row in rows), Decimal("0.00"))
 
 
-def _safe_cell(value: str) -> str:
-    # A spreadsheet would run a cell that starts like a formula.
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
 def order_csv(order: PurchaseOrder) -> str:
     """Return the order lines as CSV: supplier_sku,sku,name,quantity,unit_cost,line_total."""
     out = io.StringIO()
@@ -73,9 +67,9 @@ def order_csv(order: PurchaseOrder) -> str:
         line = row["line"]
         writer.writerow(
             [
-                _safe_cell(row["supplier_sku"]),
-                _safe_cell(line.product.sku),
-                _safe_cell(line.product.name),
+                safe_cell(row["supplier_sku"]),
+                safe_cell(line.product.sku),
+                safe_cell(line.product.name),
                 line.quantity_ordered,
                 unit_cost_text(line.unit_cost),
                 str(row["total"]),

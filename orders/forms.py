@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from inventory.fields import ProductField, ProductInput
 from inventory.models import Product
 from orders.models import Supplier, SupplierProduct
 from warehouses.models import Location, Warehouse
@@ -14,19 +15,6 @@ QUANTITY_ERRORS = {
     "required": _("Enter a quantity."),
     "invalid": _("Enter a whole number of units."),
 }
-
-
-def find_product(sku: str) -> Product:
-    """Return the product with ``sku`` (exact first, then ignoring case) or raise a form error."""
-    sku = sku.strip()
-    product = Product.objects.filter(sku=sku).first()
-    if product is None:
-        product = Product.objects.filter(sku__iexact=sku).first()
-    if product is None:
-        raise forms.ValidationError(
-            _("No product has the SKU “%(sku)s”."), code="unknown_product", params={"sku": sku}
-        )
-    return product
 
 
 def find_location(barcode: str) -> Location:
@@ -97,12 +85,7 @@ class SupplierForm(forms.ModelForm):
 class SupplierProductForm(forms.ModelForm):
     """What one supplier sells: the product is typed as a SKU."""
 
-    product = forms.CharField(
-        label=_("Product SKU"),
-        max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
-        error_messages={"required": _("Enter the product's SKU.")},
-    )
+    product = ProductField(widget=ProductInput(attrs={"autofocus": True}))
 
     class Meta:
         model = SupplierProduct
@@ -132,7 +115,7 @@ class SupplierProductForm(forms.ModelForm):
     def clean_product(self):
         if self.instance.pk:
             return self.instance.product
-        product = find_product(self.cleaned_data["product"])
+        product = self.cleaned_data["product"]
         existing = SupplierProduct.objects.filter(supplier=self.supplier, product=product).first()
         if existing is not None:
             raise forms.ValidationError(
@@ -218,12 +201,7 @@ class PurchaseOrderForm(forms.Form):
 class LineForm(forms.Form):
     """A purchase order line: product SKU and quantity; the cost defaults from the supplier."""
 
-    product = forms.CharField(
-        label=_("Product SKU"),
-        max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        error_messages={"required": _("Enter the product's SKU.")},
-    )
+    product = ProductField()
     quantity = forms.IntegerField(
         label=_("Quantity"),
         error_messages=QUANTITY_ERRORS,
@@ -255,7 +233,7 @@ class LineForm(forms.Form):
     def clean_product(self):
         if self.line is not None:
             return self.line.product
-        return find_product(self.cleaned_data["product"])
+        return self.cleaned_data["product"]
 
     def clean_quantity(self):
         return positive_quantity(self.cleaned_data["quantity"])

@@ -593,6 +593,7 @@ def pick_list(order: SalesOrder) -> list[dict]:
         {
             "location": row.location,
             "path": row.location.path,
+            "barcode": row.location.barcode,
             "product": row.line.product,
             "sku": row.line.product.sku,
             "lot": row.lot,

@@ -109,7 +109,8 @@ class Location(models.Model):
         ]
 
     def __str__(self):
-        return self.path or self.code
+        # People type a location as its barcode: show it the same way everywhere.
+        return self.barcode or self.code
 
     def save(self, *args, **kwargs):
         self.check_parent()

@@ -179,7 +179,7 @@ def test_adjust_action_asks_then_posts_through_the_ledger(client, manager, locat
     done = _adjust(client, [bin1, bin2], apply="1", quantity="-3", reason="Broken in transit")
     assert done.status_code == 200
     messages = [str(m) for m in done.context["messages"]]
-    assert "MUG-001 in WH1/A/02: 2 of the 4 units of MUG-001 in WH1/A/02 are committed" in (
+    assert "MUG-001 in WH1-A-02: 2 of the 4 units of MUG-001 in WH1-A-02 are committed" in (
         " ".join(messages)
     ), messages
     assert "Posted 1 adjustment(s) of -3." in messages

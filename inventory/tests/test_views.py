@@ -130,6 +130,7 @@ def test_dashboard_shows_real_counts(clerk_client, locations, product, lot_produ
         "active_products": 2,
         "levels_with_stock": 3,
         "units_on_hand": 14,
+        "expired_lots": 0,
         "expiring_lots": 1,
     }
     assert [lot.code for lot in response.context["expiring_lots"]] == ["SOON"]
@@ -512,7 +513,7 @@ def test_stock_list_query_count_is_flat(
         clerk_client,
         reverse("stock_list") + "?location=WH1-A&warehouse=WH1",
         locations,
-        10,  # incoming per product of the page: one query, not one per row
+        11,  # incoming per product of the page and the summary: one query each
         django_assert_max_num_queries,
         clerk,
     )

@@ -373,7 +373,7 @@ def test_a_place_made_unsellable_is_replaced_while_picking(
     stock_in(product, locations["bin2"], 4)
     Location.objects.filter(pk=locations["bin1"].pk).update(**change)
 
-    with pytest.raises(errors.AllocationRefused, match="WH1/A/01"):
+    with pytest.raises(errors.AllocationRefused, match="WH1-A-01"):
         sales.ship_order(order=order)
     sales.allocate_order(order=order)
 

@@ -164,7 +164,7 @@ def test_an_expiry_date_of_today_is_not_past(tea_line, today):
 
 
 def test_quarantine_is_refused_unless_allowed(mug_line, locations, refused):
-    with refused(errors.QuarantineLocation, "quarantine_location", "WH1/QUA"):
+    with refused(errors.QuarantineLocation, "quarantine_location", "WH1-QUA"):
         receiving.receive_line(line=mug_line, quantity=2, location=locations["quarantine"])
     receipt = receiving.receive_line(
         line=mug_line, quantity=2, location=locations["quarantine"], allow_quarantine=True

@@ -328,10 +328,10 @@ def test_pick_list_is_sorted_by_path_with_flat_queries(
     with django_assert_num_queries(1):
         rows = sales.pick_list(order)
 
-    assert [(row["path"], row["sku"], row["quantity"]) for row in rows] == [
-        ("WH1/A/01", "TEA-100", 2),
-        ("WH1/A/02", "MUG-001", 3),
-        ("WH1/RCV", "MUG-001", 2),
+    assert [(row["barcode"], row["sku"], row["quantity"]) for row in rows] == [
+        ("WH1-A-01", "TEA-100", 2),
+        ("WH1-A-02", "MUG-001", 3),
+        ("WH1-RCV", "MUG-001", 2),
     ]
     assert rows[0]["lot"].code == "L1" and rows[0]["expires_on"] is not None
     big = place_order(web_store, ("MUG-001", 1))

@@ -231,10 +231,10 @@ def test_detail_shows_header_lines_allocations_dropship_and_events(clerk_client,
     assert "TEA-100 Green tea 100 g 5 9.90 4 1 0 — Warehouse" in text
     assert f"SOFA-9 Sofa 1 9.90 0 0 0 — Dropship — Drop Co on {po.number}" in text
     assert f'href="{po.get_absolute_url()}"' in html_of(response)
-    # Allocations by location path, earliest expiry first within one place.
-    assert "WH1/A/01 MUG-001 — — 3 0" in text
-    assert f"WH1/A/01 TEA-100 SOON {(TODAY() + timedelta(20)).isoformat()} 2 0" in text
-    assert f"WH1/A/02 TEA-100 LATE {(TODAY() + timedelta(90)).isoformat()} 2 0" in text
+    # Allocations by location (shown as its barcode), earliest expiry first within one place.
+    assert "WH1-A-01 MUG-001 — — 3 0" in text
+    assert f"WH1-A-01 TEA-100 SOON {(TODAY() + timedelta(20)).isoformat()} 2 0" in text
+    assert f"WH1-A-02 TEA-100 LATE {(TODAY() + timedelta(90)).isoformat()} 2 0" in text
     assert "Open Backordered" in text  # the status history
     assert "Total 9 7 1 0" in text
 
@@ -562,4 +562,4 @@ def test_sales_order_admin_query_counts_are_flat(
     )
     assert few == many == 9
     assert small == large == 9
-    assert "WH1/A/01" in response.text and "S011" in response.text
+    assert "WH1-A-01" in response.text and "S011" in response.text

@@ -83,7 +83,9 @@ def test_buyer_orders_and_sends_then_clerk_receives_in_two_deliveries(
     page.get_by_label("Product SKU").fill("MUG-01")
     page.get_by_label("Quantity").fill("10")
     page.get_by_role("button", name="Add line").click()
-    expect(page.locator("#id_product_error")).to_have_text("No product has the SKU “MUG-01”.")
+    expect(page.locator("#id_product_error")).to_have_text(
+        "No product has the SKU, GTIN or barcode “MUG-01”."
+    )
     expect(page.get_by_label("Quantity")).to_have_value("10")
     page.get_by_label("Product SKU").fill("MUG-001")
     page.get_by_role("button", name="Add line").click()

@@ -79,8 +79,8 @@ def test_manager_creates_a_token_allocates_picks_and_ships(
     page.get_by_role("link", name="Pick list").click()
     rows = page.locator("#pick-rows tbody tr")
     expect(rows).to_have_count(2)
-    expect(rows.nth(0)).to_contain_text("WH1/A/01")
-    expect(rows.nth(1)).to_contain_text("WH1/A/02")
+    expect(rows.nth(0)).to_contain_text("WH1-A-01")
+    expect(rows.nth(1)).to_contain_text("WH1-A-02")
     expect(page.get_by_role("checkbox")).to_have_count(2)
     page.get_by_role("link", name=re.compile("Back to")).click()
 

@@ -41,7 +41,7 @@ def test_manager_posts_an_adjustment_and_sees_the_result(live_server, login, man
     page.get_by_label("Reason").fill("Chipped in transit")
     page.get_by_role("button", name="Post adjustment").click()
 
-    expect(page.locator(".message-success")).to_have_text("Adjusted MUG-001 in WH1/A/01 by -3.")
+    expect(page.locator(".message-success")).to_have_text("Adjusted MUG-001 in WH1-A-01 by -3.")
     expect(page.locator("tfoot")).to_contain_text("7")
     expect(page.get_by_text("Chipped in transit")).to_be_visible()
     assert StockLevel.objects.get(product=mugs).on_hand == 7
@@ -58,7 +58,7 @@ def test_bad_adjustment_shows_the_message_and_keeps_the_input(live_server, login
     page.get_by_role("button", name="Post adjustment").click()
 
     expect(page.locator("#id_quantity_error")).to_contain_text(
-        "Only 10 of MUG-001 in WH1/A/01; 40 needed."
+        "Only 10 of MUG-001 in WH1-A-01; 40 needed."
     )
     expect(page.get_by_label("Product SKU")).to_have_value("MUG-001")
     expect(page.get_by_label("Location barcode")).to_have_value("WH1-A-01")
@@ -68,6 +68,8 @@ def test_bad_adjustment_shows_the_message_and_keeps_the_input(live_server, login
     page.get_by_label("Product SKU").fill("NO-SUCH")
     page.get_by_label("Quantity").fill("-1")
     page.get_by_role("button", name="Post adjustment").click()
-    expect(page.locator("#id_product_error")).to_contain_text("No product has the SKU “NO-SUCH”.")
+    expect(page.locator("#id_product_error")).to_contain_text(
+        "No product has the SKU, GTIN or barcode “NO-SUCH”."
+    )
     expect(page.get_by_label("Reason")).to_have_value("Stolen")
     assert StockMove.objects.count() == moves

@@ -12,7 +12,7 @@ def test_paths_and_depths(locations):
     assert locations["zone"].depth == 0
     assert locations["bin1"].path == "WH1/A/01"
     assert locations["bin1"].depth == 1
-    assert str(locations["bin1"]) == "WH1/A/01"
+    assert str(locations["bin1"]) == "WH1-A-01"
 
 
 def test_subtree_is_the_location_and_everything_below(warehouse, locations):

@@ -151,3 +151,27 @@ def _queries(client, url):
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     return len(queries.captured_queries)
+
+
+def test_locations_read_as_their_barcode_everywhere(clerk_client, locations, product):
+    """People type MAIN-A-01-01, so pages show it that way, never the path MAIN/A/01/01."""
+    ledger.receive(product=product, location=locations["bin1"], quantity=2, unit_cost=1)
+    assert str(locations["bin1"]) == "WH1-A-01"
+
+    pages = [
+        reverse("warehouse_detail", args=["WH1"]),
+        reverse("location_detail", args=["WH1-A"]),
+        reverse("location_detail", args=["WH1-A-01"]),
+        reverse("stock_list"),
+        reverse("product_detail", args=["MUG-001"]),
+        reverse("dashboard"),
+    ]
+    for url in pages:
+        html = clerk_client.get(url).content.decode()
+        assert "WH1/A" not in html, url
+        assert "WH1-A-01" in html, url
+    # A bin is listed by its full code, not as a bare "01".
+    tree = clerk_client.get(reverse("warehouse_detail", args=["WH1"])).content.decode()
+    assert '">01</a>' not in tree
+    inside = clerk_client.get(reverse("location_detail", args=["WH1-A"])).content.decode()
+    assert '">01</a>' not in inside and ">WH1-A-01</a>" in inside
