@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from orders import purchasing
 from orders.forms import ReasonForm
@@ -141,14 +140,29 @@ def purchase_order_mark_sent(request, number):
 
 @login_required
 @permission_required("orders.send_purchaseorder", raise_exception=True)
-@require_POST
 def purchase_order_resend(request, number):
-    """Queue the email of a sent order again ("Send again" on the order page)."""
+    """Queue the email of a sent order again ("Send again" on the order page posts here)."""
     order = get_order(number)
-    try:
-        order = purchasing.requeue_email(order=order, user=request.user)
-    except SERVICE_ERRORS as err:
-        messages.error(request, err.message)
-    else:
-        _email_message(request, order, order.supplier.email)
-    return redirect(order)
+    form = ReasonForm(request.POST if request.method == "POST" else None)
+    form.fields.pop("reason")
+    if form.is_valid():
+        try:
+            order = purchasing.requeue_email(order=order, user=request.user)
+        except SERVICE_ERRORS as err:
+            add_service_error(form, err)
+        else:
+            _email_message(request, order, order.supplier.email)
+            return redirect(order)
+    action = {
+        "title": _("Send %(number)s again") % {"number": order.number},
+        "lead": (
+            _("The order goes by email to %(email)s once more, with the PDF and the CSV.")
+            % {"email": order.supplier.email}
+            if order.supplier.email
+            else _("%(supplier)s has no contact email: add one on the supplier page first.")
+            % {"supplier": order.supplier.code}
+        ),
+        "button": _("Send again"),
+        "url": request.path,
+    }
+    return action_page(request, order, form, action)

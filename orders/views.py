@@ -27,6 +27,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from inventory.errors import LedgerError
@@ -589,16 +590,21 @@ def purchase_order_close(request, number):
             )
             return redirect(order)
     lines = order_lines(order)
+    totals = order_totals(lines)
     action = {
         "title": _("Close %(number)s (accept a short delivery)") % {"number": order.number},
-        "lead": _(
-            "The units still open are no longer expected and stop counting as incoming. "
-            "Say why, e.g. what the supplier answered."
-        ),
+        "lead": ngettext(
+            "The %(open)s unit still open is no longer expected and stops counting as "
+            "incoming. Say why, e.g. what the supplier answered.",
+            "The %(open)s units still open are no longer expected and stop counting as "
+            "incoming. Say why, e.g. what the supplier answered.",
+            totals["open"],
+        )
+        % {"open": totals["open"]},
         "button": _("Close the order"),
         "url": request.path,
         "lines": lines,
-        "totals": order_totals(lines),
+        "totals": totals,
     }
     return action_page(request, order, form, action)
 

@@ -200,26 +200,26 @@ def test_an_order_cancelled_before_its_email_went_is_not_emailed(sent_order, buy
 # --- Send again: permission and bad requests ---------------------------------------------
 
 
-def test_send_again_needs_the_send_permission_and_a_post(client, clerk, buyer, sent_order):
+def test_send_again_needs_the_send_permission(client, clerk, buyer, sent_order):
     url = reverse("purchase_order_resend", args=[sent_order.number])
     client.force_login(clerk)
     with writes_nothing():
         assert client.post(url).status_code == 403
     client.force_login(buyer)
     with writes_nothing():
-        assert client.get(url).status_code == 405
+        page = html_of(client.get(url))
+    assert f'action="{url}"' in page and "orders@acme.example once more" in page
     html = html_of(client.get(sent_order.get_absolute_url()))
     # Just queued (the test transaction has not committed): nothing to send again yet.
     assert url not in html
 
 
-def test_send_again_refuses_a_draft_with_a_message(client, buyer, draft_order, mailoutbox):
+def test_send_again_refuses_a_draft_and_changes_nothing(client, buyer, draft_order, mailoutbox):
     client.force_login(buyer)
     with writes_nothing(mailoutbox):
-        response = client.post(
-            reverse("purchase_order_resend", args=[draft_order.number]), follow=True
-        )
-    assert f"{draft_order.number} is draft: send it first." in messages_of(response)
+        response = client.post(reverse("purchase_order_resend", args=[draft_order.number]))
+    assert response.status_code == 200
+    assert f"{draft_order.number} is draft: send it first." in non_field_errors(html_of(response))
 
 
 # --- a supplier without an email: mark as sent, then the PDF ----------------------------
@@ -281,3 +281,26 @@ def test_the_admin_shows_each_email_attempt(
         purchasing.requeue_email(order=sent_order, user=admin_user)
     page = text_of(client.get(reverse("admin:orders_purchaseorder_change", args=[sent_order.pk])))
     assert "attempt 1 to orders@acme.example: delivered" in page
+
+
+# --- wording: units ----------------------------------------------------------------------
+
+
+def test_purchasing_messages_count_one_unit_and_several_units(
+    client, buyer, sent_order, product, refused
+):
+    from orders import errors, receiving
+
+    mug = sent_order.lines.get(product=product)
+    receiving.receive_line(line=mug, quantity=9, user=buyer)
+    with refused(errors.OverReceipt, "over_receipt", "so at most 1 more unit can be received."):
+        receiving.receive_line(line=mug, quantity=2)
+    tea = sent_order.lines.get(product__sku="TEA-100")
+    expires = timezone.localdate() + timedelta(days=90)
+    receiving.receive_line(line=tea, quantity=17, lot_code="A", expires_on=expires)
+    client.force_login(buyer)
+    close = reverse("purchase_order_close", args=[sent_order.number])
+    assert "The 4 units still open are no longer expected" in text_of(client.get(close))
+    receiving.receive_line(line=tea, quantity=3, lot_code="A", expires_on=expires)
+    text = text_of(client.get(close))
+    assert "The 1 unit still open is no longer expected and stops counting" in text
