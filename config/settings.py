@@ -203,14 +203,35 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
 
-MAILERS = {
-    "default": {
-        "BACKEND": os.environ.get(
-            "EMAIL_BACKEND",
-            "django.core.mail.backends.console.EmailBackend"
-            if DEBUG
-            else "django.core.mail.backends.smtp.EmailBackend",
-        ),
+# Mail (purchase orders to suppliers). An SMTP server when EMAIL_HOST is set; without
+# one, messages are written to files in var/mail/ (the console with DEBUG on), so a fresh
+# install never fails to "send". An explicit EMAIL_BACKEND wins over both.
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+_email_host = os.environ.get("EMAIL_HOST", "").strip()
+_email_backend = os.environ.get("EMAIL_BACKEND", "").strip() or (
+    SMTP_BACKEND
+    if _email_host
+    else "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else FILE_BACKEND
+)
+_MAIL_OPTIONS: dict = {}
+if _email_backend == SMTP_BACKEND:
+    _port = os.environ.get("EMAIL_PORT", "").strip()
+    _MAIL_OPTIONS = {
+        "host": _email_host or "localhost",
+        "port": int(_port) if _port else None,  # None: 587 with TLS, 465 with SSL, else 25
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "use_ssl": env_bool("EMAIL_USE_SSL", False),
+        # A stalled server must not hold a task worker for ever.
+        "timeout": int(os.environ.get("EMAIL_TIMEOUT", "") or 30),
     }
-}
+elif _email_backend == FILE_BACKEND:
+    _MAIL_OPTIONS = {
+        "file_path": os.environ.get("EMAIL_FILE_PATH", "") or str(BASE_DIR / "var" / "mail")
+    }
+MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _MAIL_OPTIONS}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "stockroom@localhost")

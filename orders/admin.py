@@ -128,6 +128,11 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         "created_at",
         "sent_by",
         "sent_at",
+        "email_status",
+        "email_attempts",
+        "email_error",
+        "email_at",
+        "email_log",
     )
     fields = (
         "number",
@@ -139,9 +144,32 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         "notes",
         ("created_by", "created_at"),
         ("sent_by", "sent_at"),
+        ("email_status", "email_attempts", "email_at"),
+        "email_error",
+        "email_log",
     )
     inlines = [PurchaseOrderLineInline]
     show_full_result_count = False
+
+    @admin.display(description="email attempts")
+    def email_log(self, order):
+        attempts = order.email_attempt_log.order_by("at", "id")
+        return (
+            format_html_join(
+                "",
+                "<div>{} · attempt {} to {}: {}</div>",
+                (
+                    (
+                        f"{a.at:%Y-%m-%d %H:%M}",
+                        a.attempt,
+                        a.to,
+                        "delivered" if a.delivered else f"failed ({a.error})",
+                    )
+                    for a in attempts
+                ),
+            )
+            or "—"
+        )
 
     def has_add_permission(self, request):
         # New orders get their number and first status event from purchasing.create_order.

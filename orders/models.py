@@ -130,6 +130,14 @@ class PurchaseOrder(models.Model):
         CLOSED = "closed", "Closed (short delivery accepted)"
         CANCELLED = "cancelled", "Cancelled"
 
+    class EmailStatus(models.TextChoices):
+        NONE = "", "Not emailed"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        OUTSIDE = "outside", "Sent outside Stockroom"
+
     OPEN_STATUSES = (Status.DRAFT, Status.SENT, Status.PARTIALLY_RECEIVED)
     # Statuses whose unreceived quantities count as incoming stock.
     INCOMING_STATUSES = (Status.SENT, Status.PARTIALLY_RECEIVED)
@@ -167,6 +175,14 @@ class PurchaseOrder(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The email to the supplier (see orders.purchase_email): where it stands, how many
+    # attempts the current sending took, the last failure and when the status changed.
+    email_status = models.CharField(
+        max_length=12, choices=EmailStatus.choices, blank=True, default="", editable=False
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
+    email_error = models.CharField(max_length=500, blank=True, editable=False)
+    email_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -253,6 +269,26 @@ class PurchaseOrderEvent(models.Model):
 
     def __str__(self):
         return f"{self.order}: {self.from_status or '–'} → {self.to_status}"
+
+
+class PurchaseOrderEmailAttempt(models.Model):
+    """One try at emailing a purchase order to its supplier, and how it went."""
+
+    order = models.ForeignKey(
+        PurchaseOrder, on_delete=models.CASCADE, related_name="email_attempt_log"
+    )
+    attempt = models.PositiveSmallIntegerField()
+    to = models.EmailField()
+    at = models.DateTimeField(default=timezone.now)
+    delivered = models.BooleanField()
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        outcome = "delivered" if self.delivered else f"failed: {self.error}"
+        return f"{self.order} · email attempt {self.attempt} to {self.to}: {outcome}"
 
 
 class ReceiptLine(models.Model):

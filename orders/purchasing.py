@@ -6,20 +6,19 @@ status, records each status change as a ``PurchaseOrderEvent`` and raises an
 """
 
 import math
-import smtplib
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.db.models import Max
+from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from inventory.ledger import MAX_QUANTITY, MAX_UNIT_COST
 from inventory.models import Product
-from orders import errors
+from orders import errors, purchase_email
 from orders.documents import order_csv, order_pdf
 from orders.models import (
     PurchaseOrder,
@@ -35,19 +34,28 @@ __all__ = [
     "cancel_order",
     "close_order",
     "create_order",
+    "mark_sent",
     "order_csv",
     "order_pdf",
     "remove_line",
+    "requeue_email",
     "rounded_quantity",
     "send_order",
     "set_line",
+    "units",
 ]
 
 COST_PLACES = Decimal("0.000001")
 Status = PurchaseOrder.Status
+EmailStatus = PurchaseOrder.EmailStatus
 
 
 # --- helpers ------------------------------------------------------------------------
+
+
+def units(quantity: int) -> str:
+    """Write a number of units: “1 unit”, “3 units”."""
+    return ngettext("%(n)s unit", "%(n)s units", quantity) % {"n": quantity}
 
 
 def _check_date(value, *, field: str, what: str) -> date | None:
@@ -71,7 +79,7 @@ def _check_quantity(quantity, product: Product) -> int:
         )
     if quantity > MAX_QUANTITY:
         raise errors.InvalidQuantity(
-            f"{quantity} units of {product.sku} is not a plausible quantity.", field="quantity"
+            f"{units(quantity)} of {product.sku} is not a plausible quantity.", field="quantity"
         )
     return quantity
 
@@ -173,7 +181,8 @@ def create_order(
     """Open a draft purchase order numbered ``PO-000123`` (from its primary key).
 
     A ``dropship`` order ships to ``ship_to`` (the customer) for ``sales_order``;
-    ``warehouse`` is then only the one it is filed under.
+    ``warehouse`` is then only the one it is filed under. Without ``expected_on`` the
+    order is expected today plus the supplier's lead time.
     """
     if not supplier.active:
         raise errors.SupplierInactive(
@@ -185,6 +194,8 @@ def create_order(
             field="warehouse",
         )
     expected_on = _check_date(expected_on, field="expected_on", what="the expected delivery")
+    if expected_on is None:
+        expected_on = timezone.localdate() + timedelta(days=supplier.default_lead_time_days)
     # The number comes from the primary key, unique under any concurrency; a
     # placeholder keeps the unique column filled until the row has its key.
     order = PurchaseOrder.objects.create(
@@ -262,7 +273,7 @@ def set_line(
         rounded, note = rounded_quantity(quantity, supplier_product)
     if rounded > MAX_QUANTITY:
         raise errors.InvalidQuantity(
-            f"{rounded} units of {product.sku} is not a plausible quantity.", field="quantity"
+            f"{units(rounded)} of {product.sku} is not a plausible quantity.", field="quantity"
         )
     line, _ = PurchaseOrderLine.objects.update_or_create(
         order=locked,
@@ -357,35 +368,16 @@ def remove_line(*, line: PurchaseOrderLine, user=None, sales_order=None) -> None
 # --- status changes -----------------------------------------------------------------
 
 
-def _email(order: PurchaseOrder, lines, user, pdf: bytes, csv_text: str) -> EmailMessage:
-    context = {
-        "order": order,
-        "lines": lines,
-        "user": user,
-        "currency": settings.STOCKROOM_CURRENCY,
-    }
-    subject = render_to_string("orders/email/purchase_order_subject.txt", context)
-    body = render_to_string("orders/email/purchase_order.txt", context)
-    reply_to = [user.email] if user is not None and getattr(user, "email", "") else []
-    message = EmailMessage(
-        subject=" ".join(subject.split()),
-        body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.supplier.email],
-        reply_to=reply_to,
-    )
-    message.attach(f"{order.number}.pdf", pdf, "application/pdf")
-    message.attach(f"{order.number}.csv", csv_text, "text/csv")
-    return message
+def _lead_time_days(order: PurchaseOrder, lines) -> int:
+    """The longest lead time of the order's products at its supplier (override or default)."""
+    longest = SupplierProduct.objects.filter(
+        supplier=order.supplier, product__in=[line.product_id for line in lines]
+    ).aggregate(days=Max(Coalesce("lead_time_days", "supplier__default_lead_time_days")))["days"]
+    return longest if longest is not None else order.supplier.default_lead_time_days
 
 
-@transaction.atomic
-def send_order(*, order: PurchaseOrder, user) -> PurchaseOrder:
-    """Mark a draft with lines as sent and email it to the supplier (PDF and CSV attached).
-
-    The email goes out last, inside the transaction: when it cannot be sent the
-    order stays a draft.
-    """
+def _lock_for_sending(order: PurchaseOrder, *, email: bool) -> tuple[PurchaseOrder, list]:
+    """Lock a draft that may go to its supplier (by ``email``); return it and its lines."""
     locked = _lock_order(order)
     if locked.status != Status.DRAFT:
         raise errors.InvalidTransition(
@@ -398,33 +390,79 @@ def send_order(*, order: PurchaseOrder, user) -> PurchaseOrder:
             f"Supplier {supplier.code} is inactive: {locked.number} cannot be sent to it.",
             field="supplier",
         )
-    if not supplier.email:
+    if email and not supplier.email:
         raise errors.NoSupplierEmail(
-            f"Supplier {supplier.code} has no contact email: add one before sending "
-            f"{locked.number}.",
+            f"Supplier {supplier.code} has no contact email: add one before emailing "
+            f"{locked.number}, or mark it as sent and send the PDF yourself.",
             field="supplier",
         )
-    lines = list(locked.lines.select_related("product").order_by("id"))
+    lines = list(locked.lines.order_by("id"))
     if not lines:
         raise errors.EmptyOrder(
             f"{locked.number} has no lines: add what to order before sending it.", field="lines"
         )
-    before = (order.status, order.sent_by, order.sent_at)
+    return locked, lines
+
+
+def _mark_sent(order, locked, lines, user, note: str) -> None:
     now = timezone.now()
-    _change_status(
-        order, locked, Status.SENT, user, f"Emailed to {supplier.email}", sent_by=user, sent_at=now
-    )
-    pdf = order_pdf(locked)
-    csv_text = order_csv(locked)
-    try:
-        _email(locked, lines, user, pdf, csv_text).send()
-    except (smtplib.SMTPException, OSError) as exc:
-        order.status, order.sent_by, order.sent_at = before
-        raise errors.EmailFailed(
-            f"{locked.number} could not be emailed to {supplier.email} ({exc}); it is still a "
-            "draft. Try again later.",
+    fields = {"sent_by": user, "sent_at": now}
+    if locked.expected_on is None:
+        # Orders made without a date (admin, imports) get one when they go out.
+        fields["expected_on"] = timezone.localtime(now).date() + timedelta(
+            days=_lead_time_days(locked, lines)
+        )
+    _change_status(order, locked, Status.SENT, user, note, **fields)
+
+
+@transaction.atomic
+def send_order(*, order: PurchaseOrder, user) -> PurchaseOrder:
+    """Mark a draft with lines as sent and queue its email to the supplier.
+
+    The status change commits on its own; the email (PDF and CSV attached) goes out
+    after the commit from a task (``orders.purchase_email``), which retries and
+    records each attempt. A supplier without an email: use ``mark_sent``.
+    """
+    locked, lines = _lock_for_sending(order, email=True)
+    _mark_sent(order, locked, lines, user, f"Email to {locked.supplier.email} queued")
+    purchase_email.queue(order)
+    return order
+
+
+@transaction.atomic
+def mark_sent(*, order: PurchaseOrder, user, note: str = "") -> PurchaseOrder:
+    """Mark a draft with lines as sent outside Stockroom (by hand, phone, a portal): no email."""
+    locked, lines = _lock_for_sending(order, email=False)
+    text = "Sent outside Stockroom (not emailed)"
+    _mark_sent(order, locked, lines, user, f"{text}: {note}" if note else text)
+    fields = {"email_status": EmailStatus.OUTSIDE, "email_at": order.sent_at}
+    PurchaseOrder.objects.filter(pk=locked.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return order
+
+
+@transaction.atomic
+def requeue_email(*, order: PurchaseOrder, user) -> PurchaseOrder:
+    """Queue the email of a sent order again ("Send again"), e.g. after it failed."""
+    locked = _lock_order(order)
+    if locked.status in purchase_email.NOT_EMAILED_STATUSES:
+        hint = "send it first" if locked.status == Status.DRAFT else "it is not emailed"
+        raise errors.InvalidTransition(
+            f"{locked.number} is {_status_label(locked.status)}: {hint}.", field="status"
+        )
+    if not locked.supplier.email:
+        raise errors.NoSupplierEmail(
+            f"Supplier {locked.supplier.code} has no contact email: add one on the supplier "
+            f"page, then send {locked.number} again.",
             field="supplier",
-        ) from exc
+        )
+    if purchase_email.is_busy(locked):
+        raise errors.InvalidTransition(
+            f"The email of {locked.number} is being sent right now: wait a moment.",
+            field="status",
+        )
+    purchase_email.queue(order)
     return order
 
 

@@ -216,7 +216,7 @@ def _post(
             f"{product.sku}: {line.quantity_ordered} ordered, {line.quantity_received} already "
             f"received; {entry.quantity} more would make {total}. {order.supplier.code} allows "
             f"at most {limit} ({_percent(tolerance)} over-receipt tolerance), so at most {left} "
-            "more can be received.",
+            f"more {'unit' if left == 1 else 'units'} can be received.",
             field="quantity",
         )
     try:

@@ -4,7 +4,7 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
-from orders.forms import find_product
+from inventory.fields import ProductField
 from orders.intake import MAX_ADDRESS, MAX_CARRIER, MAX_TRACKING_NUMBER
 from orders.models import Channel
 from warehouses.models import Warehouse
@@ -214,16 +214,11 @@ class SalesOrderForm(forms.Form):
 class SalesLineForm(forms.Form):
     """One line: product, quantity, unit price (empty: the product's sell price).
 
-    A row left empty is no line. The product field looks the product up the way the
-    purchase order lines do (``orders.forms.find_product``).
+    A row left empty is no line. The product is asked for like everywhere else: a
+    SKU, a GTIN or a barcode, with suggestions by SKU and name.
     """
 
-    product = forms.CharField(
-        label=_("Product SKU"),
-        max_length=64,
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
-    )
+    product = ProductField(required=False)
     quantity = forms.IntegerField(
         label=_("Quantity"),
         required=False,
@@ -236,10 +231,6 @@ class SalesLineForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
         error_messages={"invalid": _("Enter an amount like 9.90.")},
     )
-
-    def clean_product(self):
-        sku = self.cleaned_data["product"].strip()
-        return find_product(sku) if sku else None
 
     def clean(self):
         data = super().clean()

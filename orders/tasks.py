@@ -17,3 +17,11 @@ def deliver_webhooks(channel_id: int) -> dict:
     from orders import webhooks
 
     return webhooks.deliver_channel(channel_id)
+
+
+@task()
+def send_purchase_order_email(order_id: int) -> str:
+    """Email a sent purchase order to its supplier (see ``orders.purchase_email``)."""
+    from orders import purchase_email
+
+    return purchase_email.deliver(order_id=order_id)

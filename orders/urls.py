@@ -1,6 +1,6 @@
 from django.urls import path
 
-from orders import sales_entry_views, sales_views, views
+from orders import purchase_send_views, sales_entry_views, sales_views, views
 
 urlpatterns = [
     path("suppliers/", views.supplier_list, name="supplier_list"),
@@ -38,7 +38,19 @@ urlpatterns = [
         name="purchase_order_line_remove",
     ),
     path(
-        "purchase-orders/<str:number>/send/", views.purchase_order_send, name="purchase_order_send"
+        "purchase-orders/<str:number>/send/",
+        purchase_send_views.purchase_order_send,
+        name="purchase_order_send",
+    ),
+    path(
+        "purchase-orders/<str:number>/mark-sent/",
+        purchase_send_views.purchase_order_mark_sent,
+        name="purchase_order_mark_sent",
+    ),
+    path(
+        "purchase-orders/<str:number>/send-again/",
+        purchase_send_views.purchase_order_resend,
+        name="purchase_order_resend",
     ),
     path(
         "purchase-orders/<str:number>/cancel/",

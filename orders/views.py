@@ -27,11 +27,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from inventory.errors import LedgerError
 from inventory.views import filtered_rows, paginate, render_list
-from orders import dropship, purchasing, receiving, selectors
+from orders import dropship, purchase_email, purchasing, receiving, selectors
 from orders.errors import PurchasingError, SalesError
 from orders.filters import PurchaseOrderFilter, SupplierFilter
 from orders.forms import (
@@ -247,7 +248,7 @@ def purchase_order_list(request):
     )
 
 
-def _get_order(number: str) -> PurchaseOrder:
+def get_order(number: str) -> PurchaseOrder:
     return get_object_or_404(
         PurchaseOrder.objects.select_related(
             "supplier", "warehouse", "created_by", "sent_by", "sales_order"
@@ -256,14 +257,14 @@ def _get_order(number: str) -> PurchaseOrder:
     )
 
 
-def _order_lines(order: PurchaseOrder) -> list[PurchaseOrderLine]:
+def order_lines(order: PurchaseOrder) -> list[PurchaseOrderLine]:
     lines = list(order.lines.select_related("product").order_by("id"))
     for line in lines:
         line.line_total = line.quantity_ordered * line.unit_cost
     return lines
 
 
-def _totals(lines: list[PurchaseOrderLine]) -> dict:
+def order_totals(lines: list[PurchaseOrderLine]) -> dict:
     return {
         "ordered": sum(line.quantity_ordered for line in lines),
         "received": sum(line.quantity_received for line in lines),
@@ -278,8 +279,8 @@ def _totals(lines: list[PurchaseOrderLine]) -> dict:
 @login_required
 @permission_required("orders.view_purchaseorder", raise_exception=True)
 def purchase_order_detail(request, number):
-    order = _get_order(number)
-    lines = _order_lines(order)
+    order = get_order(number)
+    lines = order_lines(order)
     receipts = (
         ReceiptLine.objects.filter(line__order=order)
         .select_related("line__product", "move__to_location", "move__lot", "user")
@@ -291,10 +292,11 @@ def purchase_order_detail(request, number):
         {
             "order": order,
             "lines": lines,
-            "totals": _totals(lines),
+            "totals": order_totals(lines),
             "events": order.events.select_related("user").order_by("at", "id"),
             "receipts": receipts,
             "line_form": LineForm(auto_id="id_new_%s") if order.is_editable else None,
+            "can_resend": purchase_email.can_requeue(order),
             "tracking_form": TrackingForm() if _awaits_shipment(order) else None,
             "dropship_for": (
                 list(
@@ -321,7 +323,7 @@ def _awaits_shipment(order: PurchaseOrder) -> bool:
 @require_http_methods(["GET", "POST"])
 def purchase_order_confirm_shipment(request, number):
     """Record that the supplier shipped a dropship order to the customer (tracking number)."""
-    order = _get_order(number)
+    order = get_order(number)
     waiting = _awaits_shipment(order)
     form = TrackingForm(request.POST if request.method == "POST" and waiting else None)
     if form.is_valid():
@@ -439,7 +441,7 @@ def _line_page(request, order, line, form):
 @login_required
 @permission_required("orders.change_purchaseorder", raise_exception=True)
 def purchase_order_line_add(request, number):
-    order = _get_order(number)
+    order = get_order(number)
     form = LineForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         cleaned = form.cleaned_data
@@ -469,7 +471,7 @@ def _get_line(order: PurchaseOrder, line_id: int) -> PurchaseOrderLine:
 @login_required
 @permission_required("orders.change_purchaseorder", raise_exception=True)
 def purchase_order_line_edit(request, number, line_id):
-    order = _get_order(number)
+    order = get_order(number)
     line = _get_line(order, line_id)
     form = LineForm(
         request.POST if request.method == "POST" else None,
@@ -499,7 +501,7 @@ def purchase_order_line_edit(request, number, line_id):
     return _line_page(request, order, line, form)
 
 
-def _action_page(request, order, form, action: dict, status: int = 200):
+def action_page(request, order, form, action: dict, status: int = 200):
     return render(
         request,
         "orders/purchase_order_action.html",
@@ -512,7 +514,7 @@ def _action_page(request, order, form, action: dict, status: int = 200):
 @permission_required("orders.change_purchaseorder", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def purchase_order_line_remove(request, number, line_id):
-    order = _get_order(number)
+    order = get_order(number)
     line = _get_line(order, line_id)
     form = ReasonForm(request.POST if request.method == "POST" else None)
     form.fields.pop("reason")
@@ -537,50 +539,13 @@ def purchase_order_line_remove(request, number, line_id):
         "url": request.path,
         "danger": True,
     }
-    return _action_page(request, order, form, action)
-
-
-@login_required
-@permission_required("orders.send_purchaseorder", raise_exception=True)
-def purchase_order_send(request, number):
-    order = _get_order(number)
-    form = ReasonForm(request.POST if request.method == "POST" else None)
-    form.fields.pop("reason")
-    if form.is_valid():
-        try:
-            order = purchasing.send_order(order=order, user=request.user)
-        except SERVICE_ERRORS as err:
-            add_service_error(form, err)
-        else:
-            messages.success(
-                request,
-                _("%(number)s sent to %(email)s with the PDF and CSV attached.")
-                % {"number": order.number, "email": order.supplier.email},
-            )
-            return redirect(order)
-    lines = _order_lines(order)
-    action = {
-        "title": _("Send %(number)s to %(supplier)s")
-        % {"number": order.number, "supplier": order.supplier.name},
-        "lead": (
-            _("The order goes by email to %(email)s, with the PDF and a CSV of its lines.")
-            % {"email": order.supplier.email}
-            if order.supplier.email
-            else _("%(supplier)s has no contact email: add one on the supplier page first.")
-            % {"supplier": order.supplier.code}
-        ),
-        "button": _("Send the order"),
-        "url": request.path,
-        "lines": lines,
-        "totals": _totals(lines),
-    }
-    return _action_page(request, order, form, action)
+    return action_page(request, order, form, action)
 
 
 @login_required
 @permission_required("orders.change_purchaseorder", raise_exception=True)
 def purchase_order_cancel(request, number):
-    order = _get_order(number)
+    order = get_order(number)
     form = ReasonForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -602,13 +567,13 @@ def purchase_order_cancel(request, number):
         "url": request.path,
         "danger": True,
     }
-    return _action_page(request, order, form, action)
+    return action_page(request, order, form, action)
 
 
 @login_required
 @permission_required("orders.change_purchaseorder", raise_exception=True)
 def purchase_order_close(request, number):
-    order = _get_order(number)
+    order = get_order(number)
     form = ReasonForm(request.POST if request.method == "POST" else None, required=True)
     if form.is_valid():
         try:
@@ -624,26 +589,31 @@ def purchase_order_close(request, number):
                 % {"number": order.number},
             )
             return redirect(order)
-    lines = _order_lines(order)
+    lines = order_lines(order)
+    totals = order_totals(lines)
     action = {
         "title": _("Close %(number)s (accept a short delivery)") % {"number": order.number},
-        "lead": _(
-            "The units still open are no longer expected and stop counting as incoming. "
-            "Say why, e.g. what the supplier answered."
-        ),
+        "lead": ngettext(
+            "The %(open)s unit still open is no longer expected and stops counting as "
+            "incoming. Say why, e.g. what the supplier answered.",
+            "The %(open)s units still open are no longer expected and stop counting as "
+            "incoming. Say why, e.g. what the supplier answered.",
+            totals["open"],
+        )
+        % {"open": totals["open"]},
         "button": _("Close the order"),
         "url": request.path,
         "lines": lines,
-        "totals": _totals(lines),
+        "totals": totals,
     }
-    return _action_page(request, order, form, action)
+    return action_page(request, order, form, action)
 
 
 @login_required
 @permission_required("orders.view_purchaseorder", raise_exception=True)
 def purchase_order_print(request, number):
-    order = _get_order(number)
-    lines = _order_lines(order)
+    order = get_order(number)
+    lines = order_lines(order)
     supplier_skus = dict(
         SupplierProduct.objects.filter(
             supplier=order.supplier, product__in=[line.product_id for line in lines]
@@ -654,7 +624,7 @@ def purchase_order_print(request, number):
     return render(
         request,
         "orders/purchase_order_print.html",
-        {"order": order, "lines": lines, "totals": _totals(lines)},
+        {"order": order, "lines": lines, "totals": order_totals(lines)},
     )
 
 
@@ -667,14 +637,14 @@ def _attachment(content, content_type: str, filename: str) -> HttpResponse:
 @login_required
 @permission_required("orders.view_purchaseorder", raise_exception=True)
 def purchase_order_pdf(request, number):
-    order = _get_order(number)
+    order = get_order(number)
     return _attachment(purchasing.order_pdf(order), "application/pdf", f"{order.number}.pdf")
 
 
 @login_required
 @permission_required("orders.view_purchaseorder", raise_exception=True)
 def purchase_order_csv(request, number):
-    order = _get_order(number)
+    order = get_order(number)
     return _attachment(
         purchasing.order_csv(order), "text/csv; charset=utf-8", f"{order.number}.csv"
     )
@@ -704,7 +674,7 @@ CONFIRMATIONS = {"expired_confirm": "confirm_expired", "quarantine_location": "a
 @login_required
 @permission_required("orders.receive_purchaseorder", raise_exception=True)
 def purchase_order_receive(request, number):
-    order = _get_order(number)
+    order = get_order(number)
     if order.dropship:
         # Nothing of a dropship order comes into a warehouse: the supplier ships it.
         messages.error(
@@ -718,7 +688,7 @@ def purchase_order_receive(request, number):
         return redirect(order)
     tolerance = order.supplier.receipt_tolerance_percent
     lines = []
-    for line in _order_lines(order):
+    for line in order_lines(order):
         line.receivable = receiving.allowance(line, tolerance) - line.quantity_received
         if line.receivable > 0:
             lines.append(line)

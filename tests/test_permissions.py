@@ -27,6 +27,8 @@ BUYING_PAGES = {
     "purchase_order_line_edit",
     "purchase_order_line_remove",
     "purchase_order_send",
+    "purchase_order_mark_sent",
+    "purchase_order_resend",
     "purchase_order_cancel",
     "purchase_order_close",
 }

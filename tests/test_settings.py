@@ -64,11 +64,16 @@ def test_settings_use_a_development_key_only_in_debug():
     assert result.stdout.split() == ["True", "django-insecure-"]
 
 
-def test_deploy_check_is_clean_with_debug_off_and_a_real_key():
+def test_deploy_check_is_clean_with_debug_off_a_real_key_and_a_mail_server():
     key = get_random_secret_key()
     assert len(key) >= 50
 
-    result = run_python(["manage.py", "check", "--deploy"], DEBUG="0", SECRET_KEY=key)
+    result = run_python(
+        ["manage.py", "check", "--deploy"],
+        DEBUG="0",
+        SECRET_KEY=key,
+        EMAIL_HOST="smtp.example.com",
+    )
 
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -208,3 +213,80 @@ def test_csp_header_is_on_responses_that_render_no_template(client):
 
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
+# --- mail ------------------------------------------------------------------------------
+
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
+# The environment `make run` gives the settings (Makefile and scripts/run.sh), with no
+# EMAIL_* variable: a fresh install.
+MAKE_RUN_ENV = {
+    "DEBUG": "0",
+    "SECRET_KEY": "make-run-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "SECURE_SSL_REDIRECT": "0",
+    "SESSION_COOKIE_SECURE": "0",
+    "CSRF_COOKIE_SECURE": "0",
+    "SECURE_HSTS_SECONDS": "0",
+}
+
+
+def effective_mailer(**env: str) -> dict:
+    """The default mailer the settings compute from ``env`` (in a fresh process)."""
+    code = (
+        "import json, django; django.setup()\n"
+        "from django.conf import settings\n"
+        "print(json.dumps(settings.MAILERS['default']))\n"
+    )
+    result = run_python(["-c", code], DJANGO_SETTINGS_MODULE="config.settings", **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_make_run_writes_mail_to_files_instead_of_smtp_without_a_host():
+    mailer = effective_mailer(**MAKE_RUN_ENV)
+
+    assert mailer["BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert mailer["OPTIONS"] == {"file_path": str(BASE_DIR / "var" / "mail")}
+    assert not (mailer["BACKEND"] == SMTP and not mailer["OPTIONS"].get("host"))
+
+
+def test_development_prints_mail_to_the_console():
+    mailer = effective_mailer(DEBUG="1")
+
+    assert mailer["BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+
+
+def test_an_email_host_selects_smtp_with_its_settings():
+    mailer = effective_mailer(
+        **MAKE_RUN_ENV,
+        EMAIL_HOST="smtp.example.com",
+        EMAIL_PORT="2525",
+        EMAIL_HOST_USER="stockroom",
+        EMAIL_HOST_PASSWORD="s3cret",
+        EMAIL_USE_TLS="1",
+    )
+
+    assert mailer["BACKEND"] == SMTP
+    options = mailer["OPTIONS"]
+    assert (options["host"], options["port"]) == ("smtp.example.com", 2525)
+    assert (options["username"], options["password"]) == ("stockroom", "s3cret")
+    assert (options["use_tls"], options["use_ssl"], options["timeout"]) == (True, False, 30)
+
+
+def test_an_explicit_email_backend_wins():
+    console = "django.core.mail.backends.console.EmailBackend"
+    mailer = effective_mailer(**MAKE_RUN_ENV, EMAIL_HOST="smtp.example.com", EMAIL_BACKEND=console)
+    assert mailer == {"BACKEND": console, "OPTIONS": {}}
+
+    mailer = effective_mailer(**MAKE_RUN_ENV, EMAIL_FILE_PATH="/tmp/stockroom-mail")
+    assert mailer["OPTIONS"] == {"file_path": "/tmp/stockroom-mail"}
+
+
+def test_the_deploy_check_says_when_mail_only_goes_to_files():
+    """Production needs EMAIL_HOST: without it check --deploy names the file backend."""
+    result = run_python(
+        ["manage.py", "check", "--deploy"], DEBUG="0", SECRET_KEY=get_random_secret_key()
+    )
+
+    assert result.returncode != 0
+    assert "mail.E001" in result.stdout + result.stderr

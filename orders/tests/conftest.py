@@ -5,7 +5,7 @@
 - ``lot_supplier_product``: ACME sells ``lot_product`` (TEA-100, lot + expiry) as ACME-TEA at 1.20.
 - ``draft_order``: PO to ``warehouse`` (with ``locations``), expected in 7 days, lines
   10 × MUG-001 at 2.50 and 20 × TEA-100 at 1.20, created by ``buyer``.
-- ``sent_order``: ``draft_order`` sent by ``buyer`` (one email in the outbox).
+- ``sent_order``: ``draft_order`` sent by ``buyer`` (its email queued: it goes after commit).
 """
 
 from datetime import timedelta

@@ -12,6 +12,7 @@ from orders import errors, purchasing, receiving
 from orders.models import PurchaseOrder, SupplierProduct
 
 Status = PurchaseOrder.Status
+EmailStatus = PurchaseOrder.EmailStatus
 
 
 @pytest.fixture
@@ -192,18 +193,29 @@ def test_remove_line(draft_order, product):
 # --- send_order ---------------------------------------------------------------------
 
 
-def test_sending_emails_the_supplier_and_records_who_and_when(draft_order, buyer, mailoutbox):
+def test_sending_emails_the_supplier_after_commit_and_records_who_and_when(
+    draft_order, buyer, mailoutbox, django_capture_on_commit_callbacks
+):
     buyer.email = "buyer@shop.example"
     buyer.save()
     before = timezone.now()
-    result = purchasing.send_order(order=draft_order, user=buyer)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = purchasing.send_order(order=draft_order, user=buyer)
+        # Nothing leaves before the status change commits.
+        assert mailoutbox == []
+        assert PurchaseOrder.objects.get(pk=draft_order.pk).email_status == EmailStatus.QUEUED
+    assert len(callbacks) == 1
     assert result is draft_order and draft_order.status == Status.SENT
     draft_order.refresh_from_db()
     assert draft_order.status == Status.SENT and draft_order.sent_by == buyer
     assert draft_order.sent_at >= before
+    assert (draft_order.email_status, draft_order.email_attempts) == (EmailStatus.SENT, 1)
+    assert draft_order.email_at >= draft_order.sent_at and draft_order.email_error == ""
     event = draft_order.events.last()
     assert (event.from_status, event.to_status, event.user) == (Status.DRAFT, Status.SENT, buyer)
     assert "orders@acme.example" in event.note
+    (attempt,) = draft_order.email_attempt_log.all()
+    assert (attempt.attempt, attempt.to, attempt.delivered) == (1, "orders@acme.example", True)
 
     (email,) = mailoutbox
     assert email.to == ["orders@acme.example"]
@@ -226,14 +238,33 @@ def test_an_empty_order_is_not_sent(empty_order, buyer, refused):
         purchasing.send_order(order=empty_order, user=buyer)
 
 
-def test_a_supplier_without_email_is_refused_before_anything_changes(
-    draft_order, supplier, buyer, refused
+def test_a_supplier_without_email_is_not_emailed_but_can_be_marked_sent(
+    draft_order, supplier, buyer, refused, mailoutbox, django_capture_on_commit_callbacks
 ):
     supplier.email = ""
     supplier.save()
-    with refused(errors.NoSupplierEmail, "no_supplier_email", "ACME", "email"):
+    with refused(errors.NoSupplierEmail, "no_supplier_email", "ACME", "mark it as sent"):
         purchasing.send_order(order=draft_order, user=buyer)
     assert draft_order.status == Status.DRAFT
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        purchasing.mark_sent(order=draft_order, user=buyer, note="PDF by post")
+    assert callbacks == [] and mailoutbox == []
+    draft_order.refresh_from_db()
+    assert (draft_order.status, draft_order.sent_by) == (Status.SENT, buyer)
+    assert draft_order.email_status == EmailStatus.OUTSIDE
+    assert draft_order.events.last().note == "Sent outside Stockroom (not emailed): PDF by post"
+    # Its lines now count as incoming, as for an emailed order.
+    from orders.selectors import incoming_by_product
+
+    assert sum(incoming_by_product().values()) == 30
+
+
+def test_mark_sent_refuses_what_send_refuses(empty_order, sent_order, buyer, refused):
+    with refused(errors.EmptyOrder, "empty_order", empty_order.number):
+        purchasing.mark_sent(order=empty_order, user=buyer)
+    with refused(errors.InvalidTransition, "invalid_transition", "only a draft"):
+        purchasing.mark_sent(order=sent_order, user=buyer)
 
 
 def test_an_inactive_supplier_is_not_sent_to(draft_order, supplier, buyer, refused):
@@ -248,18 +279,79 @@ def test_an_order_is_sent_once(sent_order, buyer, refused):
         purchasing.send_order(order=sent_order, user=buyer)
 
 
-def test_when_the_email_fails_the_order_stays_a_draft(draft_order, buyer, refused, monkeypatch):
+def test_when_the_email_fails_the_order_stays_sent_and_the_failure_is_recorded(
+    draft_order, buyer, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+):
     def fail(self, fail_silently=False):
         raise smtplib.SMTPServerDisconnected("connection lost")
 
     monkeypatch.setattr(EmailMessage, "send", fail)
-    with refused(errors.EmailFailed, "email_failed", "still a draft", "connection lost"):
+    with django_capture_on_commit_callbacks(execute=True):
         purchasing.send_order(order=draft_order, user=buyer)
-    assert (draft_order.status, draft_order.sent_by, draft_order.sent_at) == (
-        Status.DRAFT,
-        None,
-        None,
-    )
+    draft_order.refresh_from_db()
+    assert (draft_order.status, draft_order.sent_by) == (Status.SENT, buyer)
+    # The immediate backend cannot run a task later: no retry, failed at once.
+    assert (draft_order.email_status, draft_order.email_attempts) == (EmailStatus.FAILED, 1)
+    assert draft_order.email_error == "SMTPServerDisconnected: connection lost"
+    (attempt,) = draft_order.email_attempt_log.all()
+    assert (attempt.delivered, attempt.error) == (False, draft_order.email_error)
+    assert mailoutbox == []
+
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        purchasing.requeue_email(order=draft_order, user=buyer)
+    draft_order.refresh_from_db()
+    assert (draft_order.email_status, draft_order.email_attempts) == (EmailStatus.SENT, 1)
+    assert [a.delivered for a in draft_order.email_attempt_log.all()] == [False, True]
+    assert len(mailoutbox) == 1
+
+
+def test_send_again_is_refused_for_drafts_cancelled_orders_and_suppliers_without_email(
+    draft_order, empty_order, supplier, buyer, refused
+):
+    with refused(errors.InvalidTransition, "invalid_transition", "draft", "send it first"):
+        purchasing.requeue_email(order=draft_order, user=buyer)
+    purchasing.cancel_order(order=empty_order, user=buyer)
+    with refused(errors.InvalidTransition, "invalid_transition", "cancelled"):
+        purchasing.requeue_email(order=empty_order, user=buyer)
+    purchasing.send_order(order=draft_order, user=buyer)
+    supplier.email = ""
+    supplier.save()
+    with refused(errors.NoSupplierEmail, "no_supplier_email", "ACME", "supplier page"):
+        purchasing.requeue_email(order=draft_order, user=buyer)
+
+
+def test_an_order_without_a_date_is_expected_after_the_supplier_lead_time(
+    supplier, supplier_product, lot_supplier_product, warehouse, buyer
+):
+    today = timezone.localdate()
+    order = purchasing.create_order(supplier=supplier, warehouse=warehouse, user=buyer)
+    assert order.expected_on == today + timedelta(days=7)
+    order.refresh_from_db()
+    assert order.expected_on == today + timedelta(days=7)
+
+    # An order without a date (made in the admin) gets one when it goes out: the
+    # longest lead time of its products at this supplier.
+    lot_supplier_product.lead_time_days = 12
+    lot_supplier_product.save()
+    PurchaseOrder.objects.filter(pk=order.pk).update(expected_on=None)
+    order.refresh_from_db()
+    purchasing.set_line(order=order, product=supplier_product.product, quantity=1)
+    purchasing.set_line(order=order, product=lot_supplier_product.product, quantity=1)
+    purchasing.send_order(order=order, user=buyer)
+    order.refresh_from_db()
+    assert order.expected_on == today + timedelta(days=12)
+
+
+def test_a_chosen_date_is_kept(supplier, warehouse):
+    day = timezone.localdate() + timedelta(days=30)
+    order = purchasing.create_order(supplier=supplier, warehouse=warehouse, expected_on=day)
+    assert PurchaseOrder.objects.get(pk=order.pk).expected_on == day
+
+
+@pytest.mark.parametrize(("quantity", "text"), [(1, "1 unit"), (3, "3 units"), (0, "0 units")])
+def test_units_are_pluralised(quantity, text):
+    assert purchasing.units(quantity) == text
 
 
 # --- cancel and close ---------------------------------------------------------------

@@ -356,7 +356,16 @@ def test_line_expected_date_wins_over_the_order_date(draft_order, product, buyer
 
 
 def test_the_done_when_flow(
-    supplier, product, lot_product, warehouse, locations, buyer, clerk, mailoutbox, monkeypatch
+    supplier,
+    product,
+    lot_product,
+    warehouse,
+    locations,
+    buyer,
+    clerk,
+    mailoutbox,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
 ):
     """Create, set lines with rounding, send (PDF + CSV email), two partial deliveries."""
     from orders.models import SupplierProduct
@@ -391,7 +400,8 @@ def test_the_done_when_flow(
     assert tea_line.unit_cost == Decimal("1.125")
 
     monkeypatch.setattr(timezone, "now", lambda: sent_day)
-    purchasing.send_order(order=order, user=buyer)
+    with django_capture_on_commit_callbacks(execute=True):  # the email goes after commit
+        purchasing.send_order(order=order, user=buyer)
     monkeypatch.undo()
     assert order.status == Status.SENT and order.sent_by == buyer
     (email,) = mailoutbox

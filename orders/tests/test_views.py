@@ -691,6 +691,7 @@ def test_lines_of_a_sent_order_cannot_change(buyer_client, sent_order):
 # --- sending, cancelling, closing, documents -----------------------------------------
 
 
+@pytest.mark.django_db(transaction=True)  # the email goes after the commit, as in production
 def test_buyer_sends_an_order_by_email_with_pdf_and_csv(
     buyer_client, buyer, draft_order, mailoutbox
 ):
@@ -719,6 +720,7 @@ def test_sending_is_refused_without_lines_or_email(buyer_client, supplier, wareh
     with writes_nothing(mailoutbox):
         response = buyer_client.post(reverse("purchase_order_send", args=[order.number]))
     assert "Supplier MUTE has no contact email" in non_field_errors(html_of(response))
+    assert reverse("purchase_order_mark_sent", args=[order.number]) in html_of(response)
 
 
 def test_cancel_a_sent_order_but_not_a_partly_received_one(buyer_client, buyer, sent_order):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0006_channel_sequence_and_settings_time'),
+        ('orders', '0007_purchase_order_email_delivery'),
     ]
 
     operations = [

@@ -4,11 +4,12 @@ from inventory.roles import sync_roles
 
 
 class Migration(migrations.Migration):
-    """Let the manager role enter sales orders by hand (orders.add_salesorder)."""
+    """Let clerks move stock (put away what they receive) and managers enter sales orders."""
 
+    # After the orders app's permissions exist, so the roles keep them.
     dependencies = [
         ("inventory", "0004_valuation_permission"),
-        ("orders", "0007_sales_order_carrier_tracking"),
+        ("orders", "0008_sales_order_carrier_tracking"),
     ]
 
     operations = [migrations.RunPython(sync_roles, migrations.RunPython.noop)]
