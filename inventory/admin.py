@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from import_export.admin import ImportExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from common.pagination import KeysFirstPaginator
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import (
@@ -18,7 +19,6 @@ from inventory.models import (
     StockLevel,
     StockMove,
 )
-from inventory.pagination import KeysFirstPaginator
 from inventory.resources import ProductResource
 
 

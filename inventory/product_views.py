@@ -5,12 +5,12 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from common.pages import filtered_rows
 from inventory import catalog, selectors
 from inventory.csv_export import safe_cell, streaming_csv
 from inventory.filters import ProductFilter, StockFilter
 from inventory.models import Product
 from inventory.product_forms import BarcodeFormSet, ProductForm
-from inventory.views import filtered_rows
 
 SUGGESTIONS = 10
 EXPORT_CHUNK = 2000

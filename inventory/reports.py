@@ -9,8 +9,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.pages import render_list
 from inventory import valuation
-from inventory.views import render_list
 from warehouses.models import Warehouse
 
 PAGE_SIZE = 50

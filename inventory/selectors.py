@@ -23,8 +23,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from common.pagination import keys_first
 from inventory.models import Lot, Product, StockLevel, StockMove
-from inventory.pagination import keys_first
 from warehouses.models import Location
 
 EXPIRY_WARNING_DAYS = 30

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from inventory import product_views, views
+from inventory import location_views, product_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -14,4 +14,7 @@ urlpatterns = [
     path("stock/transfer/", views.transfer_stock, name="transfer_stock"),
     path("export/products.csv", product_views.product_export, name="product_export"),
     path("export/stock.csv", product_views.stock_export, name="stock_export"),
+    path("warehouses/", location_views.warehouse_list, name="warehouse_list"),
+    path("warehouses/<str:code>/", location_views.warehouse_detail, name="warehouse_detail"),
+    path("locations/<str:barcode>/", location_views.location_detail, name="location_detail"),
 ]

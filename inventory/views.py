@@ -2,54 +2,17 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
-from django.db import connection
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 
+# Re-exported for orders while its pages move (issue 10); new code imports common.pages.
+from common.pages import filtered_rows, paginate, render_list
 from inventory import ledger, selectors
 from inventory.errors import LedgerError
 from inventory.filters import ProductFilter, StockFilter
 from inventory.forms import AdjustmentForm, TransferForm
 from inventory.models import Product
 from orders.selectors import incoming_by_product
-
-PAGE_SIZE = 50
-
-
-@never_cache
-def healthz(request):
-    """Answer 200 when the database answers."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception:  # any database failure means unhealthy
-        return HttpResponse("database unavailable\n", status=503, content_type="text/plain")
-    return HttpResponse("ok\n", content_type="text/plain")
-
-
-def render_list(request, template: str, context: dict):
-    """Render the whole page, or only its ``#results`` partial for an htmx request."""
-    if request.htmx and not request.htmx.history_restore_request:
-        template = f"{template}#results"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
-def filtered_rows(filterset):
-    """Return the rows a list shows: filtered when the form was sent, none when it is invalid."""
-    if not filterset.is_bound:
-        return filterset.queryset
-    return filterset.qs if filterset.is_valid() else filterset.queryset.none()
-
-
-def paginate(request, queryset):
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 @login_required

@@ -1,8 +1,8 @@
 """Keys-first pages return exactly what slicing the queryset returns."""
 
+from common.pagination import KeysFirstPaginator, keys_first
 from inventory import ledger
 from inventory.models import StockMove
-from inventory.pagination import KeysFirstPaginator, keys_first
 
 
 def test_keys_first_matches_plain_slicing(product, locations):

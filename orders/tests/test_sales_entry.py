@@ -198,7 +198,12 @@ def unsupplied_dropship(db):
 @pytest.mark.parametrize(
     ("lines", "fields", "where", "message"),
     [
-        ([("NOPE-1", "1", "")], {}, "id_line-0-product", "No product has the SKU, GTIN or barcode “NOPE-1”"),
+        (
+            [("NOPE-1", "1", "")],
+            {},
+            "id_line-0-product",
+            "No product has the SKU, GTIN or barcode “NOPE-1”",
+        ),
         ([("MUG-001", "1", ""), ("OLD-1", "1", "")], {}, "id_line-1-product", "no longer sold"),
         ([("DS-NONE", "1", "")], {}, "id_line-0-product", "no active supplier dropships it"),
         ([("MUG-001", "0", "")], {}, "id_line-0-quantity", "must be at least 1 (got 0)"),

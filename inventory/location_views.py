@@ -1,11 +1,11 @@
-"""Warehouse and location pages."""
+"""Warehouse and location pages: the stock each place holds."""
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, render
 
+from common.pages import paginate, render_list
+from inventory import location_selectors as selectors
 from inventory.selectors import location_moves
-from inventory.views import paginate, render_list
-from warehouses import selectors
 from warehouses.models import Location, Warehouse
 
 
