@@ -1,10 +1,11 @@
 """Fixtures for the ledger tests: lots, a snapshot of every ledger table, refusal checks."""
 
-import contextlib
 from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
+
+from common.testing import refused_unchanged
 
 LEDGER_TABLES = ("StockLevel", "StockMove", "ReservationEntry", "CostLayer", "Lot")
 
@@ -21,19 +22,9 @@ def ledger_snapshot() -> dict[str, list[tuple]]:
     return snapshot
 
 
-@contextlib.contextmanager
 def refused(error_class, code: str, *fragments: str):
     """Expect ``error_class`` with ``code``, a message naming ``fragments``, and no change."""
-    before = ledger_snapshot()
-    with pytest.raises(error_class) as caught:
-        yield caught
-    error = caught.value
-    assert type(error) is error_class, f"{type(error).__name__}: {error}"
-    assert error.code == code
-    assert error.message == str(error)
-    for fragment in fragments:
-        assert fragment in error.message, f"{fragment!r} not in {error.message!r}"
-    assert ledger_snapshot() == before, "a refused operation changed the ledger"
+    return refused_unchanged(ledger_snapshot, error_class, code, *fragments)
 
 
 @pytest.fixture

@@ -19,34 +19,12 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from common import transactions
+from common.testing import run_threads
 from inventory import errors, ledger
 from inventory.integrity import find_differences
 from inventory.models import Lot, StockLevel, StockMove
 
 ACCEPTABLE = (errors.InsufficientStock,)  # includes CommittedStock and NotCommitted
-
-
-def run_threads(count: int, work) -> list[BaseException]:
-    """Run ``work(index)`` in ``count`` threads started together; return what they raised."""
-    barrier = threading.Barrier(count)
-    failures: list[BaseException] = []
-
-    def body(index):
-        try:
-            barrier.wait(timeout=30)
-            work(index)
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=240)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return failures
 
 
 @pytest.fixture
