@@ -3,6 +3,7 @@
 Only `inventory.ledger` writes StockLevel, StockMove, ReservationEntry and CostLayer.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -16,6 +17,8 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from stdnum import ean
 from stdnum.exceptions import ValidationError as StdnumError
+
+from warehouses.models import sellable_place_q
 
 sku_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
@@ -163,6 +166,49 @@ class Lot(models.Model):
         return self.expires_on < (on or timezone.localdate())
 
 
+def usable_stock_q(today: date, prefix: str = "") -> models.Q:
+    """Match balance rows whose stock can be promised: sellable location, lot not expired.
+
+    The same rule as ``is_usable_stock``; a lot counts until the end of its expiry date.
+    """
+    return sellable_place_q(f"{prefix}location__") & (
+        models.Q(**{f"{prefix}lot__isnull": True})
+        | models.Q(**{f"{prefix}lot__expires_on__isnull": True})
+        | models.Q(**{f"{prefix}lot__expires_on__gte": today})
+    )
+
+
+def is_usable_stock(location, lot, today: date) -> bool:
+    """Say whether units in ``location`` and ``lot`` can be promised on ``today``."""
+    return location.is_sellable and not (lot is not None and lot.is_expired(today))
+
+
+class StockLevelQuerySet(models.QuerySet):
+    def usable(self, today: date):
+        """Return the rows whose stock can be promised on ``today``."""
+        return self.filter(usable_stock_q(today))
+
+    def unusable(self, today: date):
+        """Return the rows whose stock cannot be promised (place unsellable, lot expired)."""
+        return self.exclude(usable_stock_q(today))
+
+    def in_warehouses(self, warehouse_ids):
+        """Return the rows held in the warehouses ``warehouse_ids``."""
+        return self.filter(location__warehouse_id__in=warehouse_ids)
+
+    def with_available(self, today: date):
+        """Annotate ``available_qty``: on hand − committed where usable, else 0."""
+        return self.annotate(
+            available_qty=models.Case(
+                models.When(
+                    usable_stock_q(today), then=models.F("on_hand") - models.F("committed")
+                ),
+                default=models.Value(0),
+                output_field=models.IntegerField(),
+            )
+        )
+
+
 class StockLevel(models.Model):
     """Balance of one product in one location and lot: a cache of the ledger."""
 
@@ -176,6 +222,8 @@ class StockLevel(models.Model):
     on_hand = models.IntegerField(default=0)
     committed = models.IntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = StockLevelQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -7,7 +7,6 @@ queries, so a page's query count does not grow with its rows.
 from datetime import date, timedelta
 
 from django.db.models import (
-    Case,
     Count,
     Exists,
     F,
@@ -18,13 +17,12 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.pagination import keys_first
-from inventory.models import Lot, Product, StockLevel, StockMove
+from inventory.models import Lot, Product, StockLevel, StockMove, usable_stock_q
 from warehouses.models import Location
 
 EXPIRY_WARNING_DAYS = 30
@@ -32,29 +30,8 @@ LOT_EXPIRED = "expired"
 LOT_EXPIRING = "expiring"
 
 
-def usable_level_q(today: date, prefix: str = "") -> Q:
-    """Match balance rows whose stock can be promised: sellable location, lot not expired."""
-    return (
-        Q(**{f"{prefix}location__kind__in": Location.SELLABLE_KINDS})
-        & Q(**{f"{prefix}location__active": True})
-        & (
-            Q(**{f"{prefix}lot__isnull": True})
-            | Q(**{f"{prefix}lot__expires_on__isnull": True})
-            | Q(**{f"{prefix}lot__expires_on__gte": today})
-        )
-    )
-
-
-def with_available(levels: QuerySet, today: date | None = None) -> QuerySet:
-    """Annotate balance rows with ``available_qty`` (0 where the stock cannot be sold)."""
-    today = today or timezone.localdate()
-    return levels.annotate(
-        available_qty=Case(
-            When(usable_level_q(today), then=F("on_hand") - F("committed")),
-            default=Value(0),
-            output_field=IntegerField(),
-        )
-    )
+# Orders still call the rule by its old name until orders is split (issue 10).
+usable_level_q = usable_stock_q
 
 
 def _product_total(expression, condition: Q | None = None) -> Coalesce:
@@ -74,14 +51,15 @@ def products_with_totals(today: date | None = None) -> QuerySet:
     return Product.objects.annotate(
         on_hand=_product_total(F("on_hand")),
         committed_qty=_product_total(F("committed")),
-        available=_product_total(F("on_hand") - F("committed"), usable_level_q(today)),
+        available=_product_total(F("on_hand") - F("committed"), usable_stock_q(today)),
     )
 
 
 def stock_rows(today: date | None = None) -> QuerySet:
     """Return balance rows that hold stock, with product, location and lot joined."""
     return (
-        with_available(StockLevel.objects.filter(Q(on_hand__gt=0) | Q(committed__gt=0)), today)
+        StockLevel.objects.filter(Q(on_hand__gt=0) | Q(committed__gt=0))
+        .with_available(today or timezone.localdate())
         .select_related("product", "location", "location__warehouse", "lot")
         # Walk order: location path first, so a list of one zone reads like the
         # shelves and the database can stream rows in location-path order.

@@ -43,9 +43,25 @@ class Warehouse(models.Model):
         return reverse("warehouse_detail", args=[self.code])
 
 
+# Stock in an active location of Location.SELLABLE_KINDS may be sold (and so promised to
+# orders and channels); shipping docks and quarantine cages hold units nobody may sell.
+# One rule in two forms kept side by side: a Python test and a Q for querysets.
+
+
+def is_sellable_place(kind: str, active: bool) -> bool:
+    """Say whether stock in a location of ``kind`` (active or not) may be sold."""
+    return active and kind in Location.SELLABLE_KINDS
+
+
+def sellable_place_q(prefix: str = "") -> models.Q:
+    """Match rows whose location (reached through ``prefix``) is one stock may be sold from."""
+    return models.Q(**{f"{prefix}kind__in": Location.SELLABLE_KINDS, f"{prefix}active": True})
+
+
 class LocationQuerySet(models.QuerySet):
     def sellable(self):
-        return self.filter(kind__in=Location.SELLABLE_KINDS, active=True)
+        """Return the locations stock may be sold from."""
+        return self.filter(sellable_place_q())
 
     def subtree(self, location):
         """Return the location and every location below it."""
@@ -168,4 +184,4 @@ class Location(models.Model):
 
     @property
     def is_sellable(self) -> bool:
-        return self.active and self.kind in self.SELLABLE_KINDS
+        return is_sellable_place(self.kind, self.active)
