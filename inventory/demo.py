@@ -10,13 +10,18 @@ import random
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from time import perf_counter
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
@@ -40,6 +45,8 @@ ZONES = ("A", "B")
 AISLES = ("01", "02")
 BINS = ("01", "02", "03", "04", "05")
 CENTS = Decimal("0.01")
+# The history ships every day in its last two weeks and once a week before that.
+DAILY_SHIPPING_DAYS = 14
 _UCI_CODE = re.compile(r"^\d{5}[A-Z]{0,2}$")
 
 
@@ -70,6 +77,24 @@ class CatalogItem:
     name: str
     price: Decimal
     demand: list[int]  # units per trading day, a cycle the history repeats
+
+
+# Called after each stage with its name and the seconds it took.
+Progress = Callable[[str, float], None]
+
+
+class _Stages:
+    """Time each stage of the seed and report it to ``progress``."""
+
+    def __init__(self, progress: Progress | None):
+        self.progress = progress
+
+    @contextmanager
+    def __call__(self, name: str):
+        started = perf_counter()
+        yield
+        if self.progress is not None:
+            self.progress(name, perf_counter() - started)
 
 
 def already_seeded() -> bool:
@@ -176,28 +201,48 @@ class Seeder:
             self.clock += timedelta(seconds=rng_seconds(self.rng))
         return self.clock
 
-    def run(self) -> SeedResult:
-        self.users = self.create_users()
-        self.create_locations()
-        self.create_products()
-        self.today = timezone.localdate()
-        self.start = self.today - timedelta(days=self.days)
-        self.opening_stock()
-        for offset in range(self.days):
-            self.simulate_day(offset)
-        self.sell_through_channels()
+    def run(self, progress: Progress | None = None) -> SeedResult:
+        stage = _Stages(progress)
+        # Hashing a password takes half a second by design: the demo logins are hashed
+        # on another core while the ledger history is written.
+        with ThreadPoolExecutor(max_workers=2) as hasher:
+            with stage("users"):
+                self.users = self.create_users(hasher)
+            self.write_stock(stage)
+            with stage("demo passwords"):
+                for user, hashed in self.passwords:
+                    user.password = hashed.result()
+                    user.save(update_fields=["password"])
         self.result.lots = Lot.objects.count()
         return self.result
 
-    def create_users(self) -> dict[str, object]:
+    def write_stock(self, stage: _Stages) -> None:
+        with stage("warehouses and locations"):
+            self.create_locations()
+        with stage("products"):
+            self.create_products()
+        self.today = timezone.localdate()
+        self.start = self.today - timedelta(days=self.days)
+        with stage("opening stock"):
+            self.opening_stock()
+        with stage(f"{self.days} days of stock history"):
+            for offset in range(self.days):
+                self.simulate_day(offset)
+        with stage("suppliers, channels and sales orders"):
+            self.sell_through_channels()
+
+    def create_users(self, hasher: ThreadPoolExecutor) -> dict[str, object]:
+        """Create the demo users; their password hashes arrive later (``self.passwords``)."""
         user_model = get_user_model()
         users = {}
+        self.passwords = []
         for username, password, role, is_staff, is_superuser in DEMO_USERS:
             user = user_model.objects.filter(username=username).first()
             if user is None:
                 user = user_model(username=username, is_staff=is_staff, is_superuser=is_superuser)
-                user.set_password(password)
+                user.set_unusable_password()
                 user.save()
+                self.passwords.append((user, hasher.submit(make_password, password)))
                 if role:
                     user.groups.add(Group.objects.get(name=role))
                 self.result.users.append(f"{username} / {password}")
@@ -279,6 +324,7 @@ class Seeder:
                     else None,
                     "shelf_life": rng.choice([20, 35, 60, 120, 240]),
                     "pending": [],  # receipts waiting in the receiving dock
+                    "ordered": 0,  # units sold since the last shipment
                 }
             )
         self.result.products = len(catalog)
@@ -395,11 +441,15 @@ class Seeder:
             for lot, quantity in item.pop("pending", []):
                 self.transfer(item, receiving, item["bin"], lot, quantity, day, hour=8)
             item["pending"] = []
-        # Day: ship what the real order lines sold on the matching trading day.
+        # Day: ship what the real order lines sold on the matching trading day. Before the
+        # last two weeks, a week's orders leave in one shipment per product: the same
+        # units and costs in a third of the ledger calls, which keeps the seed quick.
+        dispatch = offset >= self.days - DAILY_SHIPPING_DAYS or offset % 7 == 6
         for item in self.items:
-            wanted = item["demand"][offset % len(item["demand"])]
-            if wanted <= 0:
+            item["ordered"] += item["demand"][offset % len(item["demand"])]
+            if not dispatch or item["ordered"] <= 0:
                 continue
+            wanted, item["ordered"] = item["ordered"], 0
             for lot, units in self.stock_in(item, item["bin"]):
                 if wanted <= 0:
                     break
@@ -531,11 +581,21 @@ def analyze() -> None:
             cursor.execute("ANALYZE")
 
 
-def seed_demo(*, seed: int = 20101201, products: int = 200, days: int = 90) -> SeedResult | None:
-    """Load the demo data unless it is there already (then return None)."""
+def seed_demo(
+    *,
+    seed: int = 20101201,
+    products: int = 200,
+    days: int = 90,
+    progress: Progress | None = None,
+) -> SeedResult | None:
+    """Load the demo data unless it is there already (then return None).
+
+    ``progress`` is called after each stage with its name and duration.
+    """
     if already_seeded():
         return None
     with transaction.atomic():
-        result = Seeder(seed=seed, products=products, days=days).run()
-    analyze()
+        result = Seeder(seed=seed, products=products, days=days).run(progress)
+    with _Stages(progress)("query planner statistics (ANALYZE)"):
+        analyze()
     return result

@@ -1,6 +1,7 @@
 """seed_demo: a small run through the ledger, clean ledger, idempotent, deterministic."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -121,3 +122,38 @@ def test_uci_catalog_keeps_real_products_only():
     assert "85123A" in skus
     assert not skus & {"POST", "BANK CHARGES", "D", "M", "AMAZONFEE"}
     assert all(item.name and item.price > 0 for item in items)
+
+
+@pytest.mark.django_db
+def test_seed_demo_reports_each_stage_with_its_time():
+    output = _seed(*SMALL)
+    stages = [line.strip() for line in output.splitlines() if line.startswith("  ")]
+    names = [line.rsplit(":", 1)[0] for line in stages]
+    assert names == [
+        "users",
+        "warehouses and locations",
+        "products",
+        "opening stock",
+        "10 days of stock history",
+        "suppliers, channels and sales orders",
+        "demo passwords",
+        "query planner statistics (ANALYZE)",
+    ]
+    assert all(re.fullmatch(r".+: \d+\.\d s", line) for line in stages)
+    # The stages come before the summary, as they finish.
+    assert output.index("users:") < output.index("20 products")
+
+
+@pytest.mark.django_db
+def test_seed_demo_ships_weekly_before_the_last_two_weeks():
+    demo.seed_demo(seed=3, products=12, days=35)
+    today = timezone.localdate()
+    days = {
+        timezone.localtime(at).date()
+        for at in StockMove.objects.filter(kind="shipment").values_list("created_at", flat=True)
+    }
+    older = {day for day in days if day < today - timedelta(days=demo.DAILY_SHIPPING_DAYS)}
+    recent = days - older
+    assert older and len({day.weekday() for day in older}) == 1
+    assert len(recent) > 7
+    assert list(find_differences()) == []

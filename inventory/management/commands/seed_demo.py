@@ -18,10 +18,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, seed: int, products: int, days: int, **options):
         started = time.perf_counter()
-        result = demo.seed_demo(seed=seed, products=max(products, 4), days=max(days, 1))
+        result = demo.seed_demo(
+            seed=seed, products=max(products, 4), days=max(days, 1), progress=self.progress
+        )
         if result is None:
             self.stdout.write("Demo data is already loaded; nothing changed.")
             return
         self.stdout.write(self.style.SUCCESS(f"{result} ({time.perf_counter() - started:.1f} s)"))
         if result.users:
             self.stdout.write("Demo logins: " + ", ".join(result.users))
+
+    def progress(self, stage: str, seconds: float) -> None:
+        # One line per stage as it finishes, so a long first load is visibly moving.
+        self.stdout.write(f"  {stage}: {seconds:.1f} s")
+        self.stdout.flush()
