@@ -40,6 +40,13 @@ DEMO_USERS = [
     ("buyer", "buyer-demo", "buyer", False, False),
     ("clerk", "clerk-demo", "clerk", False, False),
 ]
+# What each demo login may do, in the pages that exist (make run's banner, README).
+DEMO_ROLES = {
+    "admin": "superuser: every page, and the Django admin at /admin/",
+    "manager": "stock, adjust, transfer, buying, selling, channels, valuation; Django admin",
+    "buyer": "products and stock; suppliers and purchase orders; sales orders (read)",
+    "clerk": "stock lookup; receiving purchase orders; picking and shipping sales orders",
+}
 WAREHOUSES = [("MAIN", "Main warehouse", "1 Dock Road, Leeds"), ("EAST", "East depot", "")]
 ZONES = ("A", "B")
 AISLES = ("01", "02")
@@ -95,6 +102,24 @@ class _Stages:
         yield
         if self.progress is not None:
             self.progress(name, perf_counter() - started)
+
+
+def login_lines(usernames=None) -> list[str]:
+    """Return a "user / password  what it may do" line per demo user that exists.
+
+    ``usernames`` narrows the list (the users a seed has just created).
+    """
+    wanted = [username for username, *_ in DEMO_USERS]
+    if usernames is not None:
+        wanted = [username for username in wanted if username in usernames]
+    present = set(
+        get_user_model().objects.filter(username__in=wanted).values_list("username", flat=True)
+    )
+    return [
+        f"{f'{username} / {password}':<24} {DEMO_ROLES[username]}"
+        for username, password, *_ in DEMO_USERS
+        if username in present
+    ]
 
 
 def already_seeded() -> bool:
@@ -245,7 +270,7 @@ class Seeder:
                 self.passwords.append((user, hasher.submit(make_password, password)))
                 if role:
                     user.groups.add(Group.objects.get(name=role))
-                self.result.users.append(f"{username} / {password}")
+                self.result.users.append(username)
             users[username] = user
         return users
 

@@ -127,7 +127,9 @@ def test_uci_catalog_keeps_real_products_only():
 @pytest.mark.django_db
 def test_seed_demo_reports_each_stage_with_its_time():
     output = _seed(*SMALL)
-    stages = [line.strip() for line in output.splitlines() if line.startswith("  ")]
+    # The stages come before the summary, as they finish.
+    before_summary = output[: output.index("Demo data (")]
+    stages = [line.strip() for line in before_summary.splitlines()]
     names = [line.rsplit(":", 1)[0] for line in stages]
     assert names == [
         "users",
@@ -140,8 +142,17 @@ def test_seed_demo_reports_each_stage_with_its_time():
         "query planner statistics (ANALYZE)",
     ]
     assert all(re.fullmatch(r".+: \d+\.\d s", line) for line in stages)
-    # The stages come before the summary, as they finish.
-    assert output.index("users:") < output.index("20 products")
+
+
+@pytest.mark.django_db
+def test_seed_demo_lists_each_new_login_with_what_it_may_do_once():
+    output = _seed(*SMALL)
+    assert output.count("manager / manager-demo") == 1
+    assert re.search(r"^  clerk / clerk-demo +stock lookup; receiving", output, re.MULTILINE)
+    assert demo.login_lines(["clerk"]) == [
+        "clerk / clerk-demo       stock lookup; receiving purchase orders; "
+        "picking and shipping sales orders"
+    ]
 
 
 @pytest.mark.django_db
@@ -157,3 +168,11 @@ def test_seed_demo_ships_weekly_before_the_last_two_weeks():
     assert older and len({day.weekday() for day in older}) == 1
     assert len(recent) > 7
     assert list(find_differences()) == []
+
+
+@pytest.mark.django_db
+def test_seed_demo_leaves_the_logins_to_make_runs_banner_when_asked():
+    output = _seed(*SMALL, "--no-logins")
+    assert "Demo data (" in output
+    assert "-demo" not in output
+    assert get_user_model().objects.count() == 4
