@@ -3,11 +3,13 @@
 Product names, prices and the shape of daily demand come from the real UCI
 "Online Retail" order lines (December 2010) when ``../shared/data`` holds them;
 otherwise they are generated. The same seed always gives the same data.
+
+Every unit moves through a ledger call (about 3 ms each), so the size of the history is
+the seed's time: shipments are daily in the last two weeks and weekly per product
+before that, which keeps ``make run``'s first start short.
 """
 
-import csv
 import random
-import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
@@ -16,22 +18,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from time import perf_counter
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
-from stdnum import ean
 
 from inventory import ledger
+from inventory.demo_catalog import CENTS, gtin_for, pick_catalog
 from inventory.models import Lot, Product, ReservationEntry
 from warehouses.models import Location, Warehouse
-
-UCI_DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "uci-online-retail-2010-12"
 
 DEMO_USERS = [
     # username, password, role group, is_staff, is_superuser
@@ -51,10 +49,8 @@ WAREHOUSES = [("MAIN", "Main warehouse", "1 Dock Road, Leeds"), ("EAST", "East d
 ZONES = ("A", "B")
 AISLES = ("01", "02")
 BINS = ("01", "02", "03", "04", "05")
-CENTS = Decimal("0.01")
 # The history ships every day in its last two weeks and once a week before that.
 DAILY_SHIPPING_DAYS = 14
-_UCI_CODE = re.compile(r"^\d{5}[A-Z]{0,2}$")
 
 
 @dataclass
@@ -76,14 +72,6 @@ class SeedResult:
             f"{self.products} products, {self.lots} lots, {self.moves} stock moves, "
             f"{self.sales_orders} sales orders ({self.reservations} reservations)."
         )
-
-
-@dataclass
-class CatalogItem:
-    sku: str
-    name: str
-    price: Decimal
-    demand: list[int]  # units per trading day, a cycle the history repeats
 
 
 # Called after each stage with its name and the seconds it took.
@@ -124,81 +112,6 @@ def login_lines(usernames=None) -> list[str]:
 
 def already_seeded() -> bool:
     return Warehouse.objects.filter(code__in=[code for code, _, _ in WAREHOUSES]).exists()
-
-
-# --- catalog sources ----------------------------------------------------------------
-
-
-def _title(text: str) -> str:
-    words = " ".join(text.split()).title()
-    return re.sub(r"(\d)(St|Nd|Rd|Th|Cm|Pc)\b", lambda m: m.group(1) + m.group(2).lower(), words)
-
-
-def load_uci_catalog(folder: Path = UCI_DATA) -> list[CatalogItem]:
-    """Return products from the real order lines, most ordered first (name, price, daily units)."""
-    files = sorted(folder.glob("2010-12-*.csv"))
-    names: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    prices: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    units: dict[str, list[int]] = defaultdict(lambda: [0] * len(files))
-    lines: dict[str, int] = defaultdict(int)
-    for day, path in enumerate(files):
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                code = row["StockCode"]
-                if not _UCI_CODE.match(code) or row["InvoiceNo"].startswith("C"):
-                    continue
-                quantity = int(row["Quantity"])
-                description = row["Description"].strip()
-                if quantity <= 0 or float(row["UnitPrice"]) <= 0 or len(description) < 4:
-                    continue
-                names[code][description] += 1
-                prices[code][row["UnitPrice"]] += 1
-                units[code][day] += quantity
-                lines[code] += 1
-    items = []
-    for code in sorted(lines, key=lambda c: (-lines[c], c)):
-        name = max(sorted(names[code]), key=lambda n: names[code][n])
-        price = max(sorted(prices[code]), key=lambda p: prices[code][p])
-        # The shop sold to wholesalers; a smaller seller sees a sixth of it (which also
-        # keeps the history, and so the seed, small: single units round away).
-        demand = [round(quantity / 6) for quantity in units[code]]
-        items.append(CatalogItem(code, _title(name), Decimal(price).quantize(CENTS), demand))
-    return items
-
-
-_ADJECTIVES = "Red Blue Green Oak Linen Enamel Glass Copper Woollen Vintage Cotton Ceramic".split()
-_NOUNS = "Mug Lantern Tray Candle Blanket Jar Basket Clock Frame Teapot Notebook Cushion".split()
-
-
-def generate_catalog(rng: random.Random, count: int, days: int = 20) -> list[CatalogItem]:
-    """Return ``count`` invented products with long-tailed demand, most sold first."""
-    items = []
-    for rank in range(1, count + 1):
-        weight = 60 / rank**0.9
-        demand = [
-            int(rng.expovariate(1 / weight)) if rng.random() < min(1, 0.2 + weight / 20) else 0
-            for _ in range(days)
-        ]
-        name = f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS).lower()} {rank}"
-        price = Decimal(rng.uniform(0.8, 25)).quantize(CENTS)
-        items.append(CatalogItem(f"GEN-{rank:04d}", name, price, demand))
-    return items
-
-
-def pick_catalog(rng: random.Random, count: int) -> tuple[list[CatalogItem], str]:
-    if UCI_DATA.is_dir():
-        ranked = load_uci_catalog()
-        if len(ranked) >= count:
-            fast = min(12, count // 4)
-            tail = rng.sample(ranked[fast:], count - fast)
-            return ranked[:fast] + tail, "UCI Online Retail order lines"
-    return generate_catalog(rng, count), "generated"
-
-
-def gtin_for(rng: random.Random, number: int) -> str:
-    """Return a GTIN-13 in the GS1 in-store range (prefix 2x) with a valid check digit."""
-    body = f"2{rng.randrange(10)}{number:05d}{rng.randrange(100000):05d}"
-    return body + ean.calc_check_digit(body)
 
 
 # --- the seed -----------------------------------------------------------------------

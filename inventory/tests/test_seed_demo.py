@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from inventory import demo
+from inventory import demo, demo_catalog
 from inventory.integrity import find_differences
 from inventory.models import CostLayer, Lot, Product, StockLevel, StockMove
 from orders.models import Channel, PurchaseOrder, SalesOrder, SalesOrderLine
@@ -109,15 +109,15 @@ def test_seed_demo_is_deterministic_for_a_seed():
 def test_generated_catalog_has_a_long_tail():
     import random
 
-    items = demo.generate_catalog(random.Random(1), 50)
+    items = demo_catalog.generate_catalog(random.Random(1), 50)
     totals = [sum(item.demand) for item in items]
     assert sum(totals[:5]) > sum(totals[-25:])
     assert len({item.sku for item in items}) == 50
 
 
-@pytest.mark.skipif(not demo.UCI_DATA.is_dir(), reason="shared UCI data not present")
+@pytest.mark.skipif(not demo_catalog.UCI_DATA.is_dir(), reason="shared UCI data not present")
 def test_uci_catalog_keeps_real_products_only():
-    items = demo.load_uci_catalog()
+    items = demo_catalog.load_uci_catalog()
     skus = {item.sku for item in items}
     assert "85123A" in skus
     assert not skus & {"POST", "BANK CHARGES", "D", "M", "AMAZONFEE"}
