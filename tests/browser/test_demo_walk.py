@@ -131,7 +131,7 @@ def page_name(label: str, url: str) -> str:
 
 
 @pytest.fixture
-def demo_browser(demo_server, browser, request):  # noqa: F811 (the imported fixture)
+def demo_browser(browser, demo_server, request):  # noqa: F811 (the imported fixture)
     role, width = request.param
     context = browser.new_context(viewport={"width": width, "height": 860})
     page = context.new_page()
@@ -169,7 +169,12 @@ def test_every_navigation_link_answers_cleanly(demo_browser):
     demo_browser.assert_no_problems()
 
 
-@pytest.mark.parametrize("demo_browser", [("clerk", PHONE)], ids=["clerk-390"], indirect=True)
+@pytest.mark.parametrize(
+    "demo_browser",
+    [(role, PHONE) for role in PASSWORDS],
+    ids=[f"{role}-{PHONE}" for role in PASSWORDS],
+    indirect=True,
+)
 def test_stock_list_key_columns_reachable_on_a_phone(demo_browser):
     demo_browser.log_in()
     demo_browser.visit(f"{demo_browser.server.url}/stock/")
