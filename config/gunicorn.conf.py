@@ -1,7 +1,18 @@
-"""Gunicorn settings for `make run` (gunicorn --config config/gunicorn.conf.py)."""
+"""Gunicorn settings for `make run` (gunicorn --config config/gunicorn.conf.py).
+
+The port comes from ``PORT`` (`make run PORT=8001`); scripts/run.sh reads ``bind`` from
+this file to check the port is free and to print the address it serves.
+"""
+
+import os
+
+PORT = os.environ.get("PORT", "") or "8000"
+if not PORT.isdigit() or not 0 < int(PORT) < 65536:
+    raise SystemExit(f"PORT={PORT!r} is not a port number: use 1 to 65535, e.g. PORT=8001.")
 
 wsgi_app = "config.wsgi:application"
-bind = "127.0.0.1:8000"
+# Plain HTTP, so localhost only (see Makefile and README).
+bind = f"127.0.0.1:{int(PORT)}"
 workers = 2
 # Requests are short; a stuck worker is restarted rather than left holding a lock.
 timeout = 60

@@ -145,7 +145,7 @@ STOCKROOM_CURRENCY = os.environ.get("STOCKROOM_CURRENCY", "EUR")
 STOCKROOM_GS1_SEPARATOR = os.environ.get("STOCKROOM_GS1_SEPARATOR", "|")
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,12 +1,22 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.cache import cache_control
+from django.views.static import serve
 
 from common.health import healthz
 from orders import api
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page links (print pages, the admin).
+    path(
+        "favicon.ico",
+        cache_control(max_age=86400)(serve),
+        {"path": "favicon.ico", "document_root": settings.BASE_DIR / "static"},
+        name="favicon",
+    ),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -3,30 +3,33 @@
 Product names, prices and the shape of daily demand come from the real UCI
 "Online Retail" order lines (December 2010) when ``../shared/data`` holds them;
 otherwise they are generated. The same seed always gives the same data.
+
+Every unit moves through a ledger call (about 3 ms each), so the size of the history is
+the seed's time: shipments are daily in the last two weeks and weekly per product
+before that, which keeps ``make run``'s first start short.
 """
 
-import csv
 import random
-import re
 import statistics
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
+from time import perf_counter
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
-from stdnum import ean
 
 from inventory import ledger
+from inventory.demo_catalog import CENTS, gtin_for, pick_catalog
 from inventory.models import Lot, Product, ReservationEntry
 from warehouses.models import Location, Warehouse
-
-UCI_DATA = Path(settings.BASE_DIR).parent / "shared" / "data" / "uci-online-retail-2010-12"
 
 DEMO_USERS = [
     # username, password, role group, is_staff, is_superuser
@@ -35,12 +38,19 @@ DEMO_USERS = [
     ("buyer", "buyer-demo", "buyer", False, False),
     ("clerk", "clerk-demo", "clerk", False, False),
 ]
+# What each demo login may do, in the pages that exist (make run's banner, README).
+DEMO_ROLES = {
+    "admin": "superuser: every page, and the Django admin at /admin/",
+    "manager": "stock, adjust, transfer, buying, selling, channels, valuation; Django admin",
+    "buyer": "products and stock; suppliers and purchase orders; sales orders (read)",
+    "clerk": "stock lookup; receiving purchase orders; picking and shipping sales orders",
+}
 WAREHOUSES = [("MAIN", "Main warehouse", "1 Dock Road, Leeds"), ("EAST", "East depot", "")]
 ZONES = ("A", "B")
 AISLES = ("01", "02")
 BINS = ("01", "02", "03", "04", "05")
-CENTS = Decimal("0.01")
-_UCI_CODE = re.compile(r"^\d{5}[A-Z]{0,2}$")
+# The history ships every day in its last two weeks and once a week before that.
+DAILY_SHIPPING_DAYS = 14
 
 
 @dataclass
@@ -64,91 +74,44 @@ class SeedResult:
         )
 
 
-@dataclass
-class CatalogItem:
-    sku: str
-    name: str
-    price: Decimal
-    demand: list[int]  # units per trading day, a cycle the history repeats
+# Called after each stage with its name and the seconds it took.
+Progress = Callable[[str, float], None]
+
+
+class _Stages:
+    """Time each stage of the seed and report it to ``progress``."""
+
+    def __init__(self, progress: Progress | None):
+        self.progress = progress
+
+    @contextmanager
+    def __call__(self, name: str):
+        started = perf_counter()
+        yield
+        if self.progress is not None:
+            self.progress(name, perf_counter() - started)
+
+
+def login_lines(usernames=None) -> list[str]:
+    """Return a "user / password  what it may do" line per demo user that exists.
+
+    ``usernames`` narrows the list (the users a seed has just created).
+    """
+    wanted = [username for username, *_ in DEMO_USERS]
+    if usernames is not None:
+        wanted = [username for username in wanted if username in usernames]
+    present = set(
+        get_user_model().objects.filter(username__in=wanted).values_list("username", flat=True)
+    )
+    return [
+        f"{f'{username} / {password}':<24} {DEMO_ROLES[username]}"
+        for username, password, *_ in DEMO_USERS
+        if username in present
+    ]
 
 
 def already_seeded() -> bool:
     return Warehouse.objects.filter(code__in=[code for code, _, _ in WAREHOUSES]).exists()
-
-
-# --- catalog sources ----------------------------------------------------------------
-
-
-def _title(text: str) -> str:
-    words = " ".join(text.split()).title()
-    return re.sub(r"(\d)(St|Nd|Rd|Th|Cm|Pc)\b", lambda m: m.group(1) + m.group(2).lower(), words)
-
-
-def load_uci_catalog(folder: Path = UCI_DATA) -> list[CatalogItem]:
-    """Return products from the real order lines, most ordered first (name, price, daily units)."""
-    files = sorted(folder.glob("2010-12-*.csv"))
-    names: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    prices: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    units: dict[str, list[int]] = defaultdict(lambda: [0] * len(files))
-    lines: dict[str, int] = defaultdict(int)
-    for day, path in enumerate(files):
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                code = row["StockCode"]
-                if not _UCI_CODE.match(code) or row["InvoiceNo"].startswith("C"):
-                    continue
-                quantity = int(row["Quantity"])
-                description = row["Description"].strip()
-                if quantity <= 0 or float(row["UnitPrice"]) <= 0 or len(description) < 4:
-                    continue
-                names[code][description] += 1
-                prices[code][row["UnitPrice"]] += 1
-                units[code][day] += quantity
-                lines[code] += 1
-    items = []
-    for code in sorted(lines, key=lambda c: (-lines[c], c)):
-        name = max(sorted(names[code]), key=lambda n: names[code][n])
-        price = max(sorted(prices[code]), key=lambda p: prices[code][p])
-        # The shop sold to wholesalers; a smaller seller sees a sixth of it (which also
-        # keeps the history, and so the seed, small: single units round away).
-        demand = [round(quantity / 6) for quantity in units[code]]
-        items.append(CatalogItem(code, _title(name), Decimal(price).quantize(CENTS), demand))
-    return items
-
-
-_ADJECTIVES = "Red Blue Green Oak Linen Enamel Glass Copper Woollen Vintage Cotton Ceramic".split()
-_NOUNS = "Mug Lantern Tray Candle Blanket Jar Basket Clock Frame Teapot Notebook Cushion".split()
-
-
-def generate_catalog(rng: random.Random, count: int, days: int = 20) -> list[CatalogItem]:
-    """Return ``count`` invented products with long-tailed demand, most sold first."""
-    items = []
-    for rank in range(1, count + 1):
-        weight = 60 / rank**0.9
-        demand = [
-            int(rng.expovariate(1 / weight)) if rng.random() < min(1, 0.2 + weight / 20) else 0
-            for _ in range(days)
-        ]
-        name = f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS).lower()} {rank}"
-        price = Decimal(rng.uniform(0.8, 25)).quantize(CENTS)
-        items.append(CatalogItem(f"GEN-{rank:04d}", name, price, demand))
-    return items
-
-
-def pick_catalog(rng: random.Random, count: int) -> tuple[list[CatalogItem], str]:
-    if UCI_DATA.is_dir():
-        ranked = load_uci_catalog()
-        if len(ranked) >= count:
-            fast = min(12, count // 4)
-            tail = rng.sample(ranked[fast:], count - fast)
-            return ranked[:fast] + tail, "UCI Online Retail order lines"
-    return generate_catalog(rng, count), "generated"
-
-
-def gtin_for(rng: random.Random, number: int) -> str:
-    """Return a GTIN-13 in the GS1 in-store range (prefix 2x) with a valid check digit."""
-    body = f"2{rng.randrange(10)}{number:05d}{rng.randrange(100000):05d}"
-    return body + ean.calc_check_digit(body)
 
 
 # --- the seed -----------------------------------------------------------------------
@@ -176,31 +139,51 @@ class Seeder:
             self.clock += timedelta(seconds=rng_seconds(self.rng))
         return self.clock
 
-    def run(self) -> SeedResult:
-        self.users = self.create_users()
-        self.create_locations()
-        self.create_products()
-        self.today = timezone.localdate()
-        self.start = self.today - timedelta(days=self.days)
-        self.opening_stock()
-        for offset in range(self.days):
-            self.simulate_day(offset)
-        self.sell_through_channels()
+    def run(self, progress: Progress | None = None) -> SeedResult:
+        stage = _Stages(progress)
+        # Hashing a password takes half a second by design: the demo logins are hashed
+        # on another core while the ledger history is written.
+        with ThreadPoolExecutor(max_workers=2) as hasher:
+            with stage("users"):
+                self.users = self.create_users(hasher)
+            self.write_stock(stage)
+            with stage("demo passwords"):
+                for user, hashed in self.passwords:
+                    user.password = hashed.result()
+                    user.save(update_fields=["password"])
         self.result.lots = Lot.objects.count()
         return self.result
 
-    def create_users(self) -> dict[str, object]:
+    def write_stock(self, stage: _Stages) -> None:
+        with stage("warehouses and locations"):
+            self.create_locations()
+        with stage("products"):
+            self.create_products()
+        self.today = timezone.localdate()
+        self.start = self.today - timedelta(days=self.days)
+        with stage("opening stock"):
+            self.opening_stock()
+        with stage(f"{self.days} days of stock history"):
+            for offset in range(self.days):
+                self.simulate_day(offset)
+        with stage("suppliers, channels and sales orders"):
+            self.sell_through_channels()
+
+    def create_users(self, hasher: ThreadPoolExecutor) -> dict[str, object]:
+        """Create the demo users; their password hashes arrive later (``self.passwords``)."""
         user_model = get_user_model()
         users = {}
+        self.passwords = []
         for username, password, role, is_staff, is_superuser in DEMO_USERS:
             user = user_model.objects.filter(username=username).first()
             if user is None:
                 user = user_model(username=username, is_staff=is_staff, is_superuser=is_superuser)
-                user.set_password(password)
+                user.set_unusable_password()
                 user.save()
+                self.passwords.append((user, hasher.submit(make_password, password)))
                 if role:
                     user.groups.add(Group.objects.get(name=role))
-                self.result.users.append(f"{username} / {password}")
+                self.result.users.append(username)
             users[username] = user
         return users
 
@@ -279,6 +262,7 @@ class Seeder:
                     else None,
                     "shelf_life": rng.choice([20, 35, 60, 120, 240]),
                     "pending": [],  # receipts waiting in the receiving dock
+                    "ordered": 0,  # units sold since the last shipment
                 }
             )
         self.result.products = len(catalog)
@@ -395,11 +379,15 @@ class Seeder:
             for lot, quantity in item.pop("pending", []):
                 self.transfer(item, receiving, item["bin"], lot, quantity, day, hour=8)
             item["pending"] = []
-        # Day: ship what the real order lines sold on the matching trading day.
+        # Day: ship what the real order lines sold on the matching trading day. Before the
+        # last two weeks, a week's orders leave in one shipment per product: the same
+        # units and costs in a third of the ledger calls, which keeps the seed quick.
+        dispatch = offset >= self.days - DAILY_SHIPPING_DAYS or offset % 7 == 6
         for item in self.items:
-            wanted = item["demand"][offset % len(item["demand"])]
-            if wanted <= 0:
+            item["ordered"] += item["demand"][offset % len(item["demand"])]
+            if not dispatch or item["ordered"] <= 0:
                 continue
+            wanted, item["ordered"] = item["ordered"], 0
             for lot, units in self.stock_in(item, item["bin"]):
                 if wanted <= 0:
                     break
@@ -531,11 +519,21 @@ def analyze() -> None:
             cursor.execute("ANALYZE")
 
 
-def seed_demo(*, seed: int = 20101201, products: int = 200, days: int = 90) -> SeedResult | None:
-    """Load the demo data unless it is there already (then return None)."""
+def seed_demo(
+    *,
+    seed: int = 20101201,
+    products: int = 200,
+    days: int = 90,
+    progress: Progress | None = None,
+) -> SeedResult | None:
+    """Load the demo data unless it is there already (then return None).
+
+    ``progress`` is called after each stage with its name and duration.
+    """
     if already_seeded():
         return None
     with transaction.atomic():
-        result = Seeder(seed=seed, products=products, days=days).run()
-    analyze()
+        result = Seeder(seed=seed, products=products, days=days).run(progress)
+    with _Stages(progress)("query planner statistics (ANALYZE)"):
+        analyze()
     return result

@@ -1,15 +1,52 @@
 #!/usr/bin/env bash
-# Serve Stockroom the way production does, on http://127.0.0.1:8000:
+# Serve Stockroom the way production does, on http://127.0.0.1:$PORT (8000 by default):
 # venv, migrations, demo data on an empty database, static files, gunicorn and a
-# task worker (manage.py db_worker).
-# The Makefile passes the settings (DEBUG=0, plain-HTTP switches for localhost).
+# task worker (manage.py db_worker). `make run` runs this; so does the browser tests'
+# demo_server fixture (tests/browser/demo_server.py), with its own database and port.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 PY="$ROOT/.venv/bin/python"
 
-scripts/bootstrap.sh
+# DEBUG off as in production, but plain HTTP on localhost: no HTTPS redirect, no
+# secure-only cookies, no HSTS. Do not serve a real domain like this. Each can be
+# overridden from the environment.
+export DEBUG="${DEBUG:-0}"
+export SECURE_SSL_REDIRECT="${SECURE_SSL_REDIRECT:-0}"
+export SESSION_COOKIE_SECURE="${SESSION_COOKIE_SECURE:-0}"
+export CSRF_COOKIE_SECURE="${CSRF_COOKIE_SECURE:-0}"
+export SECURE_HSTS_SECONDS="${SECURE_HSTS_SECONDS:-0}"
+export PORT="${PORT:-8000}"
+export DJANGO_SETTINGS_MODULE=config.settings
+
+# The browser tests run inside the ready venv and must not reinstall it.
+if [ "${STOCKROOM_SKIP_BOOTSTRAP:-0}" != 1 ]; then
+  scripts/bootstrap.sh
+fi
+
+# The address comes from config/gunicorn.conf.py, as gunicorn will read it; check it is
+# free now rather than after a minute of setting up.
+BIND=$("$PY" - <<'PY'
+import runpy
+import socket
+import sys
+
+bind = runpy.run_path("config/gunicorn.conf.py")["bind"]
+host, _, port = bind.rpartition(":")
+with socket.socket() as probe:
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind((host, int(port)))
+    except OSError as exc:
+        sys.exit(
+            f"Port {port} on {host} is in use ({exc.strerror}): is Stockroom running "
+            f"already? Use another port with: make run PORT={int(port) + 1}"
+        )
+print(bind)
+PY
+)
+URL="http://$BIND"
 
 # A generated key, kept out of the repository and readable only by its owner.
 mkdir -p var
@@ -21,49 +58,47 @@ if [ -z "${SECRET_KEY:-}" ]; then
   SECRET_KEY=$(cat var/secret_key)
   export SECRET_KEY
 fi
-export DEBUG="${DEBUG:-0}"
-export DJANGO_SETTINGS_MODULE=config.settings
 
 echo "Applying database migrations ..."
 "$PY" manage.py migrate --no-input --verbosity 0
 
-# Demo data only on an empty catalogue, and only once seed_demo exists.
+# Demo data only on an empty catalogue.
 needs_seed=$("$PY" - <<'PY'
 import django
 
 django.setup()
-from django.core.management import get_commands
-
 from inventory.models import Product
 
-if Product.objects.exists():
-    print("no")
-else:
-    print("yes" if "seed_demo" in get_commands() else "missing")
+print("no" if Product.objects.exists() else "yes")
 PY
 )
 if [ "$needs_seed" = yes ]; then
-  echo "Loading demo data (manage.py seed_demo) ..."
-  "$PY" manage.py seed_demo
-elif [ "$needs_seed" = missing ]; then
-  echo "No demo data: manage.py seed_demo is not available in this checkout."
-  echo "Create a login with: .venv/bin/python manage.py createsuperuser"
+  echo "Loading demo data (manage.py seed_demo, about 10-20 s) ..."
+  "$PY" manage.py seed_demo --no-logins
 fi
 
+echo "Collecting static files ..."
 "$PY" manage.py collectstatic --no-input --verbosity 0
 
-URL="http://127.0.0.1:8000"
-echo
-echo "  Stockroom is starting on $URL  (Ctrl+C stops it)"
-if [ "$needs_seed" != missing ]; then
-  cat <<TEXT
+# The demo logins that exist in this database (none when it holds real data).
+logins=$("$PY" - <<'PY'
+import django
 
-  Demo logins (user / password):
-    admin   / admin-demo     superuser, Django admin at $URL/admin/
-    manager / manager-demo   manager: everything in the back office
-    buyer   / buyer-demo     buyer: suppliers, purchase orders, replenishment
-    clerk   / clerk-demo     clerk: scan stations, stock lookup
-TEXT
+django.setup()
+from inventory.demo import login_lines
+
+print("\n".join(login_lines()))
+PY
+)
+echo
+echo "  Stockroom is serving $URL  (Ctrl+C stops it)"
+echo "  Another port: make run PORT=$((${BIND##*:} + 1))  (or PORT=... in the environment)"
+echo
+if [ -n "$logins" ]; then
+  echo "  Demo logins (user / password):"
+  sed 's/^/    /' <<<"$logins"
+else
+  echo "  Log in with your own account (create one: .venv/bin/python manage.py createsuperuser)."
 fi
 echo
 # Background tasks (webhook deliveries, re-allocating backorders after receipts)

@@ -71,7 +71,7 @@ BUYER_FORBIDDEN = {
 }
 
 SKIP_PREFIXES = ("admin/", "api/", "static/", "media/", "__")
-SKIP_NAMES = {"healthz", "login", "logout"}
+SKIP_NAMES = {"healthz", "favicon", "login", "logout"}  # public on purpose
 ROUTE_PARAM = re.compile(r"<(?:\w+:)?(\w+)>")
 REGEX_PARAM = re.compile(r"\(\?P<(\w+)>")
 

@@ -1,6 +1,7 @@
 """seed_demo: a small run through the ledger, clean ledger, idempotent, deterministic."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from inventory import demo
+from inventory import demo, demo_catalog
 from inventory.integrity import find_differences
 from inventory.models import CostLayer, Lot, Product, StockLevel, StockMove
 from orders.models import Channel, PurchaseOrder, SalesOrder, SalesOrderLine
@@ -108,16 +109,70 @@ def test_seed_demo_is_deterministic_for_a_seed():
 def test_generated_catalog_has_a_long_tail():
     import random
 
-    items = demo.generate_catalog(random.Random(1), 50)
+    items = demo_catalog.generate_catalog(random.Random(1), 50)
     totals = [sum(item.demand) for item in items]
     assert sum(totals[:5]) > sum(totals[-25:])
     assert len({item.sku for item in items}) == 50
 
 
-@pytest.mark.skipif(not demo.UCI_DATA.is_dir(), reason="shared UCI data not present")
+@pytest.mark.skipif(not demo_catalog.UCI_DATA.is_dir(), reason="shared UCI data not present")
 def test_uci_catalog_keeps_real_products_only():
-    items = demo.load_uci_catalog()
+    items = demo_catalog.load_uci_catalog()
     skus = {item.sku for item in items}
     assert "85123A" in skus
     assert not skus & {"POST", "BANK CHARGES", "D", "M", "AMAZONFEE"}
     assert all(item.name and item.price > 0 for item in items)
+
+
+@pytest.mark.django_db
+def test_seed_demo_reports_each_stage_with_its_time():
+    output = _seed(*SMALL)
+    # The stages come before the summary, as they finish.
+    before_summary = output[: output.index("Demo data (")]
+    stages = [line.strip() for line in before_summary.splitlines()]
+    names = [line.rsplit(":", 1)[0] for line in stages]
+    assert names == [
+        "users",
+        "warehouses and locations",
+        "products",
+        "opening stock",
+        "10 days of stock history",
+        "suppliers, channels and sales orders",
+        "demo passwords",
+        "query planner statistics (ANALYZE)",
+    ]
+    assert all(re.fullmatch(r".+: \d+\.\d s", line) for line in stages)
+
+
+@pytest.mark.django_db
+def test_seed_demo_lists_each_new_login_with_what_it_may_do_once():
+    output = _seed(*SMALL)
+    assert output.count("manager / manager-demo") == 1
+    assert re.search(r"^  clerk / clerk-demo +stock lookup; receiving", output, re.MULTILINE)
+    assert demo.login_lines(["clerk"]) == [
+        "clerk / clerk-demo       stock lookup; receiving purchase orders; "
+        "picking and shipping sales orders"
+    ]
+
+
+@pytest.mark.django_db
+def test_seed_demo_ships_weekly_before_the_last_two_weeks():
+    demo.seed_demo(seed=3, products=12, days=35)
+    today = timezone.localdate()
+    days = {
+        timezone.localtime(at).date()
+        for at in StockMove.objects.filter(kind="shipment").values_list("created_at", flat=True)
+    }
+    older = {day for day in days if day < today - timedelta(days=demo.DAILY_SHIPPING_DAYS)}
+    recent = days - older
+    assert older and len({day.weekday() for day in older}) == 1
+    assert len(recent) > 7
+    assert list(find_differences()) == []
+
+
+@pytest.mark.django_db
+def test_seed_demo_leaves_the_logins_to_make_runs_banner_when_asked():
+    output = _seed(*SMALL, "--no-logins")
+    assert "Demo data (" in output
+    assert "-demo" not in output
+    assert get_user_model().objects.count() == 4

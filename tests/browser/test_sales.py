@@ -42,7 +42,9 @@ def test_manager_creates_a_token_allocates_picks_and_ships(
 
     # The channel page: the token is made by a POST and shown once.
     page = login(manager)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Channels").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.locator("summary", has_text="Selling").click()  # the group's drop-down
+    nav.get_by_role("link", name="Channels").click()
     page.get_by_role("link", name="WEB").click()
     expect(page.locator("#token-state")).to_have_text("None yet")
     page.get_by_role("button", name="Create token").click()
@@ -64,7 +66,9 @@ def test_manager_creates_a_token_allocates_picks_and_ships(
         shipping_address="12 Analytical Row\nLondon",
         lines=[{"sku": "MUG-001", "quantity": 3, "unit_price": "9.90"}],
     )
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Sales orders").click()
+    nav = page.get_by_role("navigation", name="Main")
+    nav.locator("summary", has_text="Selling").click()  # the group's drop-down
+    nav.get_by_role("link", name="Sales orders").click()
     page.get_by_role("link", name=order.number).click()
     expect(page.locator("#order-status")).to_have_text("Backordered")
     expect(page.get_by_role("button", name="Allocate")).to_be_visible()
