@@ -8,10 +8,11 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
-# Every link the navigation had before it was grouped, by the role that sees it.
+# Every link of the navigation, by the role that sees it.
 MANAGER_LINKS = [
     "dashboard",
     "product_list",
+    "product_create",
     "stock_list",
     "warehouse_list",
     "adjust_stock",
@@ -19,15 +20,28 @@ MANAGER_LINKS = [
     "supplier_list",
     "purchase_order_list",
     "sales_order_list",
+    "sales_order_create",
     "channel_list",
     "valuation_report",
     "admin:index",
+]
+BUYER_LINKS = [
+    "dashboard",
+    "product_list",
+    "product_create",
+    "stock_list",
+    "warehouse_list",
+    "supplier_list",
+    "purchase_order_list",
+    "sales_order_list",
+    "channel_list",
 ]
 CLERK_LINKS = [
     "dashboard",
     "product_list",
     "stock_list",
     "warehouse_list",
+    "transfer_stock",
     "supplier_list",
     "purchase_order_list",
     "sales_order_list",
@@ -83,6 +97,7 @@ def parse(response) -> NavParser:
     ("role", "expected", "groups"),
     [
         ("manager", MANAGER_LINKS, ["Stock", "Buying", "Selling", "Reports"]),
+        ("buyer", BUYER_LINKS, ["Stock", "Buying", "Selling"]),
         ("clerk", CLERK_LINKS, ["Stock", "Buying", "Selling"]),
     ],
 )
