@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from inventory import views as inventory_views
-from orders import api
+from orders.channels import api
 
 urlpatterns = [
     path("healthz", inventory_views.healthz, name="healthz"),

@@ -14,7 +14,8 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from inventory.admin import ReadOnlyAdmin
-from orders import outbox
+from orders.channels import outbox
+from orders.channels.forms import webhook_url_field
 from orders.models import (
     Allocation,
     Channel,
@@ -29,7 +30,6 @@ from orders.models import (
     Supplier,
     SupplierProduct,
 )
-from orders.sales_forms import webhook_url_field
 
 
 @admin.register(Supplier)
@@ -449,4 +449,4 @@ class SalesOrderAdmin(admin.ModelAdmin):
         return False
 
 
-from orders import admin_webhooks  # noqa: E402, F401  (delivery log admin)
+from orders.channels import admin as channels_admin  # noqa: E402, F401  (delivery log admin)

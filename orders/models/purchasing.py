@@ -200,6 +200,11 @@ class PurchaseOrder(models.Model):
         return reverse("purchase_order_detail", args=[self.number])
 
     @property
+    def awaits_shipment(self) -> bool:
+        """A sent dropship order whose supplier has not shipped yet."""
+        return self.dropship and self.shipped_at is None and self.status == self.Status.SENT
+
+    @property
     def is_editable(self) -> bool:
         return self.status == self.Status.DRAFT
 
