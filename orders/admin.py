@@ -292,10 +292,6 @@ class ChannelAdmin(SimpleHistoryAdmin):
     def has_webhook(self, channel):
         return bool(channel.webhook_url)
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        obj._resync = bool({"buffer", "webhook_url", "active"} & set(form.changed_data))
-
     def save_formset(self, request, form, formset, change):
         if formset.model is ChannelWarehouse and formset.has_changed():
             # Swapping two priorities (or warehouses) would collide with the unique
@@ -306,14 +302,17 @@ class ChannelAdmin(SimpleHistoryAdmin):
                 if f.instance.pk and (f.has_changed() or f in formset.deleted_forms)
             ]
             ChannelWarehouse.objects.filter(pk__in=changed).delete()
-            form.instance._resync = True
+            form.instance._warehouses_changed = True
         super().save_formset(request, form, formset, change)
 
     def save_related(self, request, form, formsets, change):
         # Runs inside the admin's transaction: the resync commits with the change.
         super().save_related(request, form, formsets, change)
-        if getattr(form.instance, "_resync", False):
-            outbox.resync_channel(form.instance)
+        outbox.channel_saved(
+            form.instance,
+            changed_fields=form.changed_data,
+            warehouses_changed=getattr(form.instance, "_warehouses_changed", False),
+        )
 
 
 # --- sales orders ------------------------------------------------------------------

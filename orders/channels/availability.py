@@ -10,35 +10,20 @@ fixed number of queries whatever the number of products.
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import F, IntegerField, Max, Q, Sum, Value
+from django.db.models import Exists, F, IntegerField, Max, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory.models import Product, StockLevel
 from inventory.selectors import usable_level_q
-from orders.models import Channel, SupplierProduct
-
-
-def channel_warehouse_ids(channel: Channel) -> list[int]:
-    """The channel's warehouses, highest priority first."""
-    return list(
-        channel.channel_warehouses.order_by("priority", "id").values_list(
-            "warehouse_id", flat=True
-        )
-    )
-
-
-def dropship_sources(product_ids: Iterable[int] | None = None):
-    """Supplier products that can dropship, best first per product.
-
-    Preferred supplier first, then the cheapest, then the oldest record.
-    """
-    rows = SupplierProduct.objects.filter(
-        active=True, supplier__active=True, supplier__dropships=True
-    ).order_by("product_id", "-preferred", "unit_cost", "id")
-    if product_ids is not None:
-        rows = rows.filter(product_id__in=list(product_ids))
-    return rows
+from orders.models import (
+    Channel,
+    ChannelWarehouse,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    SupplierProduct,
+)
+from orders.purchasing.selectors import dropship_sources
 
 
 def dropship_source(product: Product) -> SupplierProduct | None:
@@ -118,18 +103,13 @@ def available_to_sell(
     dropship = [p.pk for p in products if p.fulfilment == Product.Fulfilment.DROPSHIP]
     result = {p.pk: 0 for p in products}
     if stocked:
-        totals = stock_totals(channel_warehouse_ids(channel), stocked, today)
+        totals = stock_totals(channel.warehouse_ids(), stocked, today)
         for product_id, row in totals.items():
-            result[product_id] = max(row["available"] - channel.buffer, 0)
+            result[product_id] = channel.sellable(row["available"])
     if dropship:
         for product_id, (quantity, _) in dropship_stock(dropship).items():
-            result[product_id] = max(quantity - channel.buffer, 0)
+            result[product_id] = channel.sellable(quantity)
     return result
-
-
-def sellable_levels_q(warehouse_ids: list[int], today: date) -> Q:
-    """Balance rows a channel's allocation may reserve from."""
-    return Q(location__warehouse_id__in=warehouse_ids) & usable_level_q(today)
 
 
 def incoming_to_warehouses(
@@ -137,11 +117,9 @@ def incoming_to_warehouses(
 ) -> dict[int, int]:
     """``{product_id: units ordered, not yet received}`` on open warehouse POs into the warehouses.
 
-    The same rule as ``orders.selectors.incoming_by_product``, narrowed to the
+    The same rule as ``orders.purchasing.selectors.incoming_by_product``, narrowed to the
     warehouses; dropship orders never count. One query.
     """
-    from orders.models import PurchaseOrder, PurchaseOrderLine
-
     lines = PurchaseOrderLine.objects.filter(
         order__status__in=PurchaseOrder.INCOMING_STATUSES,
         order__dropship=False,
@@ -172,7 +150,7 @@ def channel_inventory(
     the number of products.
     """
     products = list(products)
-    warehouse_ids = channel_warehouse_ids(channel)
+    warehouse_ids = channel.warehouse_ids()
     stocked = [p.pk for p in products if p.fulfilment != Product.Fulfilment.DROPSHIP]
     dropship = [p.pk for p in products if p.fulfilment == Product.Fulfilment.DROPSHIP]
     totals = stock_totals(warehouse_ids, stocked, today) if stocked and warehouse_ids else {}
@@ -185,7 +163,7 @@ def channel_inventory(
             quantity, reported_at = supplier.get(product.pk, (0, None))
             stamps.append(reported_at)
             row = {
-                "available": max(quantity - channel.buffer, 0),
+                "available": channel.sellable(quantity),
                 "on_hand": 0,
                 "committed": 0,
                 "incoming": 0,
@@ -197,7 +175,7 @@ def channel_inventory(
                 if level["expired_on"] is not None:
                     stamps.append(expiry_moment(level["expired_on"]))
             row = {
-                "available": max(level["available"] - channel.buffer, 0) if level else 0,
+                "available": channel.sellable(level["available"]) if level else 0,
                 "on_hand": level["on_hand"] if level else 0,
                 "committed": level["committed"] if level else 0,
                 "incoming": incoming.get(product.pk, 0),
@@ -218,10 +196,6 @@ def changed_since_q(channel: Channel, since: datetime, today: date | None = None
     source, or a lot that expired just before ``since``); callers compare
     ``updated_at`` to drop those.
     """
-    from django.db.models import Exists, OuterRef
-
-    from orders.models import ChannelWarehouse
-
     if channel.settings_changed_at is not None and channel.settings_changed_at >= since:
         return Q()
     today = today or timezone.localdate()

@@ -2,7 +2,7 @@
 
 Rows are written in the transaction that changed the stock (the ledger's
 ``stock_changed`` signal), so a change and its notice commit or roll back together.
-``orders.webhooks`` delivers them.
+``orders.channels.webhooks`` delivers them.
 """
 
 from collections.abc import Iterable
@@ -14,6 +14,8 @@ from django.utils import timezone
 from inventory.models import Product, StockLevel
 from orders.channels import webhooks
 from orders.models import Channel, ChannelWarehouse, StockOutbox
+from orders.models.channels import HOOKED_SQL, hooked_q
+from warehouses.models import Location
 
 BATCH = 1000
 # Lots that expired up to this many days ago are announced again (a sweep that did
@@ -38,8 +40,24 @@ def record(channel_ids: Iterable[int], product_ids: Iterable[int]) -> int:
     return len(channel_ids) * len(product_ids)
 
 
+# Changes to these fields change what a channel may sell or where it hears about it.
+RESYNC_FIELDS = frozenset({"buffer", "webhook_url", "active"})
+
+
 def _schedule(channel_ids: list[int]) -> None:
     webhooks.schedule_delivery(channel_ids)
+
+
+def channel_saved(channel: Channel, *, changed_fields, warehouses_changed: bool = False) -> int:
+    """Resync the channel after a save that changes what it may sell or whether it hears.
+
+    A changed buffer, warehouse list, webhook URL or activation does; ``changed_fields``
+    are the names the save changed. Call it in the saving transaction; return the rows
+    written.
+    """
+    if warehouses_changed or RESYNC_FIELDS & set(changed_fields):
+        return resync_channel(channel)
+    return 0
 
 
 @transaction.atomic
@@ -54,7 +72,7 @@ def resync_channel(channel: Channel) -> int:
     """
     channel.settings_changed_at = timezone.now()
     Channel.objects.filter(pk=channel.pk).update(settings_changed_at=channel.settings_changed_at)
-    if not channel.active or not channel.webhook_url:
+    if not channel.is_hooked:
         return 0
     written = 0
     product_ids = (
@@ -109,9 +127,8 @@ def _record_by_warehouse(products_by_warehouse: dict[int, set[int]]) -> int:
     """Rows for each webhook channel and the products held in the warehouses it sells from."""
     links = (
         ChannelWarehouse.objects.filter(
-            warehouse_id__in=list(products_by_warehouse), channel__active=True
+            hooked_q("channel__"), warehouse_id__in=list(products_by_warehouse)
         )
-        .exclude(channel__webhook_url="")
         .order_by()
         .values_list("channel_id", "warehouse_id")
     )
@@ -144,14 +161,11 @@ def _record_by_warehouse(products_by_warehouse: dict[int, set[int]]) -> int:
 def webhook_channel_ids(warehouse_ids: Iterable[int] | None = None) -> list[int]:
     """Active channels with a webhook URL (selling from one of ``warehouse_ids`` if given)."""
     if warehouse_ids is None:
-        return list(
-            Channel.objects.filter(active=True)
-            .exclude(webhook_url="")
-            .values_list("pk", flat=True)
-        )
+        return list(Channel.objects.hooked().values_list("pk", flat=True))
     return list(
-        ChannelWarehouse.objects.filter(warehouse_id__in=list(warehouse_ids), channel__active=True)
-        .exclude(channel__webhook_url="")
+        ChannelWarehouse.objects.filter(
+            hooked_q("channel__"), warehouse_id__in=list(warehouse_ids)
+        )
         .order_by()
         .values_list("channel_id", flat=True)
         .distinct()
@@ -172,8 +186,6 @@ def record_location_change(location, warehouse_ids: Iterable[int]) -> int:
 
 
 def _sellable(kind: str, active: bool) -> bool:
-    from warehouses.models import Location
-
     return active and kind in Location.SELLABLE_KINDS
 
 
@@ -218,13 +230,13 @@ def on_stock_changed(sender, *, product, warehouse_ids, **kwargs) -> None:
     links = ChannelWarehouse._meta.db_table
     channels = Channel._meta.db_table
     marks = ", ".join(["%s"] * len(warehouse_ids))
+    hooked = HOOKED_SQL.format(channel="channel")
     with connection.cursor() as cursor:
         cursor.execute(
             f'INSERT INTO "{outbox}" (channel_id, product_id, created_at) '
             f'SELECT DISTINCT link.channel_id, %s, %s FROM "{links}" link '
             f'JOIN "{channels}" channel ON channel.id = link.channel_id '
-            f"WHERE link.warehouse_id IN ({marks}) AND channel.active "
-            f"AND channel.webhook_url <> '' RETURNING channel_id",
+            f"WHERE link.warehouse_id IN ({marks}) AND {hooked} RETURNING channel_id",
             [product.pk, connection.ops.adapt_datetimefield_value(timezone.now()), *warehouse_ids],
         )
         channel_ids = sorted({row[0] for row in cursor.fetchall()})

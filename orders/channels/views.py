@@ -65,10 +65,6 @@ SECRETS = {
 RECENT_DELIVERIES = 20
 
 
-# Changes to these fields change what the channel may sell or where it hears about it.
-RESYNC_FIELDS = {"buffer", "webhook_url", "active"}
-
-
 def _ordered_links():
     return Prefetch(
         "channel_warehouses",
@@ -130,11 +126,7 @@ def _save_channel(form: ChannelForm) -> Channel | None:
     try:
         with transaction.atomic():
             channel = form.save()
-            before = list(
-                channel.channel_warehouses.order_by("priority", "id").values_list(
-                    "warehouse_id", flat=True
-                )
-            )
+            before = channel.warehouse_ids()
             wanted = [w.pk for w in warehouses]
             if before != wanted:
                 channel.channel_warehouses.all().delete()
@@ -142,8 +134,9 @@ def _save_channel(form: ChannelForm) -> Channel | None:
                     ChannelWarehouse(channel=channel, warehouse_id=pk, priority=i)
                     for i, pk in enumerate(wanted, start=1)
                 )
-            if before != wanted or RESYNC_FIELDS & set(form.changed_data):
-                outbox.resync_channel(channel)
+            outbox.channel_saved(
+                channel, changed_fields=form.changed_data, warehouses_changed=before != wanted
+            )
     except IntegrityError:
         form.add_error(
             None,

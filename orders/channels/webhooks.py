@@ -99,6 +99,8 @@ def schedule_delivery(channel_ids: Iterable[int], *, force: bool = False) -> lis
 
 def _queued_channel_ids(task) -> set[int]:
     """Channels with a runnable, not yet started delivery task (database backend only)."""
+    # Imported here for a reason other than a cycle: the check only applies to the
+    # database backend, and settings may choose another one.
     try:
         from django_tasks_db.backend import DatabaseBackend
         from django_tasks_db.models import DBTaskResult
@@ -193,7 +195,7 @@ def _claim(channel_id: int, now: datetime) -> tuple[WebhookDelivery, Channel, in
     """
     with transaction.atomic():
         channel = Channel.objects.select_for_update(no_key=True).filter(pk=channel_id).first()
-        if channel is None or not channel.active or not channel.webhook_url:
+        if channel is None or not channel.is_hooked:
             return None
         delivery = (
             WebhookDelivery.objects.filter(
@@ -513,8 +515,7 @@ def due_channels(now: datetime | None = None):
         | Q(status=Status.PENDING, last_attempt_at__gt=now - LEASE)
     )
     return (
-        Channel.objects.filter(active=True)
-        .exclude(webhook_url="")
+        Channel.objects.hooked()
         .filter(Exists(retry_due) | (Exists(undelivered) & ~Exists(busy)))
         .order_by("pk")
     )

@@ -8,6 +8,22 @@ from simple_history.models import HistoricalRecords
 
 from warehouses.models import code_validator
 
+# The SQL form of ``hooked_q`` for ``orders.channels.outbox.on_stock_changed``, which
+# inserts outbox rows with one raw INSERT … SELECT on every ledger call; ``{channel}``
+# is the alias of the channel table. Change both together.
+HOOKED_SQL = "{channel}.active AND {channel}.webhook_url <> ''"
+
+
+def hooked_q(prefix: str = "") -> models.Q:
+    """Active channels with a webhook URL (``prefix`` e.g. ``"channel__"`` from a link row)."""
+    return models.Q(**{f"{prefix}active": True}) & ~models.Q(**{f"{prefix}webhook_url": ""})
+
+
+class ChannelQuerySet(models.QuerySet):
+    def hooked(self):
+        """Channels that stock webhooks go to: active, with a webhook URL."""
+        return self.filter(hooked_q())
+
 
 class Channel(models.Model):
     """A place that sells our stock: a web store, a marketplace, a point of sale."""
@@ -51,6 +67,8 @@ class Channel(models.Model):
         excluded_fields=["token_hash", "webhook_secret", "webhook_sequence"]
     )
 
+    objects = ChannelQuerySet.as_manager()
+
     class Meta:
         ordering = ["code"]
         constraints = [
@@ -67,6 +85,23 @@ class Channel(models.Model):
 
     def get_absolute_url(self):
         return reverse("channel_detail", args=[self.code])
+
+    @property
+    def is_hooked(self) -> bool:
+        """Whether stock webhooks go to this channel (see ``hooked_q``)."""
+        return self.active and bool(self.webhook_url)
+
+    def sellable(self, units: int) -> int:
+        """What the channel may sell of ``units`` available: the buffer held back, never < 0."""
+        return max(units - self.buffer, 0)
+
+    def warehouse_ids(self) -> list[int]:
+        """The channel's warehouses, highest priority first."""
+        return list(
+            self.channel_warehouses.order_by("priority", "id").values_list(
+                "warehouse_id", flat=True
+            )
+        )
 
 
 class ChannelWarehouse(models.Model):

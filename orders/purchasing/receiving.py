@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from inventory import ledger
 from inventory.errors import LedgerError
+from inventory.ledger import checks
 from inventory.models import Lot, Product
 from orders.models import PurchaseOrder, PurchaseOrderLine, ReceiptLine
 from orders.purchasing import errors
@@ -87,7 +88,7 @@ def _check_entry(entry: _Entry, *, today: date, confirm_expired: bool) -> None:
     """Refuse what can be refused before any lock is taken."""
     product = entry.line.product
     quantity = entry.quantity
-    if not isinstance(quantity, int) or isinstance(quantity, bool):
+    if not checks.is_whole(quantity):
         raise errors.InvalidQuantity(
             f"The quantity of {product.sku} received must be a whole number, not “{quantity}”.",
             field="quantity",

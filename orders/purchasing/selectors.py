@@ -81,3 +81,16 @@ def lead_time_stats(supplier=None, supplier_product: SupplierProduct | None = No
         )
     ]
     return _stats(rows)
+
+
+def dropship_sources(product_ids: Iterable[int] | None = None):
+    """Supplier products that can dropship, best first per product.
+
+    Preferred supplier first, then the cheapest, then the oldest record.
+    """
+    rows = SupplierProduct.objects.filter(
+        active=True, supplier__active=True, supplier__dropships=True
+    ).order_by("product_id", "-preferred", "unit_cost", "id")
+    if product_ids is not None:
+        rows = rows.filter(product_id__in=list(product_ids))
+    return rows

@@ -8,7 +8,7 @@ status, records each status change as a ``PurchaseOrderEvent`` and raises an
 import math
 import uuid
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max
@@ -16,7 +16,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from inventory.ledger import MAX_QUANTITY, MAX_UNIT_COST
+from inventory.errors import LedgerError
+from inventory.ledger import checks
+from inventory.ledger.checks import MAX_QUANTITY
 from inventory.models import Product
 from orders.models import (
     PurchaseOrder,
@@ -46,7 +48,6 @@ __all__ = [
     "units",
 ]
 
-COST_PLACES = Decimal("0.000001")
 Status = PurchaseOrder.Status
 EmailStatus = PurchaseOrder.EmailStatus
 
@@ -68,43 +69,19 @@ def _check_date(value, *, field: str, what: str) -> date | None:
 
 
 def _check_quantity(quantity, product: Product) -> int:
-    if not isinstance(quantity, int) or isinstance(quantity, bool):
-        raise errors.InvalidQuantity(
-            f"The quantity of {product.sku} must be a whole number, not “{quantity}”.",
-            field="quantity",
-        )
-    if quantity <= 0:
-        raise errors.InvalidQuantity(
-            f"The quantity of {product.sku} must be more than zero (got {quantity}).",
-            field="quantity",
-        )
-    if quantity > MAX_QUANTITY:
-        raise errors.InvalidQuantity(
-            f"{units(quantity)} of {product.sku} is not a plausible quantity.", field="quantity"
-        )
-    return quantity
+    """The ledger's quantity check, refused as a purchasing error."""
+    try:
+        return checks.check_quantity(quantity, product)
+    except LedgerError as exc:
+        raise errors.InvalidQuantity(exc.message, field="quantity") from None
 
 
 def _check_cost(unit_cost, product: Product) -> Decimal:
+    """The ledger's unit cost check (rounded to 6 places), refused as a purchasing error."""
     try:
-        if isinstance(unit_cost, bool) or unit_cost is None:
-            raise InvalidOperation
-        cost = Decimal(str(unit_cost).strip())
-        if not cost.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError, TypeError):
-        raise errors.InvalidCost(
-            f"“{unit_cost}” is not a unit cost for {product.sku}.", field="unit_cost"
-        ) from None
-    if cost < 0:
-        raise errors.InvalidCost(
-            f"The unit cost of {product.sku} cannot be negative (got {cost}).", field="unit_cost"
-        )
-    if cost > MAX_UNIT_COST:
-        raise errors.InvalidCost(
-            f"A unit cost of {cost} for {product.sku} is too large.", field="unit_cost"
-        )
-    return cost.quantize(COST_PLACES, ROUND_HALF_UP)
+        return checks.check_cost(unit_cost, product)
+    except LedgerError as exc:
+        raise errors.InvalidCost(exc.message, field="unit_cost") from None
 
 
 def lock_order(order: PurchaseOrder) -> PurchaseOrder:

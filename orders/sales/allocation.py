@@ -19,7 +19,6 @@ from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import StockLevel
 from inventory.selectors import usable_level_q
-from orders.channels.availability import channel_warehouse_ids, sellable_levels_q
 from orders.models import Allocation, SalesOrder, SalesOrderLine
 from orders.sales import errors
 from warehouses.models import Location
@@ -33,6 +32,11 @@ __all__ = [
     "stale_q",
     "waiting_order_ids",
 ]
+
+
+def sellable_levels_q(warehouse_ids: list[int], today: date) -> Q:
+    """Balance rows a channel's allocation may reserve from."""
+    return Q(location__warehouse_id__in=warehouse_ids) & usable_level_q(today)
 
 
 def stale_q(today: date) -> Q:
@@ -98,7 +102,7 @@ def allocate(order: SalesOrder, user, product_ids: Iterable[int] | None = None) 
     lines = [line for line in lines if line.quantity_backordered > 0]
     if not lines:
         return 0
-    warehouse_ids = channel_warehouse_ids(order.channel)
+    warehouse_ids = order.channel.warehouse_ids()
     if not warehouse_ids:
         return 0
     candidates = _candidates(warehouse_ids, {line.product_id for line in lines})

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from inventory import ledger
 from inventory.models import Product
-from orders.channels.availability import channel_warehouse_ids
 from orders.models import (
     Channel,
     PurchaseOrder,
@@ -163,7 +162,7 @@ def confirm_shipment(
 
 def filing_warehouse(channel: Channel) -> Warehouse | None:
     """The warehouse a channel's dropship purchase orders are filed under."""
-    ids = channel_warehouse_ids(channel)
+    ids = channel.warehouse_ids()
     if ids:
         return Warehouse.objects.get(pk=ids[0])
     return Warehouse.objects.filter(active=True).order_by("pk").first()

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from inventory.models import Product
-from orders.channels.availability import dropship_sources
 from orders.models import Channel, SalesOrder, SupplierProduct
+from orders.purchasing.selectors import dropship_sources
 from orders.sales import errors
 
 MAX_LINES = 500

@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from inventory import ledger
 from inventory.errors import LedgerError
-from orders.channels.availability import channel_warehouse_ids
 from orders.models import (
     Allocation,
     Channel,
@@ -191,7 +190,7 @@ def create_order(
     )
     specs = intake.check_lines(lines)
     stocked = [spec for spec in specs if not spec.dropship]
-    if stocked and not channel_warehouse_ids(channel):
+    if stocked and not channel.warehouse_ids():
         raise errors.ChannelHasNoWarehouse(
             f"Channel {channel.code} sells from no warehouse: stocked products such as "
             f"{stocked[0].product.sku} cannot be allocated.",
