@@ -15,7 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from inventory.csv_export import safe_cell
-from orders.models import PurchaseOrder
+from orders.models import PurchaseOrder, SupplierProduct
 
 CENTS = Decimal("0.01")
 CSV_HEADER = ["supplier_sku", "sku", "name", "quantity", "unit_cost", "line_total"]
@@ -36,8 +36,6 @@ def unit_cost_text(value: Decimal) -> str:
 
 def _lines(order: PurchaseOrder) -> list[dict]:
     """Return the order's lines with product and supplier SKU, in one query."""
-    from orders.models import SupplierProduct
-
     lines = list(order.lines.select_related("product").order_by("id"))
     skus = dict(
         SupplierProduct.objects.filter(

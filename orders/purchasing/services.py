@@ -24,6 +24,8 @@ from orders.models import (
     PurchaseOrder,
     PurchaseOrderEvent,
     PurchaseOrderLine,
+    SalesOrder,
+    SalesOrderLine,
     Supplier,
     SupplierProduct,
 )
@@ -297,8 +299,6 @@ def add_dropship_line(*, order: PurchaseOrder, sales_line, unit_cost, user=None)
 
 def _serving(lines, exempt=None) -> list:
     """Sales lines of active sales orders the purchase lines ship (``exempt``'s aside)."""
-    from orders.models import SalesOrder, SalesOrderLine
-
     served = SalesOrderLine.objects.filter(
         dropship_line__in=lines, order__status__in=SalesOrder.ACTIVE_STATUSES
     )
