@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from inventory.models import Product
 from orders.models import Channel, SalesOrder, SupplierProduct
 from orders.purchasing.selectors import dropship_sources
@@ -65,6 +68,25 @@ def optional_text(value, *, field: str, what: str, limit: int) -> str:
             f"The {what} is too long: at most {limit} characters (got {len(value)}).",
             field=field,
         )
+    return value
+
+
+def check_email(value) -> str:
+    """Return the stripped email address, or "" if none was given; refuse one that is not."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise errors.InvalidOrder(f"“{value}” is not an email address.", field="customer_email")
+    value = value.strip()
+    if value:
+        try:
+            validate_email(value)
+            if len(value) > 254:
+                raise ValidationError("too long")
+        except ValidationError:
+            raise errors.InvalidOrder(
+                f"“{value[:100]}” is not an email address.", field="customer_email"
+            ) from None
     return value
 
 

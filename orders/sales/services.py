@@ -14,8 +14,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -156,39 +154,62 @@ def create_order(
             customer_name=customer_name,
             customer_email=customer_email,
             shipping_address=shipping_address,
-            lines=[dict(spec) if isinstance(spec, Mapping) else spec for spec in lines]
-            if isinstance(lines, (list, tuple))
-            else lines,
+            lines=_plain_lines(lines),
         )
     repeated = intake.existing_order(channel, external_ref, request_hash)
     if repeated:
         return repeated
-    customer_name = intake.check_text(
-        customer_name, field="customer_name", what="a customer name", limit=200
-    )
-    if customer_email is None:
-        customer_email = ""
-    if not isinstance(customer_email, str):
-        raise errors.InvalidOrder(
-            f"“{customer_email}” is not an email address.", field="customer_email"
-        )
-    customer_email = customer_email.strip()
-    if customer_email:
-        try:
-            validate_email(customer_email)
-            if len(customer_email) > 254:
-                raise ValidationError("too long")
-        except ValidationError:
-            raise errors.InvalidOrder(
-                f"“{customer_email[:100]}” is not an email address.", field="customer_email"
-            ) from None
-    shipping_address = intake.check_text(
-        shipping_address,
-        field="shipping_address",
-        what="a shipping address",
-        limit=intake.MAX_ADDRESS,
-    )
+    customer = _check_customer(customer_name, customer_email, shipping_address)
     specs = intake.check_lines(lines)
+    _check_sources(channel, specs)
+
+    ledger.lock_products(spec.product for spec in specs)
+    try:
+        order = _insert_order(channel, external_ref, request_hash, customer)
+    except IntegrityError:
+        # Another request with this reference committed first.
+        repeated = intake.existing_order(channel, external_ref, request_hash)
+        if repeated:
+            return repeated
+        raise
+    created = _insert_lines(order, specs)
+    record_event(order, "", Status.OPEN, user, f"Received from {channel.code} as {external_ref}")
+    dropship.order_lines(
+        order,
+        [(line, spec.source) for line, spec in zip(created, specs, strict=True) if spec.dropship],
+        user,
+    )
+    # Older backorders of these products come first (a newer order must not jump them).
+    _serve_older(order, {spec.product.pk for spec in specs if not spec.dropship}, user)
+    _settle(order, user, allocation.allocate(order, user))
+    return order, True
+
+
+def _plain_lines(lines):
+    """The lines as the request hash reads them: mappings as plain dicts."""
+    if not isinstance(lines, (list, tuple)):
+        return lines
+    return [dict(spec) if isinstance(spec, Mapping) else spec for spec in lines]
+
+
+def _check_customer(customer_name, customer_email, shipping_address) -> dict:
+    """Return the customer's cleaned name, email and shipping address as order fields."""
+    return {
+        "customer_name": intake.check_text(
+            customer_name, field="customer_name", what="a customer name", limit=200
+        ),
+        "customer_email": intake.check_email(customer_email),
+        "shipping_address": intake.check_text(
+            shipping_address,
+            field="shipping_address",
+            what="a shipping address",
+            limit=intake.MAX_ADDRESS,
+        ),
+    }
+
+
+def _check_sources(channel: Channel, specs: list[intake.Line]) -> None:
+    """Refuse lines the channel has nowhere to take from (no warehouse to allocate or file)."""
     stocked = [spec for spec in specs if not spec.dropship]
     if stocked and not channel.warehouse_ids():
         raise errors.ChannelHasNoWarehouse(
@@ -202,30 +223,30 @@ def create_order(
             field="channel",
         )
 
-    ledger.lock_products(spec.product for spec in specs)
+
+def _insert_order(
+    channel: Channel, external_ref: str, request_hash: str, customer: dict
+) -> SalesOrder:
+    """Insert the order row and number it; IntegrityError if the reference was just taken."""
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            order = SalesOrder.objects.create(
-                number=f"new-{uuid.uuid4().hex[:16]}",
-                channel=channel,
-                external_ref=external_ref,
-                customer_name=customer_name,
-                customer_email=customer_email,
-                shipping_address=shipping_address,
-                request_hash=request_hash,
-                created_at=now,
-                updated_at=now,
-            )
-    except IntegrityError:
-        # Another request with this reference committed first.
-        repeated = intake.existing_order(channel, external_ref, request_hash)
-        if repeated:
-            return repeated
-        raise
+    with transaction.atomic():
+        order = SalesOrder.objects.create(
+            number=f"new-{uuid.uuid4().hex[:16]}",
+            channel=channel,
+            external_ref=external_ref,
+            request_hash=request_hash,
+            created_at=now,
+            updated_at=now,
+            **customer,
+        )
     order.number = f"SO-{order.pk:06d}"
     SalesOrder.objects.filter(pk=order.pk).update(number=order.number)
     order.channel = channel
+    return order
+
+
+def _insert_lines(order: SalesOrder, specs: list[intake.Line]) -> list[SalesOrderLine]:
+    """Insert the order's lines, in the order given, and return them with their keys."""
     created = SalesOrderLine.objects.bulk_create(
         [
             SalesOrderLine(
@@ -240,16 +261,7 @@ def create_order(
     )
     if any(line.pk is None for line in created):
         created = list(order.lines.order_by("id"))
-    record_event(order, "", Status.OPEN, user, f"Received from {channel.code} as {external_ref}")
-    dropship.order_lines(
-        order,
-        [(line, spec.source) for line, spec in zip(created, specs, strict=True) if spec.dropship],
-        user,
-    )
-    # Older backorders of these products come first (a newer order must not jump them).
-    _serve_older(order, {spec.product.pk for spec in specs if not spec.dropship}, user)
-    _settle(order, user, allocation.allocate(order, user))
-    return order, True
+    return created
 
 
 @ledger.ledger_operation
@@ -303,6 +315,37 @@ def ship_order(
         limit=intake.MAX_TRACKING_NUMBER,
     )
     locked = lock_order(order)
+    allocations = _shippable_allocations(locked)
+    shipped = _ship_reservations(locked, allocations, user)
+    for line, count, cost in shipped.values():
+        SalesOrderLine.objects.filter(pk=line.pk).update(
+            quantity_allocated=F("quantity_allocated") - count,
+            quantity_shipped=F("quantity_shipped") + count,
+            cost_of_goods=(line.cost_of_goods or Decimal("0")) + cost,
+        )
+    total = sum(count for _, count, _ in shipped.values())
+    note = f"Shipped {units(total)}"
+    if carrier:
+        note += f" via {carrier}"
+    if tracking_number:
+        note += f", tracking {tracking_number}"
+    complete = not locked.lines.filter(quantity_shipped__lt=F("quantity")).exists()
+    # A dropship line left to its supplier keeps the order's status; the warehouse part
+    # has left all the same.
+    set_status(
+        locked,
+        Status.SHIPPED if complete else locked.status,
+        user,
+        note,
+        shipped_at=timezone.now(),
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
+    return copy_back(locked, order)
+
+
+def _shippable_allocations(locked: SalesOrder) -> list[Allocation]:
+    """The locked order's reservations, if it may ship and every one of them can leave."""
     if locked.status == Status.BACKORDERED:
         raise errors.InvalidSalesTransition(
             f"{locked.number} is backordered: it can ship only once every line is allocated.",
@@ -341,6 +384,13 @@ def ship_order(
             code="stale_allocation",
             field="status",
         )
+    return allocations
+
+
+def _ship_reservations(
+    locked: SalesOrder, allocations: list[Allocation], user
+) -> dict[int, tuple[SalesOrderLine, int, Decimal]]:
+    """Ship each reservation through the ledger; return ``{line_id: (line, units, cost)}``."""
     shipped: dict[int, tuple[SalesOrderLine, int, Decimal]] = {}
     for reservation in allocations:
         line = reservation.line
@@ -367,31 +417,7 @@ def ship_order(
         )
         _, count, cost = shipped.get(line.pk, (line, 0, Decimal("0")))
         shipped[line.pk] = (line, count + reservation.quantity, cost + move.total_cost)
-    for line, count, cost in shipped.values():
-        SalesOrderLine.objects.filter(pk=line.pk).update(
-            quantity_allocated=F("quantity_allocated") - count,
-            quantity_shipped=F("quantity_shipped") + count,
-            cost_of_goods=(line.cost_of_goods or Decimal("0")) + cost,
-        )
-    total = sum(count for _, count, _ in shipped.values())
-    note = f"Shipped {units(total)}"
-    if carrier:
-        note += f" via {carrier}"
-    if tracking_number:
-        note += f", tracking {tracking_number}"
-    complete = not locked.lines.filter(quantity_shipped__lt=F("quantity")).exists()
-    # A dropship line left to its supplier keeps the order's status; the warehouse part
-    # has left all the same.
-    set_status(
-        locked,
-        Status.SHIPPED if complete else locked.status,
-        user,
-        note,
-        shipped_at=timezone.now(),
-        carrier=carrier,
-        tracking_number=tracking_number,
-    )
-    return copy_back(locked, order)
+    return shipped
 
 
 @ledger.ledger_operation
