@@ -2,7 +2,7 @@
 
 Master data is editable; the order flow is read-only. Order numbers, statuses,
 received quantities, events and receipts change only through ``orders.purchasing``
-and ``orders.receiving`` (the pages); sales order statuses, lines and allocations
+and ``orders.purchasing.receiving`` (the pages); sales order statuses, lines and allocations
 only through ``orders.sales``. The admin shows them and lets a manager fix notes,
 dates and addresses. Channel secrets are never shown here: the channel page makes
 them and shows them once.

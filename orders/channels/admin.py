@@ -1,6 +1,6 @@
 """Admin for the stock outbox and webhook deliveries (imported by orders.admin).
 
-Both are logs written by ``orders.outbox`` and ``orders.webhooks``: nobody adds,
+Both are logs written by ``orders.channels.outbox`` and ``orders.channels.webhooks``: nobody adds,
 edits or deletes rows here. A failed delivery can be retried at once.
 """
 

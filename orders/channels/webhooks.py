@@ -197,21 +197,9 @@ def _claim(channel_id: int, now: datetime) -> tuple[WebhookDelivery, Channel, in
         channel = Channel.objects.select_for_update(no_key=True).filter(pk=channel_id).first()
         if channel is None or not channel.is_hooked:
             return None
-        delivery = (
-            WebhookDelivery.objects.filter(
-                channel=channel, status__in=[Status.PENDING, Status.FAILED]
-            )
-            .order_by("id")
-            .first()
-        )
-        if delivery is not None:
-            if delivery.status == Status.PENDING:
-                if delivery.last_attempt_at and delivery.last_attempt_at > now - LEASE:
-                    return None  # another worker is sending it
-                delivery.attempts += 1
-                delivery.last_error = "The worker stopped while sending; sent again."
-            elif delivery.next_attempt_at and delivery.next_attempt_at > now:
-                return None  # waiting for its retry time
+        delivery = _open_delivery(channel)
+        if delivery is not None and not _due(delivery, now):
+            return None
         products = set()
         if delivery is not None:
             products = set(
@@ -220,19 +208,7 @@ def _claim(channel_id: int, now: datetime) -> tuple[WebhookDelivery, Channel, in
                 .values_list("product_id", flat=True)
                 .distinct()
             )
-        rows = (
-            StockOutbox.objects.filter(channel=channel, delivery__isnull=True)
-            .order_by("id")
-            .values_list("id", "product_id")[:SCAN_ROWS]
-        )
-        max_id = None
-        new_products = set()
-        for row_id, product_id in rows:
-            if product_id not in products and product_id not in new_products:
-                if len(products) + len(new_products) >= BATCH_PRODUCTS:
-                    break
-                new_products.add(product_id)
-            max_id = row_id
+        max_id, new_products = _next_rows(channel, products)
         if delivery is None and max_id is None:
             return None
         if delivery is None:
@@ -250,6 +226,45 @@ def _claim(channel_id: int, now: datetime) -> tuple[WebhookDelivery, Channel, in
             channel_secrets.rotate_webhook_secret(channel)
         sequence = next_sequence(channel.pk)
         return delivery, channel, sequence
+
+
+def _open_delivery(channel: Channel) -> WebhookDelivery | None:
+    """The channel's oldest delivery that is pending or failed, if any."""
+    return (
+        WebhookDelivery.objects.filter(channel=channel, status__in=[Status.PENDING, Status.FAILED])
+        .order_by("id")
+        .first()
+    )
+
+
+def _due(delivery: WebhookDelivery, now: datetime) -> bool:
+    """Whether an open delivery may be sent now; a pending one abandoned counts an attempt."""
+    if delivery.status == Status.PENDING:
+        if delivery.last_attempt_at and delivery.last_attempt_at > now - LEASE:
+            return False  # another worker is sending it
+        delivery.attempts += 1
+        delivery.last_error = "The worker stopped while sending; sent again."
+    elif delivery.next_attempt_at and delivery.next_attempt_at > now:
+        return False  # waiting for its retry time
+    return True
+
+
+def _next_rows(channel: Channel, products: set[int]) -> tuple[int | None, set[int]]:
+    """The last undelivered row to claim and the new products it brings, within the batch."""
+    rows = (
+        StockOutbox.objects.filter(channel=channel, delivery__isnull=True)
+        .order_by("id")
+        .values_list("id", "product_id")[:SCAN_ROWS]
+    )
+    max_id = None
+    new_products = set()
+    for row_id, product_id in rows:
+        if product_id not in products and product_id not in new_products:
+            if len(products) + len(new_products) >= BATCH_PRODUCTS:
+                break
+            new_products.add(product_id)
+        max_id = row_id
+    return max_id, new_products
 
 
 def next_sequence(channel_id: int) -> int:

@@ -176,7 +176,7 @@ class PurchaseOrder(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     sent_at = models.DateTimeField(null=True, blank=True)
-    # The email to the supplier (see orders.purchase_email): where it stands, how many
+    # The email to the supplier (see orders.purchasing.email): where it stands, how many
     # attempts the current sending took, the last failure and when the status changed.
     email_status = models.CharField(
         max_length=12, choices=EmailStatus.choices, blank=True, default="", editable=False

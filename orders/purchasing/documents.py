@@ -85,11 +85,7 @@ def order_pdf(order: PurchaseOrder) -> bytes:
     currency = settings.STOCKROOM_CURRENCY
     styles = getSampleStyleSheet()
     normal = styles["Normal"]
-    small = ParagraphStyle("small", parent=normal, fontSize=8, leading=10)
     right = ParagraphStyle("right", parent=normal, alignment=2)
-    rows = _lines(order)
-    supplier, warehouse = order.supplier, order.warehouse
-
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -102,10 +98,29 @@ def order_pdf(order: PurchaseOrder) -> bytes:
         author="Stockroom",
         invariant=1,
     )
+    story = [
+        _pdf_header(order, doc.width, styles["Title"]),
+        Spacer(1, 6 * mm),
+        _pdf_parties(order, doc.width, normal, currency),
+        Spacer(1, 8 * mm),
+        _pdf_lines(_lines(order), doc.width, normal, currency),
+    ]
+    if order.notes:
+        story += [Spacer(1, 6 * mm), _para(f"Notes: {order.notes}", normal)]
+    story += [
+        Spacer(1, 10 * mm),
+        _para(f"Please quote {order.number} on the delivery note and invoice.", right),
+    ]
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def _pdf_header(order: PurchaseOrder, width: float, title) -> Table:
+    """The title beside a Code 128 barcode of the order number."""
     barcode = code128.Code128(order.number, barHeight=14 * mm, barWidth=0.35 * mm, humanReadable=1)
     header = Table(
-        [[_para(f"Purchase order {order.number}", styles["Title"]), barcode]],
-        colWidths=[doc.width - 70 * mm, 70 * mm],
+        [[_para(f"Purchase order {order.number}", title), barcode]],
+        colWidths=[width - 70 * mm, 70 * mm],
     )
     header.setStyle(
         TableStyle(
@@ -116,6 +131,12 @@ def order_pdf(order: PurchaseOrder) -> bytes:
             ]
         )
     )
+    return header
+
+
+def _pdf_parties(order: PurchaseOrder, width: float, normal, currency: str) -> Table:
+    """Supplier, ship-to address and the order's date, expected delivery and currency."""
+    supplier, warehouse = order.supplier, order.warehouse
     sent = order.sent_at or timezone.now()
     facts = [
         ["Date", timezone.localdate(sent).isoformat()],
@@ -134,10 +155,15 @@ def order_pdf(order: PurchaseOrder) -> bytes:
             [Paragraph("<b>Supplier</b>", normal), Paragraph("<b>Ship to</b>", normal), ""],
             [_para(supplier_text, normal), _para(ship_to_text, normal), Table(facts)],
         ],
-        colWidths=[doc.width * 0.34, doc.width * 0.34, doc.width * 0.32],
+        colWidths=[width * 0.34, width * 0.34, width * 0.32],
     )
     parties.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return parties
 
+
+def _pdf_lines(rows: list[dict], width: float, normal, currency: str) -> Table:
+    """The lines table, its header repeated on every page, with the order total below."""
+    small = ParagraphStyle("small", parent=normal, fontSize=8, leading=10)
     data = [["Supplier SKU", "SKU", "Product", "Qty", f"Unit cost ({currency})", "Total"]]
     for row in rows:
         line = row["line"]
@@ -156,7 +182,7 @@ def order_pdf(order: PurchaseOrder) -> bytes:
     data.append(["", "", "", str(sum(r["line"].quantity_ordered for r in rows)), "Total", ""])
     data[-1][-1] = f"{currency} {total:,.2f}"
     widths = [28 * mm, 26 * mm, None, 14 * mm, 28 * mm, 28 * mm]
-    widths[2] = doc.width - sum(w for w in widths if w)
+    widths[2] = width - sum(w for w in widths if w)
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -172,12 +198,4 @@ def order_pdf(order: PurchaseOrder) -> bytes:
             ]
         )
     )
-    story = [header, Spacer(1, 6 * mm), parties, Spacer(1, 8 * mm), table]
-    if order.notes:
-        story += [Spacer(1, 6 * mm), _para(f"Notes: {order.notes}", normal)]
-    story += [
-        Spacer(1, 10 * mm),
-        _para(f"Please quote {order.number} on the delivery note and invoice.", right),
-    ]
-    doc.build(story)
-    return buffer.getvalue()
+    return table

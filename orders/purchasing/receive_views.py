@@ -57,21 +57,13 @@ def purchase_order_receive(request, number):
         )
         return redirect(order)
     tolerance = order.supplier.receipt_tolerance_percent
-    lines = []
-    for line in order_lines(order):
-        line.receivable = receiving.allowance(line, tolerance) - line.quantity_received
-        if line.receivable > 0:
-            lines.append(line)
+    lines = _receivable_lines(order, tolerance)
     receivable = order.status in receiving.RECEIVABLE_STATUSES
     default = receiving.receiving_location(order.warehouse)
     data = request.POST if request.method == "POST" and receivable else None
+    initial = {"location": default.barcode if default else ""}
     rows = [
-        ReceiveRowForm(
-            data,
-            line=line,
-            prefix=f"line-{line.pk}",
-            initial={"location": default.barcode if default else ""},
-        )
+        ReceiveRowForm(data, line=line, prefix=f"line-{line.pk}", initial=dict(initial))
         for line in lines
     ]
     form = ReceiveForm(data)
@@ -110,6 +102,16 @@ def purchase_order_receive(request, number):
             "tolerance": tolerance,
         },
     )
+
+
+def _receivable_lines(order: PurchaseOrder, tolerance) -> list:
+    """The order's lines that may still receive units, each with ``receivable`` set."""
+    lines = []
+    for line in order_lines(order):
+        line.receivable = receiving.allowance(line, tolerance) - line.quantity_received
+        if line.receivable > 0:
+            lines.append(line)
+    return lines
 
 
 def _received_messages(request, order: PurchaseOrder, receipts: list[ReceiptLine]) -> None:

@@ -268,25 +268,8 @@ def _receive(
     allow_quarantine: bool,
     received_on,
 ) -> list[ReceiptLine]:
-    if not entries:
-        raise errors.NothingToReceive("Give at least one line and quantity to receive.")
-    for index, entry in enumerate(entries):
-        if entry.line.order_id != order.pk:
-            raise _tag(
-                errors.WrongOrder(
-                    f"{entry.line.product.sku} is on another purchase order, not {order.number}.",
-                    field="line",
-                ),
-                index,
-                entry,
-            )
     today = timezone.localdate()
-    for index, entry in enumerate(entries):
-        try:
-            _check_entry(entry, today=today, confirm_expired=confirm_expired)
-        except errors.PurchasingError as exc:
-            _tag(exc, index, entry)
-            raise
+    _check_entries(order, entries, today=today, confirm_expired=confirm_expired)
     ledger.lock_products(
         Product(pk=pk) for pk in sorted({entry.line.product_id for entry in entries})
     )
@@ -296,13 +279,7 @@ def _receive(
     at = None
     if received_on != today:
         at = timezone.make_aware(datetime.combine(received_on, time(12)))
-    lines = {
-        line.pk: line
-        for line in PurchaseOrderLine.objects.select_for_update(of=("self",))
-        .select_related("product")
-        .filter(order=locked, pk__in={entry.line.pk for entry in entries})
-        .order_by("pk")
-    }
+    lines = _lock_lines(locked, entries)
     default = None
     if any(entry.location is None for entry in entries):
         default = receiving_location(locked.warehouse)
@@ -327,6 +304,41 @@ def _receive(
     for entry in entries:
         entry.line.quantity_received = lines[entry.line.pk].quantity_received
     return receipts
+
+
+def _check_entries(
+    order: PurchaseOrder, entries: list[_Entry], *, today: date, confirm_expired: bool
+) -> None:
+    """Refuse an empty receipt, a line of another order, or an entry that cannot be."""
+    if not entries:
+        raise errors.NothingToReceive("Give at least one line and quantity to receive.")
+    for index, entry in enumerate(entries):
+        if entry.line.order_id != order.pk:
+            raise _tag(
+                errors.WrongOrder(
+                    f"{entry.line.product.sku} is on another purchase order, not {order.number}.",
+                    field="line",
+                ),
+                index,
+                entry,
+            )
+    for index, entry in enumerate(entries):
+        try:
+            _check_entry(entry, today=today, confirm_expired=confirm_expired)
+        except errors.PurchasingError as exc:
+            _tag(exc, index, entry)
+            raise
+
+
+def _lock_lines(locked: PurchaseOrder, entries: list[_Entry]) -> dict[int, PurchaseOrderLine]:
+    """Lock the entries' lines that are still on the order, by primary key."""
+    return {
+        line.pk: line
+        for line in PurchaseOrderLine.objects.select_for_update(of=("self",))
+        .select_related("product")
+        .filter(order=locked, pk__in={entry.line.pk for entry in entries})
+        .order_by("pk")
+    }
 
 
 def _tag(error: errors.PurchasingError, index: int, entry: _Entry) -> errors.PurchasingError:

@@ -1,7 +1,7 @@
 """Sending purchase orders: email to the supplier, mark as sent outside Stockroom, send again.
 
 The status change commits first; the email goes out after it from a task
-(``orders.purchase_email``). The message after a send says where the email stands
+(``orders.purchasing.email``). The message after a send says where the email stands
 then: sent (an immediate task backend), queued (a worker sends it), or failed.
 """
 

@@ -2,7 +2,7 @@
 
 Every function is keyword-only and atomic, locks the order row before it reads the
 status, records each status change as a ``PurchaseOrderEvent`` and raises an
-``orders.errors.PurchasingError`` subclass with nothing written when it refuses.
+``orders.purchasing.errors.PurchasingError`` subclass with nothing written when it refuses.
 """
 
 import math
@@ -213,6 +213,35 @@ def set_line(
     supplier's price. Only a draft can change.
     """
     locked = lock_order(order)
+    supplier_product = _orderable(locked, product)
+    quantity = _check_quantity(quantity, product)
+    cost = _check_cost(supplier_product.unit_cost if unit_cost is None else unit_cost, product)
+    expected_on = _check_date(expected_on, field="expected_on", what=f"{product.sku}")
+    if locked.dropship:
+        # The supplier ships exactly what the customer bought: no packs, no minimum.
+        rounded, note = quantity, ""
+    else:
+        rounded, note = rounded_quantity(quantity, supplier_product)
+    if rounded > MAX_QUANTITY:
+        raise errors.InvalidQuantity(
+            f"{units(rounded)} of {product.sku} is not a plausible quantity.", field="quantity"
+        )
+    line, _ = PurchaseOrderLine.objects.update_or_create(
+        order=locked,
+        product=product,
+        sales_line=None,
+        defaults={
+            "quantity_ordered": rounded,
+            "unit_cost": cost,
+            "expected_on": expected_on,
+            "note": note,
+        },
+    )
+    return line
+
+
+def _orderable(locked: PurchaseOrder, product: Product) -> SupplierProduct:
+    """The supplier's offer of ``product``, if the locked order may take a line of it."""
     if locked.status != Status.DRAFT:
         raise errors.NotEditable(
             f"{locked.number} is {status_label(locked.status)}: lines change only in a draft.",
@@ -245,30 +274,7 @@ def set_line(
             "products first.",
             field="product",
         )
-    quantity = _check_quantity(quantity, product)
-    cost = _check_cost(supplier_product.unit_cost if unit_cost is None else unit_cost, product)
-    expected_on = _check_date(expected_on, field="expected_on", what=f"{product.sku}")
-    if locked.dropship:
-        # The supplier ships exactly what the customer bought: no packs, no minimum.
-        rounded, note = quantity, ""
-    else:
-        rounded, note = rounded_quantity(quantity, supplier_product)
-    if rounded > MAX_QUANTITY:
-        raise errors.InvalidQuantity(
-            f"{units(rounded)} of {product.sku} is not a plausible quantity.", field="quantity"
-        )
-    line, _ = PurchaseOrderLine.objects.update_or_create(
-        order=locked,
-        product=product,
-        sales_line=None,
-        defaults={
-            "quantity_ordered": rounded,
-            "unit_cost": cost,
-            "expected_on": expected_on,
-            "note": note,
-        },
-    )
-    return line
+    return supplier_product
 
 
 @transaction.atomic
@@ -400,7 +406,7 @@ def send_order(*, order: PurchaseOrder, user) -> PurchaseOrder:
     """Mark a draft with lines as sent and queue its email to the supplier.
 
     The status change commits on its own; the email (PDF and CSV attached) goes out
-    after the commit from a task (``orders.purchase_email``), which retries and
+    after the commit from a task (``orders.purchasing.email``), which retries and
     records each attempt. A supplier without an email: use ``mark_sent``.
     """
     locked, lines = _lock_for_sending(order, email=True)

@@ -120,31 +120,7 @@ def allocate(order: SalesOrder, user, product_ids: Iterable[int] | None = None) 
             take = min(need, level.on_hand - level.committed)
             if take <= 0:
                 continue
-            try:
-                ledger.reserve(
-                    product=line.product,
-                    location=level.location,
-                    quantity=take,
-                    lot=level.lot,
-                    user=user,
-                    document=order,
-                )
-            except LedgerError as exc:
-                raise errors.AllocationRefused(
-                    f"{line.product.sku} could not be allocated: {exc.message}",
-                    code=exc.code,
-                    field=exc.field,
-                ) from exc
-            level.committed += take
-            key = (line.pk, level.location_id, level.lot_id)
-            allocation = existing.get(key)
-            if allocation is None:
-                existing[key] = Allocation.objects.create(
-                    line=line, location=level.location, lot=level.lot, quantity=take
-                )
-            else:
-                Allocation.objects.filter(pk=allocation.pk).update(quantity=F("quantity") + take)
-                allocation.quantity += take
+            _reserve(order, line, level, take, existing, user)
             need -= take
             taken += take
         if taken:
@@ -154,6 +130,35 @@ def allocate(order: SalesOrder, user, product_ids: Iterable[int] | None = None) 
             line.quantity_allocated += taken
             reserved += taken
     return reserved
+
+
+def _reserve(order: SalesOrder, line: SalesOrderLine, level, take: int, existing: dict, user):
+    """Reserve ``take`` units of the balance row for the line; add them to its allocation."""
+    try:
+        ledger.reserve(
+            product=line.product,
+            location=level.location,
+            quantity=take,
+            lot=level.lot,
+            user=user,
+            document=order,
+        )
+    except LedgerError as exc:
+        raise errors.AllocationRefused(
+            f"{line.product.sku} could not be allocated: {exc.message}",
+            code=exc.code,
+            field=exc.field,
+        ) from exc
+    level.committed += take
+    key = (line.pk, level.location_id, level.lot_id)
+    allocation = existing.get(key)
+    if allocation is None:
+        existing[key] = Allocation.objects.create(
+            line=line, location=level.location, lot=level.lot, quantity=take
+        )
+    else:
+        Allocation.objects.filter(pk=allocation.pk).update(quantity=F("quantity") + take)
+        allocation.quantity += take
 
 
 def describe(allocation: Allocation, today: date) -> str:

@@ -88,51 +88,11 @@ def confirm_shipment(
         tracking_number, field="tracking_number", what="tracking number", limit=100, required=True
     )
     carrier = _check_text(carrier, field="carrier", what="carrier", limit=64, required=False)
-    # Lock order as in orders.sales: products, sales orders, then the purchase order.
-    served = _served(purchase_order)
-    sales_orders = _lock_sales_orders(served)
-    locked = lock_order(purchase_order)
-    # Lines may have changed before the lock (a draft joined or left, then was sent):
-    # serve exactly the orders the locked purchase order holds now.
-    now_served = _served(locked)
-    if now_served - served:
-        sales_orders += _lock_sales_orders(now_served - served)
-    sales_orders = sorted(
-        (order for order in sales_orders if order.pk in now_served), key=lambda o: o.pk
-    )
-    if not locked.dropship:
-        raise errors.InvalidSalesTransition(
-            f"{locked.number} is not a dropship order: receive it into stock instead.",
-            field="order",
-        )
-    if locked.status != PurchaseOrder.Status.SENT:
-        hint = " Send it to the supplier first." if locked.status == "draft" else ""
-        raise errors.InvalidSalesTransition(
-            f"{locked.number} is {status_label(locked.status)}: only a sent dropship order "
-            f"can be shipped by the supplier.{hint}",
-            field="status",
-        )
-    for order in sales_orders:
-        if order.status == SalesOrder.Status.CANCELLED:
-            raise errors.InvalidSalesTransition(
-                f"{order.number} was cancelled: its dropship lines on {locked.number} must not "
-                "ship. Cancel the purchase order with the supplier instead.",
-                field="order",
-            )
+    locked, sales_orders = _lock_for_shipment(purchase_order)
+    _refuse_unshippable(locked, sales_orders)
     lines = list(locked.lines.select_related("sales_line").order_by("id"))
     now = timezone.now()
-    PurchaseOrderLine.objects.filter(order=locked).update(quantity_received=F("quantity_ordered"))
-    for line in lines:
-        sales_line = line.sales_line
-        if sales_line is None:
-            continue
-        units = sales_line.quantity - sales_line.quantity_shipped
-        if units <= 0:
-            continue
-        SalesOrderLine.objects.filter(pk=sales_line.pk).update(
-            quantity_shipped=F("quantity"),
-            cost_of_goods=(sales_line.cost_of_goods or Decimal("0")) + line.unit_cost * units,
-        )
+    _ship_sales_lines(locked, lines)
     carrier_text = f" ({carrier})" if carrier else ""
     change_status(
         purchase_order,
@@ -155,6 +115,62 @@ def confirm_shipment(
     for line in lines:
         line.quantity_received = line.quantity_ordered
     return purchase_order
+
+
+def _lock_for_shipment(purchase_order: PurchaseOrder) -> tuple[PurchaseOrder, list[SalesOrder]]:
+    """Lock the sales orders the purchase order serves, then it; return both, as locked."""
+    # Lock order as in orders.sales: products, sales orders, then the purchase order.
+    served = _served(purchase_order)
+    sales_orders = _lock_sales_orders(served)
+    locked = lock_order(purchase_order)
+    # Lines may have changed before the lock (a draft joined or left, then was sent):
+    # serve exactly the orders the locked purchase order holds now.
+    now_served = _served(locked)
+    if now_served - served:
+        sales_orders += _lock_sales_orders(now_served - served)
+    sales_orders = sorted(
+        (order for order in sales_orders if order.pk in now_served), key=lambda o: o.pk
+    )
+    return locked, sales_orders
+
+
+def _refuse_unshippable(locked: PurchaseOrder, sales_orders: list[SalesOrder]) -> None:
+    """Refuse a purchase order that is not a sent dropship order, or serves a cancelled order."""
+    if not locked.dropship:
+        raise errors.InvalidSalesTransition(
+            f"{locked.number} is not a dropship order: receive it into stock instead.",
+            field="order",
+        )
+    if locked.status != PurchaseOrder.Status.SENT:
+        hint = " Send it to the supplier first." if locked.status == "draft" else ""
+        raise errors.InvalidSalesTransition(
+            f"{locked.number} is {status_label(locked.status)}: only a sent dropship order "
+            f"can be shipped by the supplier.{hint}",
+            field="status",
+        )
+    for order in sales_orders:
+        if order.status == SalesOrder.Status.CANCELLED:
+            raise errors.InvalidSalesTransition(
+                f"{order.number} was cancelled: its dropship lines on {locked.number} must not "
+                "ship. Cancel the purchase order with the supplier instead.",
+                field="order",
+            )
+
+
+def _ship_sales_lines(locked: PurchaseOrder, lines: list[PurchaseOrderLine]) -> None:
+    """Receive every line in full and ship its sales line at the line's unit cost."""
+    PurchaseOrderLine.objects.filter(order=locked).update(quantity_received=F("quantity_ordered"))
+    for line in lines:
+        sales_line = line.sales_line
+        if sales_line is None:
+            continue
+        units = sales_line.quantity - sales_line.quantity_shipped
+        if units <= 0:
+            continue
+        SalesOrderLine.objects.filter(pk=sales_line.pk).update(
+            quantity_shipped=F("quantity"),
+            cost_of_goods=(sales_line.cost_of_goods or Decimal("0")) + line.unit_cost * units,
+        )
 
 
 # --- intake and cancel (called by orders.sales) -----------------------------------------

@@ -48,26 +48,7 @@ def purchase_order_confirm_shipment(request, number):
                 },
             )
             return redirect(order)
-    if not order.dropship:
-        lead = _(
-            "%(number)s is not a dropship order: its goods come to %(warehouse)s and are "
-            "received there."
-        ) % {"number": order.number, "warehouse": order.warehouse.code}
-    elif order.status == PurchaseOrder.Status.DRAFT:
-        lead = _(
-            "%(number)s is a draft: send it to %(supplier)s first, then confirm the "
-            "shipment it reports."
-        ) % {"number": order.number, "supplier": order.supplier.name}
-    elif not waiting:
-        lead = _("%(number)s is %(status)s: there is no shipment left to confirm.") % {
-            "number": order.number,
-            "status": _("shipped") if order.shipped_at else order.get_status_display().lower(),
-        }
-    else:
-        lead = _(
-            "Enter the tracking number %(supplier)s gave for the shipment to the customer: "
-            "the sales order's lines are marked shipped at the supplier's cost."
-        ) % {"supplier": order.supplier.name}
+    lead = _confirm_lead(order, waiting)
     return render(
         request,
         "orders/sales_order_action.html",
@@ -87,3 +68,27 @@ def purchase_order_confirm_shipment(request, number):
             },
         },
     )
+
+
+def _confirm_lead(order: PurchaseOrder, waiting: bool) -> str:
+    """The sentence above the confirm form: what to do, or why there is nothing to do."""
+    if not order.dropship:
+        return _(
+            "%(number)s is not a dropship order: its goods come to %(warehouse)s and are "
+            "received there."
+        ) % {"number": order.number, "warehouse": order.warehouse.code}
+    elif order.status == PurchaseOrder.Status.DRAFT:
+        return _(
+            "%(number)s is a draft: send it to %(supplier)s first, then confirm the "
+            "shipment it reports."
+        ) % {"number": order.number, "supplier": order.supplier.name}
+    elif not waiting:
+        return _("%(number)s is %(status)s: there is no shipment left to confirm.") % {
+            "number": order.number,
+            "status": _("shipped") if order.shipped_at else order.get_status_display().lower(),
+        }
+    else:
+        return _(
+            "Enter the tracking number %(supplier)s gave for the shipment to the customer: "
+            "the sales order's lines are marked shipped at the supplier's cost."
+        ) % {"supplier": order.supplier.name}

@@ -1,7 +1,7 @@
 """Checking a sales order before anything is written: text fields, lines, idempotency.
 
 ``orders.sales.create_order`` calls these first; each raises an
-``orders.errors.SalesError`` subclass naming the field (``lines[2].sku``).
+``orders.sales.errors.SalesError`` subclass naming the field (``lines[2].sku``).
 """
 
 import hashlib

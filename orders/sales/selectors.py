@@ -4,7 +4,7 @@ waiting and why, and what a shipment takes from where.
 Each function reads a fixed number of queries whatever the number of lines,
 products or warehouses. Free stock is the rule every allocation uses
 (``inventory.selectors.usable_level_q``: sellable, active location, lot not expired;
-on hand − committed); incoming is ``orders.selectors.incoming_lines``.
+on hand − committed); incoming is ``orders.purchasing.selectors.incoming_lines``.
 """
 
 from collections import defaultdict
