@@ -24,8 +24,8 @@ from django.db.models import F, Sum
 from bench.common import gunicorn
 from bench.timing import percentile, run_concurrently
 from inventory.models import ReservationEntry, StockLevel
-from orders import outbox, webhooks
-from orders.channels import rotate_token
+from orders.channels import outbox, webhooks
+from orders.channels.tokens import rotate_token
 from orders.models import Allocation, Channel, ChannelWarehouse, SalesOrder, StockOutbox
 from warehouses.models import Warehouse
 

@@ -6,7 +6,7 @@ from django.views.decorators.cache import cache_control
 from django.views.static import serve
 
 from common.health import healthz
-from orders import api
+from orders.channels import api
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -12,7 +12,7 @@ from inventory.errors import LedgerError
 from inventory.filters import ProductFilter, StockFilter
 from inventory.forms import AdjustmentForm, TransferForm
 from inventory.models import Product
-from orders.selectors import incoming_by_product
+from orders.purchasing.selectors import incoming_by_product
 
 
 @login_required

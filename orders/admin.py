@@ -2,7 +2,7 @@
 
 Master data is editable; the order flow is read-only. Order numbers, statuses,
 received quantities, events and receipts change only through ``orders.purchasing``
-and ``orders.receiving`` (the pages); sales order statuses, lines and allocations
+and ``orders.purchasing.receiving`` (the pages); sales order statuses, lines and allocations
 only through ``orders.sales``. The admin shows them and lets a manager fix notes,
 dates and addresses. Channel secrets are never shown here: the channel page makes
 them and shows them once.
@@ -14,7 +14,8 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from inventory.admin import ReadOnlyAdmin
-from orders import outbox
+from orders.channels import outbox
+from orders.channels.forms import webhook_url_field
 from orders.models import (
     Allocation,
     Channel,
@@ -29,7 +30,6 @@ from orders.models import (
     Supplier,
     SupplierProduct,
 )
-from orders.sales_forms import webhook_url_field
 
 
 @admin.register(Supplier)
@@ -292,10 +292,6 @@ class ChannelAdmin(SimpleHistoryAdmin):
     def has_webhook(self, channel):
         return bool(channel.webhook_url)
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        obj._resync = bool({"buffer", "webhook_url", "active"} & set(form.changed_data))
-
     def save_formset(self, request, form, formset, change):
         if formset.model is ChannelWarehouse and formset.has_changed():
             # Swapping two priorities (or warehouses) would collide with the unique
@@ -306,14 +302,17 @@ class ChannelAdmin(SimpleHistoryAdmin):
                 if f.instance.pk and (f.has_changed() or f in formset.deleted_forms)
             ]
             ChannelWarehouse.objects.filter(pk__in=changed).delete()
-            form.instance._resync = True
+            form.instance._warehouses_changed = True
         super().save_formset(request, form, formset, change)
 
     def save_related(self, request, form, formsets, change):
         # Runs inside the admin's transaction: the resync commits with the change.
         super().save_related(request, form, formsets, change)
-        if getattr(form.instance, "_resync", False):
-            outbox.resync_channel(form.instance)
+        outbox.channel_saved(
+            form.instance,
+            changed_fields=form.changed_data,
+            warehouses_changed=getattr(form.instance, "_warehouses_changed", False),
+        )
 
 
 # --- sales orders ------------------------------------------------------------------
@@ -449,4 +448,4 @@ class SalesOrderAdmin(admin.ModelAdmin):
         return False
 
 
-from orders import admin_webhooks  # noqa: E402, F401  (delivery log admin)
+from orders.channels import admin as channels_admin  # noqa: E402, F401  (delivery log admin)

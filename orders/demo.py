@@ -9,8 +9,9 @@ import random
 from decimal import Decimal
 
 from inventory.models import Product
-from orders import errors, sales
 from orders.models import Channel, ChannelWarehouse, SalesOrder, Supplier, SupplierProduct
+from orders.sales import errors
+from orders.sales import services as sales
 
 CUSTOMERS = [
     ("Ada Lovelace", "ada@example.com", "12 St James's Square\nLondon SW1Y 4JH"),

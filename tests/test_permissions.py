@@ -106,8 +106,9 @@ PAGES = staff_pages()
 @pytest.fixture
 def url_kwargs(locations, product, lot_product):
     """Values for every URL parameter, from real rows."""
-    from orders import purchasing, sales
     from orders.models import Channel, ChannelWarehouse, Supplier, SupplierProduct
+    from orders.purchasing import services as purchasing
+    from orders.sales import services as sales
 
     ledger.receive(product=product, location=locations["bin1"], quantity=3, unit_cost=1)
     channel = Channel.objects.create(code="WEB", name="Web store")

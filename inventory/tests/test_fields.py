@@ -7,7 +7,7 @@ from django.urls import reverse
 from inventory.fields import ProductField
 from inventory.forms import AdjustmentForm, TransferForm
 from inventory.models import Product, ProductBarcode
-from orders.forms import LineForm, SupplierProductForm
+from orders.purchasing.forms import LineForm, SupplierProductForm
 
 
 def clean(value):

@@ -272,8 +272,9 @@ def test_products_without_moves_are_left_out(history):
 
 
 def test_valuation_before_and_after_each_po_receipt(product, locations, buyer, clerk):
-    from orders import purchasing, receiving
     from orders.models import Supplier, SupplierProduct
+    from orders.purchasing import receiving
+    from orders.purchasing import services as purchasing
 
     supplier = Supplier.objects.create(code="ACME", name="Acme", email="orders@acme.example")
     SupplierProduct.objects.create(

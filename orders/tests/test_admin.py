@@ -15,7 +15,7 @@ from orders.models import (
     Supplier,
     SupplierProduct,
 )
-from orders.tests.test_views import build_purchasing
+from orders.purchasing.tests.test_views import build_purchasing
 
 # The session, the user, then the changelist's own queries (filters' choices, the page).
 EXPECTED_QUERIES = {
@@ -123,7 +123,7 @@ def test_supplier_product_admin_has_history(client, superuser, supplier_product)
 
 
 def test_order_flow_is_read_only_in_the_admin(client, superuser, sent_order, buyer):
-    from orders import receiving
+    from orders.purchasing import receiving
 
     receiving.receive_line(line=sent_order.lines.first(), quantity=1, user=buyer)
     client.force_login(superuser)

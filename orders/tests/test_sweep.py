@@ -11,8 +11,8 @@ from django.utils import timezone
 from inventory import ledger
 from inventory.integrity import find_differences
 from inventory.models import Lot
-from orders import sales
 from orders.models import Allocation, SalesOrder, StockOutbox
+from orders.sales import services as sales
 
 Status = SalesOrder.Status
 

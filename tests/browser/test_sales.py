@@ -10,8 +10,9 @@ from playwright.sync_api import expect
 
 from inventory import ledger
 from inventory.roles import ROLE_PERMISSIONS
-from orders import channels, sales
+from orders.channels import tokens as channels
 from orders.models import Channel, ChannelWarehouse
+from orders.sales import services as sales
 
 pytestmark = pytest.mark.browser
 

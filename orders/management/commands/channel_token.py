@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from orders import channels
+from orders.channels import tokens as channels
 from orders.models import Channel
 
 

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orders import webhooks
+from orders.channels import webhooks
 from orders.models import Channel
 
 
@@ -11,10 +11,11 @@ class Command(BaseCommand):
         "Send waiting stock webhooks: one pass over every active channel with a webhook URL "
         "that has undelivered outbox rows, a failed delivery whose retry time has come, or a "
         "delivery abandoned by a stopped worker. Normally the task queue does this: every "
-        "stock change enqueues orders.tasks.deliver_webhooks and `manage.py db_worker` runs "
-        "it; a failed delivery enqueues its retry for its next attempt time when the task "
-        "backend can defer (django-tasks-db can). Run this command from cron, or with --loop "
-        "as a process, where the backend cannot defer or to catch up after an outage."
+        "stock change enqueues orders.channels.webhooks.deliver_webhooks and "
+        "`manage.py db_worker` runs it; a failed delivery enqueues its retry for its next "
+        "attempt time when the task backend can defer (django-tasks-db can). Run this "
+        "command from cron, or with --loop as a process, where the backend cannot defer "
+        "or to catch up after an outage."
     )
 
     def add_arguments(self, parser):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from inventory.imports import CsvImportCommand, ImportRefused, RowError, read_csv
 from inventory.models import Product
-from orders import outbox
+from orders.channels import outbox
 from orders.models import Supplier, SupplierProduct
 
 COLUMNS = ("supplier", "supplier_sku", "quantity")

@@ -1,6 +1,9 @@
 from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
 
-from orders import sales
+from orders.channels import outbox
+from orders.sales import services as sales
 
 
 class Command(BaseCommand):
@@ -16,6 +19,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         summary = sales.sweep()
+        with transaction.atomic():
+            summary["expired_lot_rows"] = outbox.record_expired_lots(timezone.localdate())
         self.stdout.write(
             f"Swept {summary['orders']} orders: {summary['allocated_orders']} gained "
             f"{summary['units_allocated']} units, {summary['stale_released']} reservations "
