@@ -30,10 +30,6 @@ LOT_EXPIRED = "expired"
 LOT_EXPIRING = "expiring"
 
 
-# Orders still call the rule by its old name until orders is split (issue 10).
-usable_level_q = usable_stock_q
-
-
 def _product_total(expression, condition: Q | None = None) -> Coalesce:
     totals = (
         StockLevel.objects.filter(condition or Q(), product=OuterRef("pk"))

@@ -5,7 +5,6 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-# Re-exported for orders while its pages move (issue 10); new code imports common.pages.
 from common.pages import filtered_rows, paginate, render_list
 from inventory import ledger, selectors
 from inventory.errors import LedgerError

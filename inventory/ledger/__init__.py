@@ -56,10 +56,6 @@ __all__ = [
 ]
 
 
-# Callers in orders still decorate their own transactions with the old name.
-ledger_operation = atomic_with_retry
-
-
 def _where(location: Location, lot: Lot | None) -> str:
     return f"{location}" + (f", lot {lot.code}" if lot else "")
 

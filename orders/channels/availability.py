@@ -14,8 +14,7 @@ from django.db.models import Exists, F, IntegerField, Max, OuterRef, Q, Sum, Val
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from inventory.models import Product, StockLevel
-from inventory.selectors import usable_level_q
+from inventory.models import Product, StockLevel, usable_stock_q
 from orders.models import (
     Channel,
     ChannelWarehouse,
@@ -68,7 +67,7 @@ def stock_totals(
             available_total=Coalesce(
                 Sum(
                     F("on_hand") - F("committed"),
-                    filter=usable_level_q(today),
+                    filter=usable_stock_q(today),
                     output_field=IntegerField(),
                 ),
                 Value(0),

@@ -15,7 +15,7 @@ from inventory.models import Product, StockLevel
 from orders.channels import webhooks
 from orders.models import Channel, ChannelWarehouse, StockOutbox
 from orders.models.channels import HOOKED_SQL, hooked_q
-from warehouses.models import Location
+from warehouses.models import is_sellable_place
 
 BATCH = 1000
 # Lots that expired up to this many days ago are announced again (a sweep that did
@@ -185,10 +185,6 @@ def record_location_change(location, warehouse_ids: Iterable[int]) -> int:
     return record(webhook_channel_ids(warehouse_ids), product_ids)
 
 
-def _sellable(kind: str, active: bool) -> bool:
-    return active and kind in Location.SELLABLE_KINDS
-
-
 def remember_location(sender, instance, raw=False, **kwargs) -> None:
     """``pre_save`` of ``warehouses.Location``: note what an existing location was."""
     if raw or instance.pk is None:
@@ -209,8 +205,8 @@ def on_location_saved(sender, instance, created, raw=False, **kwargs) -> None:
     if created or raw or before is None:
         return
     kind, active, warehouse_id = before
-    was = _sellable(kind, active)
-    is_now = _sellable(instance.kind, instance.active)
+    was = is_sellable_place(kind, active)
+    is_now = is_sellable_place(instance.kind, instance.active)
     if was == is_now and (not was or warehouse_id == instance.warehouse_id):
         return
     record_location_change(instance, {warehouse_id, instance.warehouse_id})

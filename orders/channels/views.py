@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from inventory.views import filtered_rows, paginate, render_list
+from common.pages import filtered_rows, paginate, render_list
 from orders.channels import outbox
 from orders.channels import tokens as channels
 from orders.channels.filters import ChannelFilter

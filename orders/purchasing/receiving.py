@@ -16,6 +16,7 @@ from decimal import ROUND_FLOOR, Decimal
 from django.db.models import F
 from django.utils import timezone
 
+from common.transactions import atomic_with_retry
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.ledger import checks
@@ -348,7 +349,7 @@ def _tag(error: errors.PurchasingError, index: int, entry: _Entry) -> errors.Pur
     return error
 
 
-@ledger.ledger_operation
+@atomic_with_retry
 def receive_line(
     *,
     line: PurchaseOrderLine,
@@ -379,7 +380,7 @@ def receive_line(
     return receipt
 
 
-@ledger.ledger_operation
+@atomic_with_retry
 def receive_order(
     *,
     order: PurchaseOrder,

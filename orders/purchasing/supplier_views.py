@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from inventory.views import filtered_rows, paginate, render_list
+from common.pages import filtered_rows, paginate, render_list
 from orders.models import (
     PurchaseOrder,
     ReceiptLine,

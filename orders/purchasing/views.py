@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
+from common.pages import filtered_rows, paginate, render_list
 from inventory.errors import LedgerError
-from inventory.views import filtered_rows, paginate, render_list
 from orders.models import (
     PurchaseOrder,
     PurchaseOrderLine,

@@ -17,11 +17,9 @@ from django.utils import timezone
 
 from inventory import ledger
 from inventory.errors import LedgerError
-from inventory.models import StockLevel
-from inventory.selectors import usable_level_q
+from inventory.models import StockLevel, is_usable_stock, usable_stock_q
 from orders.models import Allocation, SalesOrder, SalesOrderLine
 from orders.sales import errors
-from warehouses.models import Location
 
 __all__ = [
     "allocate",
@@ -34,25 +32,14 @@ __all__ = [
 ]
 
 
-def sellable_levels_q(warehouse_ids: list[int], today: date) -> Q:
-    """Balance rows a channel's allocation may reserve from."""
-    return Q(location__warehouse_id__in=warehouse_ids) & usable_level_q(today)
-
-
 def stale_q(today: date) -> Q:
     """Match allocations whose units can no longer ship: expired lot, place not sellable."""
-    return (
-        Q(location__active=False)
-        | ~Q(location__kind__in=Location.SELLABLE_KINDS)
-        | Q(lot__expires_on__lt=today)
-    )
+    return ~usable_stock_q(today)
 
 
 def can_ship(allocation: Allocation, today: date) -> bool:
     """Whether the allocation's units may still leave (its location and lot loaded)."""
-    lot = allocation.lot
-    expired = lot is not None and lot.expires_on is not None and lot.expires_on < today
-    return allocation.location.is_sellable and not expired
+    return is_usable_stock(allocation.location, allocation.lot, today)
 
 
 def sort_key(rank: dict[int, int]):
@@ -76,11 +63,9 @@ def sort_key(rank: dict[int, int]):
 def _candidates(warehouse_ids: list[int], product_ids: set[int]) -> dict[int, list[StockLevel]]:
     rank = {warehouse_id: index for index, warehouse_id in enumerate(warehouse_ids)}
     levels = (
-        StockLevel.objects.filter(
-            sellable_levels_q(warehouse_ids, timezone.localdate()),
-            product_id__in=product_ids,
-            on_hand__gt=F("committed"),
-        )
+        StockLevel.objects.usable(timezone.localdate())
+        .in_warehouses(warehouse_ids)
+        .filter(product_id__in=product_ids, on_hand__gt=F("committed"))
         .select_related("location", "lot")
         .order_by()
     )
@@ -250,8 +235,8 @@ def waiting_order_ids(product_ids: Iterable[int]) -> list[int]:
 
 def free_stock_exists(product_ids: Iterable[int]) -> bool:
     """Whether any sellable, unexpired, uncommitted unit of these products exists."""
-    return StockLevel.objects.filter(
-        usable_level_q(timezone.localdate()),
-        product_id__in=list(product_ids),
-        on_hand__gt=F("committed"),
-    ).exists()
+    return (
+        StockLevel.objects.usable(timezone.localdate())
+        .filter(product_id__in=list(product_ids), on_hand__gt=F("committed"))
+        .exists()
+    )

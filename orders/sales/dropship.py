@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db.models import F
 from django.utils import timezone
 
+from common.transactions import atomic_with_retry
 from inventory import ledger
 from inventory.models import Product
 from orders.models import (
@@ -75,7 +76,7 @@ def _lock_sales_orders(order_ids: set[int]) -> list[SalesOrder]:
     return list(SalesOrder.objects.select_for_update().filter(pk__in=order_ids).order_by("pk"))
 
 
-@ledger.ledger_operation
+@atomic_with_retry
 def confirm_shipment(
     *, purchase_order: PurchaseOrder, tracking_number: str, carrier: str = "", user=None
 ) -> PurchaseOrder:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from common.transactions import atomic_with_retry
 from inventory import ledger
 from inventory.errors import LedgerError
 from orders.models import (
@@ -124,7 +125,7 @@ def _serve_older(order: SalesOrder, product_ids: set[int], user) -> None:
 # --- services -----------------------------------------------------------------------
 
 
-@ledger.ledger_operation
+@atomic_with_retry
 def create_order(
     *,
     channel: Channel,
@@ -264,7 +265,7 @@ def _insert_lines(order: SalesOrder, specs: list[intake.Line]) -> list[SalesOrde
     return created
 
 
-@ledger.ledger_operation
+@atomic_with_retry
 def allocate_order(*, order: SalesOrder, user=None) -> SalesOrder:
     """Allocate whatever of the order still waits for stock.
 
@@ -278,7 +279,7 @@ def allocate_order(*, order: SalesOrder, user=None) -> SalesOrder:
     return copy_back(locked, order)
 
 
-@ledger.ledger_operation
+@atomic_with_retry
 def start_picking(*, order: SalesOrder, user=None) -> SalesOrder:
     """Mark a fully allocated order as being picked."""
     locked = lock_order(order)
@@ -296,7 +297,7 @@ def start_picking(*, order: SalesOrder, user=None) -> SalesOrder:
     return copy_back(locked, order)
 
 
-@ledger.ledger_operation
+@atomic_with_retry
 def ship_order(
     *, order: SalesOrder, user=None, carrier: str = "", tracking_number: str = ""
 ) -> SalesOrder:
@@ -420,7 +421,7 @@ def _ship_reservations(
     return shipped
 
 
-@ledger.ledger_operation
+@atomic_with_retry
 def cancel_order(*, order: SalesOrder, user=None, reason: str = "") -> SalesOrder:
     """Cancel an order nothing of which was shipped: release its stock and its dropship lines."""
 
@@ -470,7 +471,7 @@ def reallocate_backorders(product_ids: Iterable[int]) -> int:
     return gained
 
 
-@ledger.ledger_operation
+@atomic_with_retry
 def _reallocate_one(order_id: int, statuses) -> tuple[int, int, str]:
     """Refresh one order in its own transaction; return (reserved, released, status)."""
     locked = lock_order(SalesOrder(pk=order_id))
