@@ -118,8 +118,11 @@ def already_seeded() -> bool:
 
 
 class Seeder:
-    def __init__(self, *, seed: int, products: int, days: int):
+    def __init__(self, *, seed: int, products: int, days: int, sell: Callable | None = None):
         self.rng = random.Random(seed)
+        # Selling (suppliers, channels, sales orders) lives in the orders app above this
+        # one; its seeding step is handed in by whoever runs the seed (the command).
+        self.sell = sell
         self.product_count = products
         self.days = days
         self.clock: datetime | None = None
@@ -166,8 +169,9 @@ class Seeder:
         with stage(f"{self.days} days of stock history"):
             for offset in range(self.days):
                 self.simulate_day(offset)
-        with stage("suppliers, channels and sales orders"):
-            self.sell_through_channels()
+        if self.sell is not None:
+            with stage("suppliers, channels and sales orders"):
+                self.sell_through_channels()
 
     def create_users(self, hasher: ThreadPoolExecutor) -> dict[str, object]:
         """Create the demo users; their password hashes arrive later (``self.passwords``)."""
@@ -485,9 +489,7 @@ class Seeder:
 
     def sell_through_channels(self) -> None:
         """Suppliers, channels and today's sales orders (they commit stock through allocation)."""
-        from orders.demo import seed_sales
-
-        counts = seed_sales(
+        counts = self.sell(
             self.rng,
             warehouses={code: wh["warehouse"] for code, wh in self.warehouses.items()},
             items=self.items,
@@ -525,15 +527,18 @@ def seed_demo(
     products: int = 200,
     days: int = 90,
     progress: Progress | None = None,
+    sell: Callable | None = None,
 ) -> SeedResult | None:
     """Load the demo data unless it is there already (then return None).
 
-    ``progress`` is called after each stage with its name and duration.
+    ``progress`` is called after each stage with its name and duration. ``sell(rng, *,
+    warehouses, items, user)`` seeds suppliers, channels and sales orders on the stock
+    written (``orders.demo.seed_sales``); without it there are none.
     """
     if already_seeded():
         return None
     with transaction.atomic():
-        result = Seeder(seed=seed, products=products, days=days).run(progress)
+        result = Seeder(seed=seed, products=products, days=days, sell=sell).run(progress)
     with _Stages(progress)("query planner statistics (ANALYZE)"):
         analyze()
     return result

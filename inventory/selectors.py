@@ -4,8 +4,10 @@ Every function returns a queryset or a small dict built from a fixed number of
 queries, so a page's query count does not grow with its rows.
 """
 
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import (
     Count,
     Exists,
@@ -26,6 +28,25 @@ from inventory.models import Lot, Product, StockLevel, StockMove, usable_stock_q
 from warehouses.models import Location
 
 EXPIRY_WARNING_DAYS = 30
+
+# Units on open purchase orders ("incoming") are known to purchasing, which sits above
+# inventory; the orders app hands its reader in when it starts (OrdersConfig.ready).
+_incoming_reader: Callable[[Iterable[int]], dict[int, int]] | None = None
+
+
+def set_incoming_reader(reader: Callable[[Iterable[int]], dict[int, int]]) -> None:
+    """Say which function counts the units ordered and not yet received, per product."""
+    global _incoming_reader
+    _incoming_reader = reader
+
+
+def incoming_by_product(product_ids: Iterable[int]) -> dict[int, int]:
+    """Return ``{product_id: units incoming}`` for ``product_ids`` (one query, none missing)."""
+    if _incoming_reader is None:
+        raise ImproperlyConfigured("No incoming reader: is the orders app installed?")
+    return _incoming_reader(product_ids)
+
+
 LOT_EXPIRED = "expired"
 LOT_EXPIRING = "expiring"
 

@@ -11,7 +11,6 @@ from inventory.errors import LedgerError
 from inventory.filters import ProductFilter, StockFilter
 from inventory.forms import AdjustmentForm, TransferForm
 from inventory.models import Product
-from orders.purchasing.selectors import incoming_by_product
 
 
 @login_required
@@ -57,7 +56,7 @@ def product_detail(request, sku):
         {
             "product": product,
             "stock": selectors.product_stock(product),
-            "incoming": incoming_by_product([product.pk]).get(product.pk, 0),
+            "incoming": selectors.incoming_by_product([product.pk]).get(product.pk, 0),
             "moves": selectors.product_moves(product),
         },
     )
@@ -70,7 +69,9 @@ def stock_list(request):
     rows = filtered_rows(filterset)
     page_obj = paginate(request, rows)
     # Units on open purchase orders, per product of the page: one query, not one per row.
-    incoming = incoming_by_product({row.product_id for row in page_obj}) if page_obj else {}
+    incoming = (
+        selectors.incoming_by_product({row.product_id for row in page_obj}) if page_obj else {}
+    )
     for row in page_obj:
         row.incoming = incoming.get(row.product_id, 0)
     return render_list(

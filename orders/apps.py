@@ -10,9 +10,14 @@ class OrdersConfig(AppConfig):
         # imported once the app registry is ready.
         from django.db.models.signals import post_save, pre_save
 
+        from inventory import selectors as stock_selectors
         from inventory.signals import stock_changed
         from orders.channels import outbox
+        from orders.purchasing.selectors import incoming_by_product
         from orders.sales import tasks as sales_tasks
+
+        # Stock pages show what is on order; purchasing knows it.
+        stock_selectors.set_incoming_reader(incoming_by_product)
 
         stock_changed.connect(
             outbox.on_stock_changed, dispatch_uid="orders.channels.outbox.on_stock_changed"

@@ -75,12 +75,13 @@ record venv ok "requirements-dev.txt installed" $((SECONDS - t0))
 stage_lint() {
   local t0=$SECONDS failed=()
   echo
-  echo "==> lint: ruff check, ruff format --check, makemigrations --check"
+  echo "==> lint: ruff check, ruff format --check, lint-imports, makemigrations --check"
   "$ROOT/.venv/bin/ruff" check . || failed+=("ruff check")
   "$ROOT/.venv/bin/ruff" format --check . || failed+=("ruff format")
+  "$ROOT/.venv/bin/lint-imports" --no-cache || failed+=("lint-imports")
   "$PY" manage.py makemigrations --check --dry-run || failed+=("makemigrations")
   if [ ${#failed[@]} = 0 ]; then
-    record lint ok "ruff, format, migrations clean" $((SECONDS - t0))
+    record lint ok "ruff, format, import layers, migrations clean" $((SECONDS - t0))
   else
     record lint FAILED "$(IFS=,; echo "${failed[*]}")" $((SECONDS - t0))
   fi

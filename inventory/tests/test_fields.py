@@ -5,9 +5,7 @@ from django import forms
 from django.urls import reverse
 
 from inventory.fields import ProductField
-from inventory.forms import AdjustmentForm, TransferForm
 from inventory.models import Product, ProductBarcode
-from orders.purchasing.forms import LineForm, SupplierProductForm
 
 
 def clean(value):
@@ -46,24 +44,6 @@ def test_an_unknown_code_names_every_kind_of_code(product):
     with pytest.raises(forms.ValidationError) as caught:
         clean("xyz")
     assert caught.value.messages == ["No product has the SKU, GTIN or barcode “xyz”."]
-
-
-def test_every_form_that_asks_for_a_product_uses_the_field(db):
-    from orders.models import Supplier
-
-    supplier = Supplier.objects.create(code="ACME", name="Acme")
-    for form in (
-        AdjustmentForm(),
-        TransferForm(),
-        LineForm(),
-        SupplierProductForm(supplier=supplier),
-    ):
-        assert isinstance(form.fields["product"], ProductField), type(form).__name__
-        html = str(form["product"])
-        assert f'hx-get="{reverse("product_suggestions")}"' in html
-        assert 'hx-trigger="input changed delay:200ms"' in html
-        assert 'list="id_product-suggestions"' in html
-        assert '<datalist id="id_product-suggestions"></datalist>' in html
 
 
 def test_transfer_page_takes_a_gtin(client, manager, locations, product):

@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from inventory import demo
+from orders.demo import seed_sales
 
 
 class Command(BaseCommand):
@@ -24,7 +25,11 @@ class Command(BaseCommand):
     def handle(self, *args, seed: int, products: int, days: int, no_logins: bool, **options):
         started = time.perf_counter()
         result = demo.seed_demo(
-            seed=seed, products=max(products, 4), days=max(days, 1), progress=self.progress
+            seed=seed,
+            products=max(products, 4),
+            days=max(days, 1),
+            progress=self.progress,
+            sell=seed_sales,
         )
         if result is None:
             self.stdout.write("Demo data is already loaded; nothing changed.")

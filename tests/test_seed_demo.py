@@ -14,6 +14,7 @@ from django.utils import timezone
 from inventory import demo, demo_catalog
 from inventory.integrity import find_differences
 from inventory.models import CostLayer, Lot, Product, StockLevel, StockMove
+from orders.demo import seed_sales
 from orders.models import Channel, PurchaseOrder, SalesOrder, SalesOrderLine
 from warehouses.models import Location, Warehouse
 
@@ -97,11 +98,11 @@ def test_seed_demo_small_run(db):
 @pytest.mark.django_db
 def test_seed_demo_is_deterministic_for_a_seed():
     savepoint = transaction.savepoint_create()
-    demo.seed_demo(seed=7, products=12, days=6)
+    demo.seed_demo(seed=7, products=12, days=6, sell=seed_sales)
     first = _snapshot()
     transaction.savepoint_rollback(savepoint)
     assert not Warehouse.objects.exists()
-    demo.seed_demo(seed=7, products=12, days=6)
+    demo.seed_demo(seed=7, products=12, days=6, sell=seed_sales)
     assert _snapshot() == first
     assert len(first[1]) > 20
 
@@ -157,7 +158,7 @@ def test_seed_demo_lists_each_new_login_with_what_it_may_do_once():
 
 @pytest.mark.django_db
 def test_seed_demo_ships_weekly_before_the_last_two_weeks():
-    demo.seed_demo(seed=3, products=12, days=35)
+    demo.seed_demo(seed=3, products=12, days=35, sell=seed_sales)
     today = timezone.localdate()
     days = {
         timezone.localtime(at).date()
