@@ -375,17 +375,30 @@ class Seeder:
             )
 
     def simulate_day(self, offset: int) -> None:
-        rng = self.rng
         day = self.start + timedelta(days=offset)
-        # Morning: put away yesterday's receipts.
+        self.put_away(day)
+        self.ship_demand(offset, day)
+        self.reorder(offset, day)
+        if offset % 7 == 3:
+            self.damage(day)
+        if offset % 14 == 6:
+            self.count_bins(day)
+            self.quarantine_expired(day)
+
+    def put_away(self, day: date) -> None:
+        """Morning: put away yesterday's receipts."""
         for item in self.items:
             receiving = self.warehouses[item["home"]]["receiving"]
             for lot, quantity in item.pop("pending", []):
                 self.transfer(item, receiving, item["bin"], lot, quantity, day, hour=8)
             item["pending"] = []
-        # Day: ship what the real order lines sold on the matching trading day. Before the
-        # last two weeks, a week's orders leave in one shipment per product: the same
-        # units and costs in a third of the ledger calls, which keeps the seed quick.
+
+    def ship_demand(self, offset: int, day: date) -> None:
+        """Day: ship what the real order lines sold on the matching trading day.
+
+        Before the last two weeks, a week's orders leave in one shipment per product:
+        the same units and costs in a third of the ledger calls, which keeps the seed quick.
+        """
         dispatch = offset >= self.days - DAILY_SHIPPING_DAYS or offset % 7 == 6
         for item in self.items:
             item["ordered"] += item["demand"][offset % len(item["demand"])]
@@ -410,7 +423,9 @@ class Seeder:
                 self.add(item, item["bin"], lot, -quantity)
                 self.result.moves += 1
                 wanted -= quantity
-        # Afternoon: reorder what runs low; new cost drifts up over the period.
+
+    def reorder(self, offset: int, day: date) -> None:
+        """Afternoon: reorder what runs low; new cost drifts up over the period."""
         drift = Decimal(1 + 0.15 * offset / max(self.days, 1))
         for item in self.items:
             free = sum(
@@ -433,59 +448,58 @@ class Seeder:
                     reason="Replenish from the other warehouse",
                 )
                 continue
-            quantity = max(6, round(item["average"] * rng.uniform(30, 45)))
-            cost = (item["cost"] * drift * Decimal(rng.uniform(0.95, 1.05))).quantize(
+            quantity = max(6, round(item["average"] * self.rng.uniform(30, 45)))
+            cost = (item["cost"] * drift * Decimal(self.rng.uniform(0.95, 1.05))).quantize(
                 Decimal("0.0001"), ROUND_HALF_UP
             )
             receiving = self.warehouses[item["home"]]["receiving"]
             lot = self.receive(item, receiving, quantity, cost, day, hour=15)
             item["pending"] = [(lot, quantity)]
-        # Evening: a damaged unit now and then, cycle counts and quarantine of expired lots.
-        if offset % 7 == 3:
-            for item in rng.sample(self.items, min(2, len(self.items))):
-                stock = self.stock_in(item, item["bin"])
-                if stock:
-                    lot, units = stock[0]
-                    damaged = min(units, rng.randint(1, 3))
-                    ledger.adjust(
-                        product=item["product"],
-                        location=item["bin"],
-                        lot=lot,
-                        quantity=-damaged,
-                        reason="Damaged in handling",
-                        user=self.users["manager"],
-                        at=self.at(day, 17),
-                    )
-                    self.add(item, item["bin"], lot, -damaged)
+
+    def damage(self, day: date) -> None:
+        """Evening, weekly: a damaged unit now and then."""
+        for item in self.rng.sample(self.items, min(2, len(self.items))):
+            stock = self.stock_in(item, item["bin"])
+            if stock:
+                lot, units = stock[0]
+                damaged = min(units, self.rng.randint(1, 3))
+                ledger.adjust(
+                    product=item["product"],
+                    location=item["bin"],
+                    lot=lot,
+                    quantity=-damaged,
+                    reason="Damaged in handling",
+                    user=self.users["manager"],
+                    at=self.at(day, 17),
+                )
+                self.add(item, item["bin"], lot, -damaged)
+                self.result.moves += 1
+
+    def count_bins(self, day: date) -> None:
+        """Evening, fortnightly: cycle counts that find a unit or two more or less."""
+        for item in self.rng.sample(self.items, min(4, len(self.items))):
+            for lot, units in self.stock_in(item, item["bin"])[:1]:
+                counted = max(0, units + self.rng.choice([-2, -1, 1, 2]))
+                if ledger.count(
+                    product=item["product"],
+                    location=item["bin"],
+                    lot=lot,
+                    counted=counted,
+                    user=self.users["manager"],
+                    at=self.at(day, 18),
+                ):
                     self.result.moves += 1
-        if offset % 14 == 6:
-            for item in rng.sample(self.items, min(4, len(self.items))):
-                for lot, units in self.stock_in(item, item["bin"])[:1]:
-                    counted = max(0, units + rng.choice([-2, -1, 1, 2]))
-                    if ledger.count(
-                        product=item["product"],
-                        location=item["bin"],
-                        lot=lot,
-                        counted=counted,
-                        user=self.users["manager"],
-                        at=self.at(day, 18),
-                    ):
-                        self.result.moves += 1
-                    self.add(item, item["bin"], lot, counted - units)
-            for item in self.items:
-                for lot, units in self.stock_in(item, item["bin"]):
-                    if lot is not None and lot.is_expired(day):
-                        quarantine = self.warehouses[item["home"]]["quarantine"]
-                        self.transfer(
-                            item,
-                            item["bin"],
-                            quarantine,
-                            lot,
-                            units,
-                            day,
-                            hour=19,
-                            reason="Expired",
-                        )
+                self.add(item, item["bin"], lot, counted - units)
+
+    def quarantine_expired(self, day: date) -> None:
+        """Evening, fortnightly: expired lots leave the bins for quarantine."""
+        for item in self.items:
+            for lot, units in self.stock_in(item, item["bin"]):
+                if lot is not None and lot.is_expired(day):
+                    quarantine = self.warehouses[item["home"]]["quarantine"]
+                    self.transfer(
+                        item, item["bin"], quarantine, lot, units, day, hour=19, reason="Expired"
+                    )
 
     def sell_through_channels(self) -> None:
         """Suppliers, channels and today's sales orders (they commit stock through allocation)."""

@@ -42,34 +42,9 @@ def seed_sales(rng: random.Random, *, warehouses: dict, items: list[dict], user)
     for channel in channels:
         for _ in range(6 if channel.code != "POS" else 3):
             number += 1
-            lines = [
-                {
-                    "sku": product.sku,
-                    "quantity": rng.randint(1, 3),
-                    "unit_price": product.sell_price or Decimal("1.00"),
-                }
-                for product in rng.sample(popular, k=min(len(popular), rng.randint(1, 3)))
-            ]
-            if dropship and number % 5 == 0:
-                lines.append(
-                    {
-                        "sku": dropship[number % len(dropship)].sku,
-                        "quantity": 1,
-                        "unit_price": dropship[number % len(dropship)].sell_price,
-                    }
-                )
-            name, email, address = CUSTOMERS[number % len(CUSTOMERS)]
-            try:
-                order, _ = sales.create_order(
-                    channel=channel,
-                    external_ref=f"{channel.code}-{1000 + number}",
-                    customer_name=name,
-                    customer_email=email,
-                    shipping_address=address,
-                    lines=lines,
-                    user=user,
-                )
-            except errors.SalesError:
+            lines = _order_lines(rng, popular, dropship, number)
+            order = _place_order(channel, number, lines, user)
+            if order is None:
                 continue
             counts["orders"] += 1
             if order.status == SalesOrder.Status.ALLOCATED and number % 3 == 0:
@@ -77,31 +52,66 @@ def seed_sales(rng: random.Random, *, warehouses: dict, items: list[dict], user)
                 counts["shipped"] += 1
             elif order.status == SalesOrder.Status.ALLOCATED and number % 3 == 1:
                 sales.start_picking(order=order, user=user)
-    # One order larger than the stock: it waits for the next receipt.
     if popular:
-        product = popular[-1]
-        order, _ = sales.create_order(
-            channel=channels[0],
-            external_ref="WEB-BIG-1",
-            customer_name="Wholesale Buyer Ltd",
-            customer_email="buyer@example.com",
-            shipping_address="Unit 4, Trade Park\nManchester M17 1SN",
-            lines=[{"sku": product.sku, "quantity": 500, "unit_price": product.sell_price}],
-            user=user,
-        )
-        counts["orders"] += 1
-        cancelled, _ = sales.create_order(
-            channel=channels[1],
-            external_ref="MKT-CANCELLED-1",
-            customer_name="Changed Mind",
-            shipping_address="1 Nowhere Lane\nLeeds LS1 1AA",
-            lines=[{"sku": product.sku, "quantity": 1, "unit_price": product.sell_price}],
-            user=user,
-        )
-        sales.cancel_order(order=cancelled, user=user, reason="Customer changed their mind")
-        counts["orders"] += 1
+        counts["orders"] += _waiting_and_cancelled(channels, popular[-1], user)
     counts["backordered"] = SalesOrder.objects.filter(status=SalesOrder.Status.BACKORDERED).count()
     return counts
+
+
+def _order_lines(rng: random.Random, popular: list, dropship: list, number: int) -> list[dict]:
+    """One to three popular products, and a dropship product on every fifth order."""
+    lines = [
+        {
+            "sku": product.sku,
+            "quantity": rng.randint(1, 3),
+            "unit_price": product.sell_price or Decimal("1.00"),
+        }
+        for product in rng.sample(popular, k=min(len(popular), rng.randint(1, 3)))
+    ]
+    if dropship and number % 5 == 0:
+        product = dropship[number % len(dropship)]
+        lines.append({"sku": product.sku, "quantity": 1, "unit_price": product.sell_price})
+    return lines
+
+
+def _place_order(channel: Channel, number: int, lines: list[dict], user) -> SalesOrder | None:
+    name, email, address = CUSTOMERS[number % len(CUSTOMERS)]
+    try:
+        order, _ = sales.create_order(
+            channel=channel,
+            external_ref=f"{channel.code}-{1000 + number}",
+            customer_name=name,
+            customer_email=email,
+            shipping_address=address,
+            lines=lines,
+            user=user,
+        )
+    except errors.SalesError:
+        return None
+    return order
+
+
+def _waiting_and_cancelled(channels: list[Channel], product: Product, user) -> int:
+    """One order larger than the stock (it waits for the next receipt) and a cancelled one."""
+    sales.create_order(
+        channel=channels[0],
+        external_ref="WEB-BIG-1",
+        customer_name="Wholesale Buyer Ltd",
+        customer_email="buyer@example.com",
+        shipping_address="Unit 4, Trade Park\nManchester M17 1SN",
+        lines=[{"sku": product.sku, "quantity": 500, "unit_price": product.sell_price}],
+        user=user,
+    )
+    cancelled, _ = sales.create_order(
+        channel=channels[1],
+        external_ref="MKT-CANCELLED-1",
+        customer_name="Changed Mind",
+        shipping_address="1 Nowhere Lane\nLeeds LS1 1AA",
+        lines=[{"sku": product.sku, "quantity": 1, "unit_price": product.sell_price}],
+        user=user,
+    )
+    sales.cancel_order(order=cancelled, user=user, reason="Customer changed their mind")
+    return 2
 
 
 def _suppliers(rng: random.Random, items: list[dict], dropship: list[Product]) -> None:
