@@ -2,11 +2,37 @@
 
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models.functions import Greatest
 from django.urls import reverse
 from django.utils import timezone
 
 from orders.models.channels import Channel
 from orders.models.events import StatusEvent
+
+# Backordered units of a sales line: ordered, neither allocated nor shipped, of a line
+# the warehouse fills (dropship lines wait on no stock). One rule in its three forms,
+# kept together: the line's property, a filter, and an expression for sums.
+
+
+def backordered_q(prefix: str = "") -> models.Q:
+    """Match warehouse lines (reached through ``prefix``) with units still to allocate."""
+    return models.Q(
+        **{
+            f"{prefix}dropship": False,
+            f"{prefix}quantity__gt": models.F(f"{prefix}quantity_allocated")
+            + models.F(f"{prefix}quantity_shipped"),
+        }
+    )
+
+
+def backordered_units(prefix: str = "") -> Greatest:
+    """The units of a line (reached through ``prefix``) neither allocated nor shipped, ≥ 0."""
+    return Greatest(
+        models.F(f"{prefix}quantity")
+        - models.F(f"{prefix}quantity_allocated")
+        - models.F(f"{prefix}quantity_shipped"),
+        models.Value(0),
+    )
 
 
 class SalesOrder(models.Model):

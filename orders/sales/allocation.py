@@ -19,6 +19,7 @@ from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import StockLevel, is_usable_stock, usable_stock_q
 from orders.models import Allocation, SalesOrder, SalesOrderLine
+from orders.models.sales import backordered_q
 from orders.sales import errors
 
 __all__ = [
@@ -212,11 +213,7 @@ def release_stale(order: SalesOrder, user, today: date) -> list[str]:
 
 def waiting_lines_q(product_ids: Iterable[int] | None = None) -> Exists:
     """An order has warehouse lines (of these products) neither allocated nor shipped."""
-    lines = SalesOrderLine.objects.filter(
-        order=OuterRef("pk"),
-        dropship=False,
-        quantity__gt=F("quantity_allocated") + F("quantity_shipped"),
-    )
+    lines = SalesOrderLine.objects.filter(backordered_q(), order=OuterRef("pk"))
     if product_ids is not None:
         lines = lines.filter(product_id__in=list(product_ids))
     return Exists(lines)

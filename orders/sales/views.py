@@ -8,8 +8,8 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
@@ -25,6 +25,7 @@ from orders.models import (
     SalesOrder,
     SalesOrderLine,
 )
+from orders.models.sales import backordered_q, backordered_units
 from orders.purchasing.forms import ReasonForm
 from orders.sales import services as sales
 from orders.sales.allocation import can_ship
@@ -48,15 +49,14 @@ def _backordered_units() -> Coalesce:
 
     Dropship lines wait on no stock, and a cancelled or shipped order waits for nothing.
     """
-    waiting = Greatest(
-        F("lines__quantity") - F("lines__quantity_allocated") - F("lines__quantity_shipped"),
-        Value(0),
-    )
     done = (SalesOrder.Status.CANCELLED, SalesOrder.Status.SHIPPED)
     return Coalesce(
         Sum(
             Case(
-                When(Q(lines__dropship=False) & ~Q(status__in=done), then=waiting),
+                When(
+                    backordered_q("lines__") & ~Q(status__in=done),
+                    then=backordered_units("lines__"),
+                ),
                 default=Value(0),
             )
         ),
