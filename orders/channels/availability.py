@@ -18,11 +18,9 @@ from inventory.models import Product, StockLevel, usable_stock_q
 from orders.models import (
     Channel,
     ChannelWarehouse,
-    PurchaseOrder,
-    PurchaseOrderLine,
     SupplierProduct,
 )
-from orders.purchasing.selectors import dropship_sources
+from orders.purchasing.selectors import dropship_sources, incoming_by_product
 
 
 def dropship_source(product: Product) -> SupplierProduct | None:
@@ -111,30 +109,6 @@ def available_to_sell(
     return result
 
 
-def incoming_to_warehouses(
-    warehouse_ids: list[int], product_ids: Iterable[int] | None = None
-) -> dict[int, int]:
-    """``{product_id: units ordered, not yet received}`` on open warehouse POs into the warehouses.
-
-    The same rule as ``orders.purchasing.selectors.incoming_by_product``, narrowed to the
-    warehouses; dropship orders never count. One query.
-    """
-    lines = PurchaseOrderLine.objects.filter(
-        order__status__in=PurchaseOrder.INCOMING_STATUSES,
-        order__dropship=False,
-        order__warehouse_id__in=warehouse_ids,
-        quantity_ordered__gt=F("quantity_received"),
-    )
-    if product_ids is not None:
-        lines = lines.filter(product_id__in=list(product_ids))
-    rows = (
-        lines.order_by()
-        .values_list("product_id")
-        .annotate(incoming=Sum(F("quantity_ordered") - F("quantity_received")))
-    )
-    return {product_id: incoming for product_id, incoming in rows}
-
-
 def channel_inventory(
     channel: Channel, products: Iterable[Product], today: date | None = None
 ) -> dict[int, dict]:
@@ -153,7 +127,11 @@ def channel_inventory(
     stocked = [p.pk for p in products if p.fulfilment != Product.Fulfilment.DROPSHIP]
     dropship = [p.pk for p in products if p.fulfilment == Product.Fulfilment.DROPSHIP]
     totals = stock_totals(warehouse_ids, stocked, today) if stocked and warehouse_ids else {}
-    incoming = incoming_to_warehouses(warehouse_ids, stocked) if stocked and warehouse_ids else {}
+    incoming = (
+        incoming_by_product(stocked, warehouse_ids=warehouse_ids)
+        if stocked and warehouse_ids
+        else {}
+    )
     supplier = dropship_stock(dropship) if dropship else {}
     result = {}
     for product in products:

@@ -24,14 +24,19 @@ def incoming_lines(product_ids: Iterable[int] | None = None):
     return lines
 
 
-def incoming_by_product(product_ids: Iterable[int] | None = None) -> dict[int, int]:
+def incoming_by_product(
+    product_ids: Iterable[int] | None = None, warehouse_ids: Iterable[int] | None = None
+) -> dict[int, int]:
     """Return ``{product_id: units ordered and not yet received}`` over open orders (one query).
 
-    Counts ``incoming_lines``; products with nothing incoming are left out.
+    Counts ``incoming_lines``, into ``warehouse_ids`` when given; products with nothing
+    incoming are left out.
     """
+    lines = incoming_lines(product_ids)
+    if warehouse_ids is not None:
+        lines = lines.filter(order__warehouse_id__in=list(warehouse_ids))
     rows = (
-        incoming_lines(product_ids)
-        .order_by()
+        lines.order_by()
         .values_list("product_id")
         .annotate(incoming=Sum(F("quantity_ordered") - F("quantity_received")))
     )
