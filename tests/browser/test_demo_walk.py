@@ -134,6 +134,17 @@ class DemoBrowser:
             self.page.wait_for_timeout(500)
             self.page.reload()
 
+    def fill_product(self, label: str, sku: str):
+        """Type a SKU into a product field and let its htmx suggestions answer.
+
+        Submitting while the suggestions are on their way would abort that request (a
+        failed request for ``assert_no_problems``), so wait for the answer first.
+        """
+        field = self.page.get_by_label(label, exact=True)
+        with self.page.expect_response(lambda response: "/product-suggestions/" in response.url):
+            field.fill(sku)
+        return field
+
     def filter_to_one_row(self, label: str, value: str):
         """Type into a list page's filter and return the one row htmx leaves in the results."""
         self.page.get_by_label(label).fill(value)
@@ -170,7 +181,7 @@ class DemoBrowser:
         self.go("Buying", "Suppliers")
         page.locator("#results").get_by_role("link", name=supplier, exact=True).click()
         page.get_by_role("link", name="Add a product").click()
-        page.get_by_label("Product SKU or barcode").fill(sku)
+        self.fill_product("Product SKU or barcode:", sku)
         page.get_by_label("Supplier SKU").fill(f"{supplier}-{sku}")
         page.get_by_label("Unit cost").fill(unit_cost)
         page.get_by_role("button", name="Save").click()
@@ -196,10 +207,10 @@ class DemoBrowser:
         assert number.startswith("PO-"), number
 
         product = page.get_by_label("Product SKU or barcode")
-        product.press_sequentially(sku[:-2])
+        product.fill(sku[:-2])
         suggestions = page.locator(f"#{product.get_attribute('list')} option")
         expect(suggestions.filter(has_text=sku)).to_have_count(1)
-        product.fill(sku)
+        self.fill_product("Product SKU or barcode:", sku)
         page.get_by_label("Quantity").fill(str(quantity))
         page.get_by_role("button", name="Add line").click()
         expect(self.message()).to_contain_text(f"Ordered {quantity} × {sku}")
@@ -273,7 +284,7 @@ class DemoBrowser:
         page.get_by_label("Channel").select_option(channel)
         page.get_by_label("Customer name").fill("Walk Test Customer")
         page.get_by_label("Shipping address").fill("1 Test Street\nLeeds LS1 1AA")
-        page.get_by_label("Product SKU or barcode (line 1)").fill(sku)
+        self.fill_product("Product SKU or barcode (line 1)", sku)
         page.get_by_label("Quantity (line 1)").fill(str(quantity))
         self.screenshot("new-sales-order-form")
         page.get_by_role("button", name="Enter the order").click()
@@ -288,7 +299,7 @@ class DemoBrowser:
         """Stock → Adjust with a reason; the product page shows the new movement."""
         page = self.page
         self.go("Stock", "Adjust")
-        page.get_by_label("Product SKU or barcode").fill(sku)
+        self.fill_product("Product SKU or barcode:", sku)
         page.get_by_label("Location barcode").fill(location)
         page.get_by_label("Quantity").fill(str(quantity))
         page.get_by_label("Reason").fill(reason)
