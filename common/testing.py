@@ -1,6 +1,8 @@
 """Helpers the test suites of every app share (imported by tests only)."""
 
 import contextlib
+import html as html_lib
+import re
 import threading
 from collections.abc import Callable
 
@@ -49,3 +51,31 @@ def refused_unchanged(snapshot: Callable[[], object], error_class, code: str, *f
     for fragment in fragments:
         assert fragment in error.message, f"{fragment!r} not in {error.message!r}"
     assert snapshot() == before, "a refused operation changed the data"
+
+
+# --- reading a page as a person does -------------------------------------------------
+
+
+def html_of(response) -> str:
+    """Return the response body as text."""
+    return response.content.decode()
+
+
+def text_of(response) -> str:
+    """Return the page as a reader sees it: no tags, entities decoded, spaces collapsed."""
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", html_of(response)))
+    return " ".join(text.split())
+
+
+def field_error(html: str, field_id: str) -> str:
+    """Return the text of the error list under the field with ``field_id``."""
+    match = re.search(rf'<ul class="errorlist" id="{field_id}_error">(.*?)</ul>', html, re.S)
+    assert match, f"no error under {field_id}"
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1)).strip())
+
+
+def non_field_errors(html: str) -> str:
+    """Return the text of the form's errors that belong to no one field."""
+    match = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', html, re.S)
+    assert match, "no form errors shown"
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1)).strip())

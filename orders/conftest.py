@@ -14,6 +14,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from common.testing import refused_unchanged
+
 
 @pytest.fixture
 def supplier(db):
@@ -102,22 +104,12 @@ def refused(mailoutbox):
     """``with refused(ErrorClass, "code", "fragment", …):`` — the call raises exactly that
     error with that code and a message naming each fragment, and changes no stock or
     purchasing row and sends no email."""
-    import contextlib
 
-    @contextlib.contextmanager
+    def stock_purchasing_and_mail():
+        return snapshot(), len(mailoutbox)
+
     def expect(error_class, code: str, *fragments: str):
-        before = snapshot()
-        sent = len(mailoutbox)
-        with pytest.raises(error_class) as caught:
-            yield caught
-        error = caught.value
-        assert type(error) is error_class, f"{type(error).__name__}: {error}"
-        assert error.code == code
-        assert error.message == str(error)
-        for fragment in fragments:
-            assert fragment in error.message, f"{fragment!r} not in {error.message!r}"
-        assert snapshot() == before, "a refused call changed the database"
-        assert len(mailoutbox) == sent, "a refused call sent an email"
+        return refused_unchanged(stock_purchasing_and_mail, error_class, code, *fragments)
 
     return expect
 

@@ -128,14 +128,6 @@ class LocationNotReceivable(PurchasingError):
     code = "location_not_receivable"
 
 
-class LotNotAllowed(PurchasingError):
-    code = "lot_not_allowed"
-
-
-class LotRequired(PurchasingError):
-    code = "lot_required"
-
-
 class ExpiredConfirm(PurchasingError):
     """The lot's expiry date is past: the page asks, then calls again with confirm_expired=True."""
 

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common.transactions import atomic_with_retry
+from inventory import errors as ledger_errors
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.ledger import checks
@@ -103,18 +104,18 @@ def _check_entry(entry: _Entry, *, today: date, confirm_expired: bool) -> None:
     entry.lot_code = lot_code or None
     if not product.is_lot_tracked:
         if entry.lot_code:
-            raise errors.LotNotAllowed(
+            raise ledger_errors.LotNotAllowed(
                 f"{product.sku} is not tracked by lot, but lot {entry.lot_code} was given.",
                 field="lot_code",
             )
         if entry.expires_on is not None:
-            raise errors.LotNotAllowed(
+            raise ledger_errors.LotNotAllowed(
                 f"{product.sku} is not tracked by lot: it takes no expiry date.",
                 field="expires_on",
             )
         return
     if not entry.lot_code:
-        raise errors.LotRequired(
+        raise ledger_errors.LotRequired(
             f"{product.sku} is tracked by lot: give the lot code of the units received.",
             field="lot_code",
         )
@@ -326,7 +327,7 @@ def _check_entries(
     for index, entry in enumerate(entries):
         try:
             _check_entry(entry, today=today, confirm_expired=confirm_expired)
-        except errors.PurchasingError as exc:
+        except (errors.PurchasingError, LedgerError) as exc:
             _tag(exc, index, entry)
             raise
 
@@ -342,7 +343,7 @@ def _lock_lines(locked: PurchaseOrder, entries: list[_Entry]) -> dict[int, Purch
     }
 
 
-def _tag(error: errors.PurchasingError, index: int, entry: _Entry) -> errors.PurchasingError:
+def _tag(error: Exception, index: int, entry: _Entry) -> Exception:
     """Say which entry of a multi-line receipt was refused (``error.index``, ``error.line``)."""
     error.index = index
     error.line = entry.line

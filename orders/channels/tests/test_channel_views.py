@@ -8,12 +8,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from common.testing import field_error, html_of, text_of
 from inventory import ledger
 from inventory.models import Product
 from inventory.tests.test_views import count_queries, table_rows
 from orders.channels import tokens as channels
 from orders.models import Channel, ChannelWarehouse, StockOutbox, WebhookDelivery
-from orders.purchasing.tests.test_views import field_error, html_of, text_of
 from orders.sales import services as sales
 from warehouses.models import Warehouse
 

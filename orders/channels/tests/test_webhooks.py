@@ -362,7 +362,7 @@ def test_a_delivery_in_flight_keeps_others_off_the_channel(hooked, receiver, pro
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_never_send_the_same_rows(web_store, receiver, product, locations, settings):
-    from orders.purchasing.tests.test_receiving import run_threads
+    from common.testing import run_threads
 
     # Workers are started by hand here, not by the commits.
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}

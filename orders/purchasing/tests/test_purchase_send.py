@@ -15,10 +15,11 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from common.testing import html_of, non_field_errors, text_of
 from orders.models import PurchaseOrder, PurchaseOrderEmailAttempt, Supplier, SupplierProduct
 from orders.purchasing import email as purchase_email
 from orders.purchasing import services as purchasing
-from orders.purchasing.tests.test_views import html_of, non_field_errors, text_of, writes_nothing
+from orders.purchasing.tests.test_views import writes_nothing
 from tests.test_settings import MAKE_RUN_ENV, SMTP, effective_mailer
 
 Status = PurchaseOrder.Status

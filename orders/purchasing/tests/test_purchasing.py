@@ -444,7 +444,7 @@ def _threads() -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_orders_created_at_once_get_unique_numbers(supplier, warehouse):
-    from orders.purchasing.tests.test_receiving import run_threads
+    from common.testing import run_threads
 
     made = []
 
@@ -460,7 +460,7 @@ def test_orders_created_at_once_get_unique_numbers(supplier, warehouse):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_order_sent_twice_at_once_is_sent_once(draft_order, buyer, mailoutbox):
-    from orders.purchasing.tests.test_receiving import run_threads
+    from common.testing import run_threads
 
     refusals = []
 

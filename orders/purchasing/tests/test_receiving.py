@@ -1,6 +1,5 @@
 """Receiving purchase orders: ledger receipts, lots, locations, tolerance, status, lead times."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,6 +9,8 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from common.testing import run_threads
+from inventory import errors as ledger_errors
 from inventory import ledger
 from inventory.integrity import find_differences
 from inventory.models import CostLayer, Lot, StockLevel, StockMove
@@ -117,16 +118,16 @@ def test_receiving_every_line_in_full_makes_the_order_received(
 
 
 def test_a_lot_of_a_tracked_product_is_required(tea_line, refused):
-    with refused(errors.LotRequired, "lot_required", "TEA-100", "lot code"):
+    with refused(ledger_errors.LotRequired, "lot_required", "TEA-100", "lot code"):
         receiving.receive_line(line=tea_line, quantity=5)
-    with refused(errors.LotRequired, "lot_required"):
+    with refused(ledger_errors.LotRequired, "lot_required"):
         receiving.receive_line(line=tea_line, quantity=5, lot_code="   ")
 
 
 def test_a_lot_on_an_untracked_product_is_refused(mug_line, refused, today):
-    with refused(errors.LotNotAllowed, "lot_not_allowed", "MUG-001", "L-1"):
+    with refused(ledger_errors.LotNotAllowed, "lot_not_allowed", "MUG-001", "L-1"):
         receiving.receive_line(line=mug_line, quantity=5, lot_code="L-1")
-    with refused(errors.LotNotAllowed, "lot_not_allowed", "expiry"):
+    with refused(ledger_errors.LotNotAllowed, "lot_not_allowed", "expiry"):
         receiving.receive_line(line=mug_line, quantity=5, expires_on=today + timedelta(9))
 
 
@@ -280,7 +281,7 @@ def test_a_closed_order_cannot_be_received(mug_line, buyer, refused):
 
 
 def test_receive_order_is_all_or_nothing(sent_order, mug_line, tea_line, locations, refused):
-    with refused(errors.LotRequired, "lot_required", "TEA-100") as caught:
+    with refused(ledger_errors.LotRequired, "lot_required", "TEA-100") as caught:
         receiving.receive_order(
             order=sent_order,
             lines=[{"line": mug_line, "quantity": 5}, {"line": tea_line, "quantity": 5}],
@@ -480,29 +481,6 @@ def test_the_done_when_flow(
 
 
 # --- two people receiving the same line at once ---------------------------------------
-
-
-def run_threads(count: int, work) -> list[BaseException]:
-    """Run ``work(index)`` in ``count`` threads started together; return what they raised."""
-    barrier = threading.Barrier(count)
-    failures: list[BaseException] = []
-
-    def body(index):
-        try:
-            barrier.wait(timeout=30)
-            work(index)
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=240)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return failures
 
 
 def race_on_one_line(threads: int, supplier, product, lot_product, warehouse, locations):

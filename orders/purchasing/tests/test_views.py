@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from common.testing import field_error, html_of, non_field_errors, text_of
 from inventory.models import Product, StockLevel
 from inventory.tests.test_views import count_queries, input_value, table_rows
 from orders.conftest import snapshot
@@ -45,29 +46,6 @@ def writes_nothing(mailoutbox=None):
     assert all_rows() == before, "a refused form changed the database"
     if mailoutbox is not None:
         assert len(mailoutbox) == sent
-
-
-def html_of(response) -> str:
-    return response.content.decode()
-
-
-def text_of(response) -> str:
-    """Return the page as a reader sees it: no tags, entities decoded, spaces collapsed."""
-    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", html_of(response)))
-    return " ".join(text.split())
-
-
-def field_error(html: str, field_id: str) -> str:
-    """Return the text of the error list under the field with ``field_id``."""
-    match = re.search(rf'<ul class="errorlist" id="{field_id}_error">(.*?)</ul>', html, re.S)
-    assert match, f"no error under {field_id}"
-    return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1)).strip())
-
-
-def non_field_errors(html: str) -> str:
-    match = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', html, re.S)
-    assert match, "no form errors shown"
-    return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1)).strip())
 
 
 @pytest.fixture

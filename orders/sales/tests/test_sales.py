@@ -1,6 +1,5 @@
 """Sales orders through orders.sales: intake, validation, idempotency, pick, ship, cancel."""
 
-import threading
 from decimal import Decimal
 from io import StringIO
 
@@ -8,6 +7,7 @@ import pytest
 from django.apps import apps
 from django.db import connection
 
+from common.testing import run_threads
 from inventory import ledger
 from inventory.integrity import find_differences
 from inventory.models import StockLevel, StockMove
@@ -277,7 +277,6 @@ def test_order_without_stock_is_backordered(web_store, product):
 def test_create_and_ship_queries_grow_only_with_the_ledger_calls(
     web_store, product, locations, stock_in
 ):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from inventory.models import Product
@@ -449,29 +448,6 @@ def test_cancel_frees_stock_for_a_backorder(
 
 
 # --- concurrency ----------------------------------------------------------------------
-
-
-def run_threads(count: int, work) -> list[str]:
-    """Run ``work(index)`` in ``count`` threads started together; return what they raised."""
-    barrier = threading.Barrier(count)
-    failures: list[str] = []
-
-    def body(index):
-        try:
-            barrier.wait(timeout=30)
-            work(index)
-        except BaseException as exc:
-            failures.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=240)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return failures
 
 
 def race_for_ten_units(threads: int, channel, product, locations):

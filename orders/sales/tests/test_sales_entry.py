@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from common.testing import field_error, html_of, non_field_errors, text_of
 from inventory.models import Product
 from orders.models import Channel, ChannelWarehouse, PurchaseOrder, SalesOrder
-from orders.purchasing.tests.test_views import field_error, html_of, non_field_errors, text_of
 from orders.sales.tests.test_sales_views import stock, writes_nothing
 
 URL = "/sales-orders/new/"

@@ -6,8 +6,8 @@ import re
 import pytest
 from django.urls import reverse
 
+from common.testing import field_error, html_of, text_of
 from orders.models import Channel, ChannelWarehouse, SalesOrder
-from orders.purchasing.tests.test_views import field_error, html_of, text_of
 from orders.sales import errors
 from orders.sales import services as sales
 from orders.sales.tests.test_sales_views import all_rows, place, stock, writes_nothing

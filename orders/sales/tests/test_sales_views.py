@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from common.testing import html_of, non_field_errors, text_of
 from inventory import ledger
 from inventory.models import Product, StockLevel
 from inventory.tests.test_views import count_queries, input_value, table_rows
@@ -23,7 +24,6 @@ from orders.models import (
     SalesOrderLine,
 )
 from orders.purchasing import services as purchasing
-from orders.purchasing.tests.test_views import html_of, non_field_errors, text_of
 from orders.sales import services as sales
 
 TODAY = timezone.localdate
