@@ -12,8 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core.management.color import no_style
 from django.db import connection, transaction
 
-from bench.scenario import COST_PLACES, Event, Scenario
+from bench.scenario import Event, Scenario
 from inventory import ledger
+from inventory.ledger.checks import COST_PLACES
 from inventory.models import (
     CostLayer,
     Lot,

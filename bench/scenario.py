@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-COST_PLACES = Decimal("0.000001")
 ZIPF_EXPONENT = 0.8
 LINE_QUANTITIES = [1, 2, 12, 3, 6, 4, 24, 5, 8, 10, 48]
 LINE_WEIGHTS = [354, 160, 86, 72, 70, 63, 39, 24, 23, 22, 10]
