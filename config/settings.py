@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "warehouses",
     "inventory",
     "orders",
+    "scanning",
 ]
 
 MIDDLEWARE = [

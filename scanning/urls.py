@@ -1,0 +1,5 @@
+from django.urls import path
+
+urlpatterns: list = [
+    # Scan stations (/scan/…) and label PDFs are added here.
+]
