@@ -22,6 +22,7 @@ from common import transactions
 from common.testing import run_threads
 from inventory import errors, ledger
 from inventory.integrity import find_differences
+from inventory.ledger import costing
 from inventory.models import Lot, StockLevel, StockMove
 
 ACCEPTABLE = (errors.InsufficientStock,)  # includes CommittedStock and NotCommitted
@@ -177,7 +178,7 @@ def test_a_shipment_waiting_on_layers_emptied_meanwhile_finds_the_next_ones(
     """
     from django.db import transaction
 
-    monkeypatch.setattr(ledger, "LAYER_BATCH", 10)
+    monkeypatch.setattr(costing, "LAYER_BATCH", 10)
     a, b = locations["bin1"], locations["bin2"]
     for cost in range(1, 16):
         ledger.receive(product=product, location=a, quantity=1, unit_cost=cost)
