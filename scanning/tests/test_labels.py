@@ -11,6 +11,7 @@ from pathlib import Path
 import biip
 import pytest
 import zxingcpp
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -331,8 +332,6 @@ def test_label_pages_need_login_and_the_view_permission(
 
 
 def test_lot_label_needs_the_lot_view_permission(client, django_user_model, short_lot):
-    from django.contrib.auth.models import Permission
-
     seller = django_user_model.objects.create_user(username="seller", password="x-for-tests")
     seller.user_permissions.add(Permission.objects.get(codename="view_product"))
     client.force_login(seller)
@@ -385,6 +384,27 @@ def query_count(client, url: str, params: dict) -> int:
         response = client.get(url, params)
     assert response.status_code == 200, text_of(response)
     return len(queries)
+
+
+# Session, user and the two permission reads, then one query per object looked up.
+@pytest.mark.parametrize(
+    ("name", "args", "queries"),
+    [
+        ("location_labels", ["WH1-A-01"], 5),
+        ("warehouse_labels", ["WH1"], 6),
+        ("product_labels", ["MUG-001"], 5),
+        ("product_list_labels", [], 5),
+        ("lot_labels", None, 5),
+        ("product_lot_labels", ["TEA-GTIN"], 6),
+    ],
+)
+def test_each_label_page_has_a_pinned_query_count(
+    name, args, queries, clerk_client, locations, product, short_lot, django_assert_num_queries
+):
+    url = reverse(name, args=args if args is not None else [short_lot.pk])
+    with django_assert_num_queries(queries):
+        response = clerk_client.get(url, {"size": "a4"})
+    assert response.status_code == 200, text_of(response)
 
 
 def test_warehouse_labels_cost_the_same_queries_for_3_or_40_locations(
