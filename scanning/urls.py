@@ -1,5 +1,17 @@
 from django.urls import path
 
+from scanning import label_views
+
 urlpatterns: list = [
-    # Scan stations (/scan/…) and label PDFs are added here.
+    # Scan stations (/scan/…) are added here.
+    path("labels/locations/<str:barcode>/", label_views.location_labels, name="location_labels"),
+    path("labels/warehouses/<str:code>/", label_views.warehouse_labels, name="warehouse_labels"),
+    path("labels/products/", label_views.product_list_labels, name="product_list_labels"),
+    path("labels/products/<path:sku>/", label_views.product_labels, name="product_labels"),
+    path("labels/lots/<int:lot_id>/", label_views.lot_labels, name="lot_labels"),
+    path(
+        "labels/product-lots/<path:tracked_sku>/",
+        label_views.product_lot_labels,
+        name="product_lot_labels",
+    ),
 ]

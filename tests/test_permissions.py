@@ -7,6 +7,7 @@ to ``CLERK_FORBIDDEN``); the test says so when either is missing.
 """
 
 import re
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -111,6 +112,14 @@ def url_kwargs(locations, product, lot_product):
     from orders.sales import services as sales
 
     ledger.receive(product=product, location=locations["bin1"], quantity=3, unit_cost=1)
+    lot_move = ledger.receive(
+        product=lot_product,
+        location=locations["bin1"],
+        quantity=2,
+        unit_cost=1,
+        lot_code="L1",
+        expires_on=date(2031, 1, 31),
+    )
     channel = Channel.objects.create(code="WEB", name="Web store")
     ChannelWarehouse.objects.create(channel=channel, warehouse=locations["zone"].warehouse)
     # Allocated: every sales order page (pick list, ship, cancel) opens for it.
@@ -136,6 +145,8 @@ def url_kwargs(locations, product, lot_product):
         "line_id": line.pk,
         "channel_code": channel.code,
         "so_number": sales_order.number,
+        "lot_id": lot_move.lot_id,
+        "tracked_sku": lot_product.sku,
     }
 
 
