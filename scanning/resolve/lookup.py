@@ -50,17 +50,24 @@ class Candidate:
 
 def candidates(reading: Reading) -> list[Candidate]:
     """Return every row ``reading`` could name, in one query (none when nothing to ask)."""
+    query = candidate_query(reading)
+    if query is None:
+        return []
+    return [
+        Candidate(Rank(rank), pk, units, owner, label) for rank, pk, units, owner, label in query
+    ]
+
+
+def candidate_query(reading: Reading) -> models.QuerySet | None:
+    """Return the UNION of every lookup ``reading`` calls for, or None when there is none."""
     if reading.gs1 and not reading.error:
         branches = gs1_branches(reading)
     else:
         branches = plain_branches(reading)
     if not branches:
-        return []
+        return None
     first, *rest = branches
-    rows = first.union(*rest, all=True).order_by() if rest else first
-    return [
-        Candidate(Rank(rank), pk, units, owner, label) for rank, pk, units, owner, label in rows
-    ]
+    return first.union(*rest, all=True).order_by() if rest else first
 
 
 def gs1_branches(reading: Reading) -> list[models.QuerySet]:
