@@ -4,9 +4,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from django.db import models
-
 from inventory.models import Lot, Product
+from orders.models import PurchaseOrder, SalesOrder
 from warehouses.models import Location
 
 
@@ -36,7 +35,7 @@ class Scan:
     product: Product | None = None
     location: Location | None = None
     lot: Lot | None = None
-    order: models.Model | None = None
+    order: PurchaseOrder | SalesOrder | None = None
     sku: str | None = None
     gtin: str | None = None
     lot_code: str | None = None
