@@ -12,6 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -88,7 +89,11 @@ class Product(models.Model):
             ("import_data", "Can import products and opening stock"),
             ("view_valuation", "Can see inventory value, costs and margins"),
         ]
-        indexes = [models.Index(fields=["name"], name="product_name_idx")]
+        indexes = [
+            models.Index(fields=["name"], name="product_name_idx"),
+            # A scanned or typed SKU matches in any case (scanning.resolve).
+            models.Index(Upper("sku"), name="product_sku_upper_idx"),
+        ]
 
     def __str__(self):
         return f"{self.sku} · {self.name}"
@@ -153,7 +158,11 @@ class Lot(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["product", "code"], name="lot_code_unique_per_product")
         ]
-        indexes = [models.Index(fields=["expires_on"], name="lot_expiry_idx")]
+        indexes = [
+            models.Index(fields=["expires_on"], name="lot_expiry_idx"),
+            # A lot label scanned alone names its lot by code (scanning.resolve).
+            models.Index(fields=["code"], name="lot_code_idx"),
+        ]
 
     def __str__(self):
         if self.expires_on:

@@ -79,6 +79,8 @@ class SalesOrder(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "created_at"], name="so_status_created_idx"),
+            # A packing slip scanned at a station names its order by external reference.
+            models.Index(fields=["external_ref"], name="so_external_ref_idx"),
         ]
 
     def __str__(self):
