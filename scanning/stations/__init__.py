@@ -1,0 +1,11 @@
+"""The scan stations, one module each, on the shared framework in ``base``."""
+
+from .base import Station
+from .lookup import LookupStation
+from .putaway import PutAwayStation
+
+STATIONS: dict[str, Station] = {
+    station.kind: station for station in (LookupStation(), PutAwayStation())
+}
+
+__all__ = ["STATIONS", "Station"]
