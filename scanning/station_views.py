@@ -15,6 +15,7 @@ from django_htmx.http import trigger_client_event
 
 from scanning.stations import STATIONS
 from scanning.stations.base import recent_scans, session_for, submit
+from scanning.stations.count import locations_by_last_count
 
 
 def station_for(request, kind: str):
@@ -63,3 +64,10 @@ def station_page(request, kind: str):
         event = "scan-ok" if record.ok else "scan-error"
         return trigger_client_event(response, event, after="settle")
     return render(request, "scanning/station.html", context)
+
+
+@login_required
+def count_list(request):
+    if not request.user.has_perm(STATIONS["count"].permission):
+        raise PermissionDenied
+    return render(request, "scanning/count_list.html", {"rows": locations_by_last_count()})

@@ -1,11 +1,12 @@
 """The scan stations, one module each, on the shared framework in ``base``."""
 
 from .base import Station
+from .count import CountStation
 from .lookup import LookupStation
 from .putaway import PutAwayStation
 
 STATIONS: dict[str, Station] = {
-    station.kind: station for station in (LookupStation(), PutAwayStation())
+    station.kind: station for station in (LookupStation(), PutAwayStation(), CountStation())
 }
 
 __all__ = ["STATIONS", "Station"]

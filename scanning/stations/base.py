@@ -34,6 +34,7 @@ class Entry:
     scan: Scan | None = None
     cancel: bool = False
     done: bool = False
+    command: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,8 @@ def read_entry(code: str, *, action: str = "") -> Entry:
     code = (code or "").strip("\r\n")
     if action == "cancel":
         return Entry(code="", cancel=True)
+    if action == "blind":
+        return Entry(code="BLIND", command="blind")
     if action == "done" or code.strip().upper() == DONE:
         return Entry(code=DONE, done=True)
     if NUMBER.match(code.strip()):
