@@ -71,6 +71,10 @@ class Station:
     def prompt(self, state: dict) -> str:
         raise NotImplementedError
 
+    def wants_text(self, state: dict) -> bool:
+        """Say whether the next entry may be free text (a new lot code, a date)."""
+        return False
+
     def view(self, state: dict) -> dict:
         """Extra context for the station's step template (default: none)."""
         return {}
@@ -130,7 +134,7 @@ def submit(
 def answer_entry(station: Station, state: dict, entry: Entry, user) -> Answer:
     if entry.cancel:
         return station.cancel(state)
-    if entry.scan is not None and not entry.scan.resolved:
+    if entry.scan is not None and not entry.scan.resolved and not station.wants_text(state):
         return refuse(entry.scan.message)
     return station.handle(state, entry, user)
 
