@@ -18,7 +18,8 @@
   }
 
   function send(code, action) {
-    window.htmx.ajax("POST", form.action, {
+    // form.action would be the button named "action": read the attribute.
+    window.htmx.ajax("POST", form.getAttribute("action"), {
       source: form,
       target: "#scan-answer",
       swap: "innerHTML",
