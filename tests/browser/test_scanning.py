@@ -80,7 +80,9 @@ def shot(page, name: str):
     page.screenshot(path=str(SCREENSHOTS / f"scan-{name}.png"), full_page=True)
 
 
-def test_a_day_on_the_floor(live_server, login, page, clerk, order, product, lot_product, locations):
+def test_a_day_on_the_floor(
+    live_server, login, page, clerk, order, product, lot_product, locations
+):
     page.set_viewport_size({"width": 360, "height": 800})
     page = login(clerk)
     url = live_server.url
