@@ -3,12 +3,19 @@
 from .base import Station
 from .count import CountStation
 from .lookup import LookupStation
+from .pick import PickStation
 from .putaway import PutAwayStation
 from .receive import ReceiveStation
 
 STATIONS: dict[str, Station] = {
     station.kind: station
-    for station in (LookupStation(), PutAwayStation(), CountStation(), ReceiveStation())
+    for station in (
+        LookupStation(),
+        ReceiveStation(),
+        PutAwayStation(),
+        PickStation(),
+        CountStation(),
+    )
 }
 
 __all__ = ["STATIONS", "Station"]
