@@ -1,7 +1,7 @@
 """The scan stations in a real browser, typed as a keyboard-wedge scanner types.
 
 "A day on the floor": receive a PO with GS1 lot/expiry codes (one with Ctrl+] as the
-group separator), put away, count a location, then assert the ledger. The burst test
+group separator), put away, count a location, pick an order, then assert the ledger. The burst test
 types three scans with no waits while the server is slowed down, and checks each
 arrived once, in order. Each station is screenshotted at 360 px.
 """
@@ -17,8 +17,9 @@ from playwright.sync_api import expect
 
 from inventory.models import StockLevel, StockMove
 from inventory.roles import ROLE_PERMISSIONS
-from orders.models import Supplier, SupplierProduct
+from orders.models import Channel, ChannelWarehouse, SalesOrder, Supplier, SupplierProduct
 from orders.purchasing import services as purchasing
+from orders.sales import services as sales
 from scanning import station_views
 from scanning.models import ScanRecord
 
@@ -56,6 +57,19 @@ def order(warehouse, locations, product, lot_product, buyer):
     purchasing.set_line(order=order, product=product, quantity=10, user=buyer)
     purchasing.set_line(order=order, product=lot_product, quantity=20, user=buyer)
     return purchasing.send_order(order=order, user=buyer)
+
+
+def sales_order(warehouse) -> SalesOrder:
+    channel = Channel.objects.create(code="WEB", name="Web", kind=Channel.Kind.WEB_STORE)
+    ChannelWarehouse.objects.create(channel=channel, warehouse=warehouse, priority=1)
+    order, _ = sales.create_order(
+        channel=channel,
+        external_ref="WEB-77",
+        customer_name="Ada",
+        shipping_address="12 Row",
+        lines=[{"sku": "MUG-001", "quantity": 2, "unit_price": Decimal("9.90")}],
+    )
+    return order
 
 
 def station(page, url, kind):
@@ -116,6 +130,16 @@ def test_a_day_on_the_floor(
     scanner(page, "5", "counted 5.")
     shot(page, "count")
     scanner(page, "DONE", "1 difference(s) posted.")
+
+    customer = sales_order(warehouse=locations["bin1"].warehouse)
+    station(page, url, "pick")
+    scanner(page, "WEB-77", f"Picking {customer.number}: 1 line(s).")
+    scanner(page, "WH1-A-01", "At WH1-A-01.")
+    scanner(page, "MUG-001", "1 of 2.")
+    shot(page, "pick")
+    scanner(page, "MUG-001", f"All picked: {customer.number} can ship.")
+    customer.refresh_from_db()
+    assert customer.status == SalesOrder.Status.PICKING
 
     station(page, url, "lookup")
     scanner(page, "L77", "Lot L77")
