@@ -1,9 +1,11 @@
 from django.urls import path
 
-from scanning import label_views
+from scanning import label_views, station_views
 
 urlpatterns: list = [
-    # Scan stations (/scan/…) are added here.
+    path("scan/", station_views.station_index, name="scan_index"),
+    path("scan/count-list/", station_views.count_list, name="scan_count_list"),
+    path("scan/<slug:kind>/", station_views.station_page, name="scan_station"),
     path("labels/locations/<str:barcode>/", label_views.location_labels, name="location_labels"),
     path("labels/warehouses/<str:code>/", label_views.warehouse_labels, name="warehouse_labels"),
     path("labels/products/", label_views.product_list_labels, name="product_list_labels"),

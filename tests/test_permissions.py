@@ -67,6 +67,8 @@ BUYER_FORBIDDEN = {
     "transfer_stock",
     "valuation_report",
     "purchase_order_receive",
+    "scan_station",  # tried with the put-away station (kind "putaway")
+    "scan_count_list",
     *SALES_MANAGING_PAGES,
     *SHIPPING_PAGES,
 }
@@ -147,6 +149,7 @@ def url_kwargs(locations, product, lot_product):
         "so_number": sales_order.number,
         "lot_id": lot_move.lot_id,
         "tracked_sku": lot_product.sku,
+        "kind": "putaway",
     }
 
 

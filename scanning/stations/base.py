@@ -1,0 +1,143 @@
+"""The shared station framework: what a submission is, what a station answers, and the
+one write path that keeps each ``scan_id`` to a single answer.
+
+A station is a small class: ``handle(state, entry, user)`` reads one submission,
+changes ``state`` (a JSON dict kept in ``StationSession``) and may post through the
+ledger or the orders services; ``cancel(state)`` undoes the current step. The
+framework (``submit``) keeps the old state when the answer is an error, so an error
+never clears what was already scanned, and stores one ``ScanRecord`` per
+``scan_id``: a double Enter or a retried request gets the first answer again and
+posts nothing more.
+"""
+
+import copy
+import re
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from scanning.models import ScanRecord, StationSession
+from scanning.resolve import Scan, resolve
+
+# Digits only, at most four: a quantity typed on the numpad, not a code.
+NUMBER = re.compile(r"^\d{1,4}$")
+DONE = "DONE"
+LOG_LENGTH = 10
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One submission: a typed number, the DONE command, a cancel, or a resolved scan."""
+
+    code: str
+    number: int | None = None
+    scan: Scan | None = None
+    cancel: bool = False
+    done: bool = False
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    ok: bool
+    message: str
+
+
+def ok(message: str) -> Answer:
+    return Answer(True, message)
+
+
+def refuse(message: str) -> Answer:
+    return Answer(False, message)
+
+
+class Station:
+    """What every station has; subclasses set the attributes and write ``handle``."""
+
+    kind = ""
+    title = ""
+    permission = ""
+    template = ""
+    help = ""
+
+    def handle(self, state: dict, entry: Entry, user) -> Answer:
+        raise NotImplementedError
+
+    def cancel(self, state: dict) -> Answer:
+        """Escape: forget the current step (subclasses drop less when they can)."""
+        state.clear()
+        return ok("Cancelled. Start again.")
+
+    def prompt(self, state: dict) -> str:
+        raise NotImplementedError
+
+    def wants_text(self, state: dict) -> bool:
+        """Say whether the next entry may be free text (a new lot code, a date)."""
+        return False
+
+    def view(self, state: dict) -> dict:
+        """Extra context for the station's step template (default: none)."""
+        return {}
+
+
+def read_entry(code: str, *, action: str = "") -> Entry:
+    """Make one submission into an Entry: 0 queries for numbers and commands, else <= 2."""
+    code = (code or "").strip("\r\n")
+    if action == "cancel":
+        return Entry(code="", cancel=True)
+    if action == "blind":
+        return Entry(code="BLIND", command="blind")
+    if action == "done" or code.strip().upper() == DONE:
+        return Entry(code=DONE, done=True)
+    if NUMBER.match(code.strip()):
+        return Entry(code=code.strip(), number=int(code.strip()))
+    return Entry(code=code, scan=resolve(code))
+
+
+def session_for(user, station: Station) -> StationSession:
+    session, _ = StationSession.objects.get_or_create(user=user, station=station.kind)
+    return session
+
+
+def submit(
+    *, session: StationSession, station: Station, code: str, scan_id: str, user, action: str = ""
+) -> ScanRecord:
+    """Answer one submission once per ``scan_id``; return the stored answer.
+
+    Everything the station posts, the new state and the record are written in one
+    transaction: if the same ``scan_id`` wins a race elsewhere, this one rolls back.
+    """
+    scan_id = (scan_id or "")[:64]
+    done = ScanRecord.objects.filter(session=session, scan_id=scan_id).first()
+    if done is not None:
+        return done
+    entry = read_entry(code, action=action)
+    state = copy.deepcopy(session.state)
+    try:
+        with transaction.atomic():
+            answer = answer_entry(station, state, entry, user)
+            if answer.ok and state != session.state:
+                session.state = state
+                session.save(update_fields=["state", "updated_at"])
+            return ScanRecord.objects.create(
+                session=session,
+                scan_id=scan_id,
+                code=entry.code[:200],
+                ok=answer.ok,
+                message=answer.message,
+            )
+    except IntegrityError:
+        session.refresh_from_db()
+        return ScanRecord.objects.get(session=session, scan_id=scan_id)
+
+
+def answer_entry(station: Station, state: dict, entry: Entry, user) -> Answer:
+    if entry.cancel:
+        return station.cancel(state)
+    if entry.scan is not None and not entry.scan.resolved and not station.wants_text(state):
+        return refuse(entry.scan.message)
+    return station.handle(state, entry, user)
+
+
+def recent_scans(session: StationSession) -> list[ScanRecord]:
+    return list(session.scans.order_by("-id")[:LOG_LENGTH])

@@ -1,0 +1,169 @@
+"""Count: scan a location, then each item (each scan adds its units, a typed number sets
+the count of the last item); DONE posts ``ledger.count`` differences for that location.
+
+Items expected at the location but not scanned are counted as zero: a location count
+is the whole location. Blind mode hides the expected quantities.
+"""
+
+from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from inventory import ledger
+from inventory.errors import LedgerError
+from inventory.models import Lot, Product, StockLevel, StockMove
+from scanning.resolve import Kind
+from warehouses.models import Location
+
+from .base import Answer, Entry, Station, ok, refuse
+from .common import item_from, load_location, remember
+
+
+def key(product_id: int, lot_id: int | None) -> str:
+    return f"{product_id}:{lot_id or ''}"
+
+
+def expected_levels(location_id: int):
+    return StockLevel.objects.filter(location_id=location_id).exclude(on_hand=0)
+
+
+class CountStation(Station):
+    kind = "count"
+    title = "Count"
+    permission = "inventory.transfer_stock"
+    template = "scanning/includes/step_count.html"
+    help = (
+        "Scan the location, then every item in it (each scan adds its units; a number "
+        "typed after an item sets its count), then DONE. Items not scanned count as zero."
+    )
+
+    def prompt(self, state: dict) -> str:
+        if "location" not in state:
+            return "Scan the location to count."
+        return "Scan each item; type a number to set the last item's count; DONE to finish."
+
+    def handle(self, state: dict, entry: Entry, user) -> Answer:
+        if entry.command == "blind":
+            state["blind"] = not state.get("blind", False)
+            return ok(
+                "Blind count: expected quantities hidden." if state["blind"] else "Blind off."
+            )
+        if "location" not in state:
+            if entry.scan is None or entry.scan.kind != Kind.LOCATION:
+                return refuse("Scan the location to count first.")
+            state["location"] = remember(entry.scan.location)
+            state["lines"] = []
+            return ok(f"Counting {entry.scan.location}.")
+        if entry.done:
+            return self.finish(state, user)
+        if entry.number is not None:
+            return self.set_count(state, entry.number)
+        if entry.scan.kind == Kind.LOCATION:
+            return refuse(f"Finish counting {state['location']['label']} (DONE) or press Escape.")
+        return self.add(state, entry.scan)
+
+    def set_count(self, state: dict, number: int) -> Answer:
+        if not state["lines"]:
+            state["pending"] = number
+            return ok(f"{number} units for the next item.")
+        line = state["lines"][-1]
+        line["counted"] = number
+        return ok(f"{line['label']}: counted {number}.")
+
+    def add(self, state: dict, scan) -> Answer:
+        found, why = item_from(scan)
+        if found is None:
+            return refuse(why)
+        if found["lot_code"] and not found["lot"]:
+            return refuse(f"No lot {found['lot_code']} of {found['product']['label']} is known.")
+        if found["tracked"] and not found["lot"]:
+            return refuse(f"Scan the lot label of {found['product']['label']}.")
+        lot = found["lot"]
+        label = found["product"]["label"] + (f" lot {lot['label']}" if lot else "")
+        this = key(found["product"]["id"], lot["id"] if lot else None)
+        units = state.pop("pending", None) or scan.quantity
+        lines = state["lines"]
+        line = next((row for row in lines if row["key"] == this), None)
+        if line is None:
+            line = {"key": this, "label": label, "counted": 0}
+        else:
+            lines.remove(line)
+        line["counted"] += units
+        lines.append(line)
+        return ok(f"{label}: {line['counted']}.")
+
+    def finish(self, state: dict, user) -> Answer:
+        location = load_location(state["location"])
+        counted = {line["key"]: line["counted"] for line in state["lines"]}
+        for level in expected_levels(location.pk):
+            counted.setdefault(key(level.product_id, level.lot_id), 0)
+        products = Product.objects.in_bulk([int(k.split(":")[0]) for k in counted])
+        lots = Lot.objects.in_bulk([int(k.split(":")[1]) for k in counted if k.split(":")[1]])
+        changed = 0
+        try:
+            with transaction.atomic():
+                for item in sorted(counted):
+                    product_id, lot_id = item.split(":")
+                    move = ledger.count(
+                        product=products[int(product_id)],
+                        location=location,
+                        counted=counted[item],
+                        lot=lots[int(lot_id)] if lot_id else None,
+                        user=user,
+                        reference="scan count",
+                    )
+                    changed += move is not None
+        except LedgerError as error:
+            return refuse(str(error))
+        blind = state.get("blind", False)
+        state.clear()
+        state["blind"] = blind
+        return ok(f"Counted {location}: {changed} difference(s) posted.")
+
+    def cancel(self, state: dict) -> Answer:
+        if state.get("lines"):
+            state["lines"].pop()
+            return ok("Last item removed from the count.")
+        blind = state.get("blind", False)
+        state.clear()
+        state["blind"] = blind
+        return ok("Cancelled. Scan the location to count.")
+
+    def view(self, state: dict) -> dict:
+        if "location" not in state or state.get("blind"):
+            return {"lines": state.get("lines", [])}
+        levels = expected_levels(state["location"]["id"]).select_related("product", "lot")
+        expected = {key(row.product_id, row.lot_id): row for row in levels}
+        lines = [
+            {**line, "expected": getattr(expected.pop(line["key"], None), "on_hand", 0)}
+            for line in state["lines"]
+        ]
+        missing = [
+            {
+                "label": f"{row.product.sku} {row.product.name}"
+                + (f" lot {row.lot.code}" if row.lot_id else ""),
+                "expected": row.on_hand,
+            }
+            for row in expected.values()
+        ]
+        return {"lines": lines, "missing": missing, "show_expected": True}
+
+
+def locations_by_last_count(limit: int = 200) -> list:
+    """Active locations, never counted first, then longest since the last count move."""
+    last = (
+        StockMove.objects.filter(kind=StockMove.Kind.COUNT)
+        .filter(Q(to_location=OuterRef("pk")) | Q(from_location=OuterRef("pk")))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    rows = list(
+        Location.objects.filter(active=True)
+        .select_related("warehouse")
+        .annotate(last_counted=Subquery(last))
+        .order_by(F("last_counted").asc(nulls_first=True), "barcode")[:limit]
+    )
+    now = timezone.now()
+    for row in rows:
+        row.days = (now - row.last_counted).days if row.last_counted else None
+    return rows
