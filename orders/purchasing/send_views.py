@@ -54,20 +54,29 @@ def _email_message(request, order: PurchaseOrder, email: str) -> None:
         )
 
 
-@login_required
-@permission_required("orders.send_purchaseorder", raise_exception=True)
-def purchase_order_send(request, number):
-    order = get_order(number)
+def _email_confirmed(request, order, service):
+    """Run ``service`` (send, send again) once the confirm form is posted; return the form
+    and the redirect to the order when it went through (None otherwise)."""
     form = ReasonForm(request.POST if request.method == "POST" else None)
     form.fields.pop("reason")
     if form.is_valid():
         try:
-            order = purchasing.send_order(order=order, user=request.user)
+            order = service(order=order, user=request.user)
         except SERVICE_ERRORS as err:
             add_service_error(form, err)
         else:
             _email_message(request, order, order.supplier.email)
-            return redirect(order)
+            return form, redirect(order)
+    return form, None
+
+
+@login_required
+@permission_required("orders.send_purchaseorder", raise_exception=True)
+def purchase_order_send(request, number):
+    order = get_order(number)
+    form, done = _email_confirmed(request, order, purchasing.send_order)
+    if done:
+        return done
     lines = order_lines(order)
     mark_sent = reverse("purchase_order_mark_sent", args=[order.number])
     pdf = reverse("purchase_order_pdf", args=[order.number])
@@ -143,16 +152,9 @@ def purchase_order_mark_sent(request, number):
 def purchase_order_resend(request, number):
     """Queue the email of a sent order again ("Send again" on the order page posts here)."""
     order = get_order(number)
-    form = ReasonForm(request.POST if request.method == "POST" else None)
-    form.fields.pop("reason")
-    if form.is_valid():
-        try:
-            order = purchasing.requeue_email(order=order, user=request.user)
-        except SERVICE_ERRORS as err:
-            add_service_error(form, err)
-        else:
-            _email_message(request, order, order.supplier.email)
-            return redirect(order)
+    form, done = _email_confirmed(request, order, purchasing.requeue_email)
+    if done:
+        return done
     action = {
         "title": _("Send %(number)s again") % {"number": order.number},
         "lead": (
