@@ -101,19 +101,15 @@ def gs1_lot() -> Lot | None:
 
 
 def destination_for(level: StockLevel):
-    """Another bin of the same warehouse that already holds stock."""
-    other = (
-        StockLevel.objects.filter(
-            location__warehouse_id=level.location.warehouse_id,
-            location__kind="storage",
-            on_hand__gt=0,
-        )
-        .exclude(location_id=level.location_id)
-        .select_related("location")
-        .order_by("id")
-        .first()
-    )
-    return other.location
+    """Another bin of the same warehouse that already has a balance of the item (a
+    replenishment), else one holding other stock: the same kind of transfer at every size
+    (a new balance costs two more queries than an existing one)."""
+    bins = StockLevel.objects.filter(
+        location__warehouse_id=level.location.warehouse_id, location__kind="storage"
+    ).exclude(location_id=level.location_id)
+    same_item = bins.filter(product_id=level.product_id, lot__isnull=True)
+    other = same_item if same_item.exists() else bins.filter(on_hand__gt=0)
+    return other.select_related("location").order_by("id").first().location
 
 
 def bench_purchase_order(product: Product, user) -> PurchaseOrder:
