@@ -13,6 +13,7 @@ from bench.common import database_description
 from bench.http_load import measure_http
 from bench.ledger_load import measure_check_ledger, measure_ledger, measure_ledger_threads
 from bench.pages import measure_pages, page_urls, pick_targets, report_urls
+from bench.scanning import measure_stations
 from inventory.models import Product, StockLevel, StockMove
 
 
@@ -44,6 +45,8 @@ def measure_all(args: argparse.Namespace, database_url: str) -> dict:
     print(f"Measuring {args.size} on {result['database']} ({result['counts']})", flush=True)
     result["pages"] = measure_pages(urls, args.repeats)
     result["reports"] = measure_pages(report_urls(), min(args.repeats, 3))
+    # Twice the page repeats: a p95 of 40 samples; 6 in the smoke run (--repeats 3).
+    result["stations"] = measure_stations(2 * args.repeats)
     if not args.skip_http:
         result["http"] = measure_http(urls, database_url, args.http_seconds, args.users)
     if not args.skip_api:

@@ -8,6 +8,7 @@ PAGE_P95_MS = 150
 LEDGER_P95_MS = 10
 CHECK_LEDGER_S = 30
 WORKER_RSS_MB = 150
+SCAN_P95_MS = 25  # scan stations issue: each station's scan step at large
 
 
 def mark(ok: bool) -> str:
@@ -30,6 +31,8 @@ def render(result: dict, baseline: dict | None = None) -> str:
     lines += render_pages(result["pages"], (baseline or {}).get("pages", {}))
     if result.get("reports"):
         lines += render_reports(result["reports"])
+    if result.get("stations"):
+        lines += render_stations(result["stations"], (baseline or {}).get("stations", {}))
     if result.get("http"):
         lines += render_http(result["http"])
     lines += render_ledger(result["ledger"], (baseline or {}).get("ledger", {}))
@@ -70,6 +73,29 @@ def render_reports(reports: dict) -> list[str]:
     ]
     for name, row in reports.items():
         lines.append(f"| {name} | {row['p50_ms']} | {row['max_ms']} | {row['queries']} |")
+    return lines
+
+
+def render_stations(stations: dict, base: dict) -> list[str]:
+    """Render each station's timed scan step against its target and the small run's queries."""
+    base_steps = base.get("steps", {})
+    lines = [
+        "",
+        "### Scan stations (one htmx scan, test client, after warm-up, rolled back)",
+        "",
+        f"| station: step | p50 ms | p95 ms | max ms | queries | queries at small | "
+        f"target p95 ≤ {SCAN_P95_MS} ms, no more queries |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, row in stations["steps"].items():
+        small = base_steps.get(name, {}).get("queries", "–")
+        fewer = small == "–" or row["queries"] <= small
+        lines.append(
+            f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} | "
+            f"{row['queries']} | {small} | {mark(row['p95_ms'] <= SCAN_P95_MS and fewer)} |"
+        )
+    for refused in stations["refused"]:
+        lines.append(f"\nRefused (a wrong result): {refused}")
     return lines
 
 

@@ -40,8 +40,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run_failed(result: dict) -> bool:
-    """Tell whether the run found wrong results: ledger differences, errors, overselling."""
+    """Tell whether the run found wrong results: ledger differences, errors, overselling,
+    a scan station refusing a scan it should take."""
     failed = result["check_ledger"]["differences"] or result["ledger_threads"]["errors"]
+    if result.get("stations") and result["stations"]["refused"]:
+        failed = True
     if result.get("http") and result["http"]["errors"]:
         failed = True
     api = result.get("api")
