@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "inventory",
     "orders",
     "scanning",
+    "planning",
 ]
 
 MIDDLEWARE = [
