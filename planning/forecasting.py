@@ -164,11 +164,10 @@ def _croston_run(array, alphas, betas, start, factor) -> np.ndarray:
         since = t + 1 - last
         first = demand & ~started
         update = demand & started
-        size = np.where(first, value, np.where(update, size + alphas * (value - size), size))
-        interval = np.where(
-            first, since, np.where(update, interval + betas * (since - interval), interval)
-        )
-        last = np.where(demand, t + 1, last)
+        size += alphas * update * (value - size)
+        interval += betas * update * (since - interval)
+        size[:, first], interval[:, first] = value[first], since[first]
+        last[demand] = t + 1
         started |= demand
     out[:, :, -1] = np.where(started, factor * size / interval, 0.0)
     return out
@@ -188,9 +187,9 @@ def _tsb_run(array, alphas, betas, start) -> np.ndarray:
         demand = value > 0
         first = demand & ~started
         update = demand & started
-        size = np.where(first, value, np.where(update, size + alphas * (value - size), size))
-        smoothed = probability + betas * (demand - probability)
-        probability = np.where(first, 1.0 / (t + 1), np.where(started, smoothed, probability))
+        size += alphas * update * (value - size)
+        probability += betas * started * (demand - probability)
+        size[:, first], probability[:, first] = value[first], 1.0 / (t + 1)
         started |= demand
     out[:, :, -1] = probability * size
     return out
