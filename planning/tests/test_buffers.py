@@ -159,3 +159,22 @@ def test_cost_curve_rounds_up_and_prices_the_buffer():
 def test_cost_curve_refuses_a_flat_demand():
     with pytest.raises(ValueError, match="does not vary"):
         buffers.cost_curve(10, 0, 5, 0, unit_cost=1, holding_rate=0.2, order_quantity=10)
+
+
+def test_array_versions_match_the_scalar_ones():
+    ks = np.linspace(-4, 9, 53)
+    assert buffers.normal_loss_array(ks) == pytest.approx([buffers.normal_loss(k) for k in ks])
+    levels = np.array([[0.95, 0.9], [0.95, 0.999]])
+    zs = buffers.z_for_array(levels)
+    assert zs.shape == (2, 2)
+    assert zs.ravel() == pytest.approx([buffers.z_for(level) for level in levels.ravel()])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        buffers.z_for_array([0.9, 1.0])
+
+
+def test_normal_loss_keeps_precision_in_the_tail():
+    """G(k) ≈ φ(k)/k² for large k; 1 − Φ(k) computed naively would round to 0 and give φ(k)."""
+    k = 9.0
+    pdf = buffers.STANDARD_NORMAL.pdf(k)
+    assert buffers.normal_loss(k) == pytest.approx(pdf / k**2, rel=0.05)
+    assert 0 < buffers.normal_loss(k) < pdf / 10
