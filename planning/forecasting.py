@@ -305,6 +305,7 @@ def _choose(array, rows, methods, alphas, holdout):
 def fit(demand, holdout=8, alphas=(0.05, 0.1, 0.2, 0.3, 0.5)) -> ForecastBatch:
     """Classify each row, pick its method and α by a holdout backtest, and forecast.
 
+    The pattern is classified on the whole series (holdout weeks included).
     Smooth and erratic rows use SES, intermittent and lumpy rows SBA or TSB (β = α);
     the candidate with the lowest MAE over the last ``holdout`` periods wins and is
     refitted on the whole series. Rows without demand get method "none" and 0.
