@@ -37,6 +37,15 @@ def cost_rows(line: PlanLine, review_period_days: int) -> list[dict]:
     )
 
 
+def for_line(line: PlanLine, policy) -> dict:
+    """The cost curve of ``line`` under ``policy``, or why there is none."""
+    try:
+        rows = cost_rows(line, policy.review_period_days)
+    except ValueError as exc:
+        return {"points": [], "why_not": str(exc)}
+    return chart(rows, float(policy.service_level))
+
+
 def _y(value: float, low: float, high: float) -> float:
     span = (high - low) or 1.0
     return round(BOTTOM - (value - low) / span * (BOTTOM - TOP), 1)

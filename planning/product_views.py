@@ -3,6 +3,7 @@ history, what a buffer costs (table and curve), and the what-if calculator."""
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,16 +30,26 @@ def what_if(query) -> dict:
         return {"form": form}
     data = form.cleaned_data
     level = data["service_level"]
-    result = buffers.evaluate(
-        data["d_mean"],
-        data["d_sd"],
-        data["lt_mean"],
-        data["lt_sd"],
-        service_level=None if level is None else level / 100,
-        reorder_point=data["reorder_point"],
-        order_quantity=data["order_quantity"],
-    )
-    return {"form": form, "result": result}
+    try:
+        result = buffers.evaluate(
+            data["d_mean"],
+            data["d_sd"],
+            data["lt_mean"],
+            data["lt_sd"],
+            service_level=None if level is None else level / 100,
+            reorder_point=data["reorder_point"],
+            order_quantity=data["order_quantity"] or None,
+        )
+    except ValueError as exc:
+        form.add_error(None, str(exc))
+        return {"form": form}
+    fill = result["fill_rate"]
+    return {
+        "form": form,
+        "result": result,
+        "cycle_percent": result["cycle_service_level"] * 100,
+        "fill_percent": None if fill is None else fill * 100,
+    }
 
 
 def place_rows(product: Product, run, bound: dict | None = None) -> list[dict]:
@@ -64,6 +75,8 @@ def place_rows(product: Product, run, bound: dict | None = None) -> list[dict]:
     for warehouse in warehouses:
         policy = stored.get(warehouse.pk) or Policy(product=product, warehouse=warehouse)
         line = lines.get(warehouse.pk)
+        if line is not None:
+            line.net_position = line.available + line.incoming - line.open_demand
         form = (bound or {}).get(warehouse.code) or PolicyForm(
             instance=policy, prefix=f"p-{warehouse.code}"
         )
@@ -73,8 +86,7 @@ def place_rows(product: Product, run, bound: dict | None = None) -> list[dict]:
             policy.pk and run is not None and policy.updated_at > run.started_at
         )
         if line is not None and line.policy not in (Policy.Kind.DROPSHIP,):
-            rows_of_curve = curve.cost_rows(line, policy.review_period_days)
-            row["curve"] = curve.chart(rows_of_curve, float(policy.service_level))
+            row["curve"] = curve.for_line(line, policy)
         rows.append(row)
     return rows
 
@@ -86,6 +98,7 @@ def page(request, product: Product, bound: dict | None = None, status: int = 200
         "run": run,
         "places": place_rows(product, run, bound),
         "whatif": what_if(request.GET),
+        "holding_rate_percent": settings.STOCKROOM_HOLDING_COST_RATE * 100,
     }
     return render(request, TEMPLATE, context, status=status)
 
