@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from inventory.models import Product
 from planning import buffers, curve, policies, selectors
@@ -154,10 +153,14 @@ def save_form(request, product: Product, warehouse: Warehouse):
 
 @login_required
 @permission_required(["planning.change_policy", "planning.add_policy"], raise_exception=True)
-@require_POST
 def edit_policy(request, sku):
-    """Save a warehouse's policy form, or a service level picked on the cost curve."""
+    """Save a warehouse's policy form, or a service level picked on the cost curve.
+
+    A GET shows the product's planning page the forms are on.
+    """
     product = get_object_or_404(Product, sku=sku)
+    if request.method != "POST":
+        return page(request, product)
     warehouse = get_object_or_404(Warehouse, code=request.POST.get("warehouse", ""))
     if "pick" in request.POST:
         return pick_level(request, product, warehouse)

@@ -15,7 +15,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
 
 from common.pages import PAGE_SIZE, filtered_rows, render_list
 from common.pagination import KeysFirstPaginator
@@ -74,12 +73,14 @@ def replenishment(request):
 
 @login_required
 @permission_required(["planning.view_planline", "orders.add_purchaseorder"], raise_exception=True)
-@require_POST
 def create_drafts(request):
     """Create the drafts, or show the page again with the refusal and the boxes still ticked.
 
     ``all_of`` (a supplier's button) orders every line of that supplier the filters show.
+    A GET shows the replenishment page the form is on.
     """
+    if request.method != "POST":
+        return render_list(request, TEMPLATE, replenishment_context(request.GET))
     query = QueryDict(request.POST.get("query", ""))
     selected = request.POST.getlist("line")
     if request.POST.get("all_of"):
@@ -104,7 +105,7 @@ def create_drafts(request):
 
 
 @login_required
-@permission_required("orders.view_purchaseorder", raise_exception=True)
+@permission_required(["planning.view_planline", "orders.view_purchaseorder"], raise_exception=True)
 def drafts_created(request):
     """The drafts just created, with their totals and links."""
     numbers = request.GET.getlist("po")[:PAGE_SIZE]

@@ -133,9 +133,12 @@ def test_anonymous_and_clerk_cannot_order(client, clerk, plan):
     assert not PurchaseOrder.objects.exists()
 
 
-def test_get_is_not_allowed(client, buyer, plan):
+def test_get_shows_the_page_and_orders_nothing(client, buyer, plan):
     client.force_login(buyer)
-    assert client.get(ORDER_URL).status_code == 405
+    response = client.get(ORDER_URL, {"line": [plan["lines"]["mug"].pk]})
+    assert response.status_code == 200
+    assert "Create draft purchase orders" in text_of(response)
+    assert not PurchaseOrder.objects.exists()
 
 
 @pytest.mark.parametrize("role", ["buyer", "manager"])
