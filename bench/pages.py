@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from bench.timing import summarize
 from inventory.models import Product, StockLevel, StockMove
+from planning.models import PlanLine, PlanRun
 from warehouses.models import Location
 
 BENCH_USER = "bench-manager"
@@ -58,9 +59,31 @@ def pick_targets() -> dict:
     return {"product": product, "zone": zone, "bin": location, "word": word}
 
 
+def planned_product() -> Product:
+    """A product of the latest finished plan with something to order; refuse without a plan.
+
+    The replenishment pages read the stored plan: measuring them without one would time
+    an empty page, so a missing plan stops the benchmark instead.
+    """
+    run = PlanRun.objects.filter(status=PlanRun.Status.DONE).order_by("-id").first()
+    if run is None:
+        raise SystemExit(
+            "No finished plan in the benchmark data: the replenishment pages need one "
+            "(the generator runs `manage.py plan`; run it on this database first)."
+        )
+    line = (
+        PlanLine.objects.filter(run=run, suggested_qty__gt=0).order_by("id").first()
+        or PlanLine.objects.filter(run=run).order_by("id").first()
+    )
+    if line is None:
+        raise SystemExit(f"The plan of {run.as_of} has no lines: nothing to measure.")
+    return line.product
+
+
 def page_urls(targets: dict) -> dict[str, str]:
     """Return the measured pages by name, pointed at ``targets``."""
     product, zone, location = targets["product"], targets["zone"], targets["bin"]
+    planned = planned_product()
     return {
         "dashboard": reverse("dashboard"),
         "product list": reverse("product_list"),
@@ -70,6 +93,11 @@ def page_urls(targets: dict) -> dict[str, str]:
         "stock list, one zone": f"{reverse('stock_list')}?location={zone.barcode}",
         "location page (full bin)": reverse("location_detail", args=[location.barcode]),
         "admin StockMove changelist": reverse("admin:inventory_stockmove_changelist"),
+        "replenishment": reverse("planning:replenishment"),
+        "replenishment, one warehouse": (
+            f"{reverse('planning:replenishment')}?warehouse={zone.warehouse.code}"
+        ),
+        "product planning page": reverse("planning:product", args=[planned.sku]),
     }
 
 

@@ -145,6 +145,8 @@ USE_TZ = True
 STOCKROOM_CURRENCY = os.environ.get("STOCKROOM_CURRENCY", "EUR")
 # Character a scanner may send instead of the GS1 group separator (Ctrl+]).
 STOCKROOM_GS1_SEPARATOR = os.environ.get("STOCKROOM_GS1_SEPARATOR", "|")
+# Yearly cost of holding one unit, as a fraction of its unit cost (what a buffer costs).
+STOCKROOM_HOLDING_COST_RATE = float(os.environ.get("STOCKROOM_HOLDING_COST_RATE", "0.25"))
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")

@@ -56,6 +56,17 @@ MANAGE_CHANNELS = [
     "orders.view_stockoutbox",
 ]
 
+# Replenishment: the plan's lines, the policies behind them (draft POs come from
+# MANAGE_PURCHASING).
+PLAN_BUYING = [
+    "planning.view_planline",
+    "planning.view_planrun",
+    "planning.view_policy",
+    "planning.add_policy",
+    "planning.change_policy",
+    "planning.view_historicalpolicy",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Scan stations, stock lookup, receiving purchase orders and putting them away.
     "clerk": [
@@ -76,6 +87,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "inventory.delete_productbarcode",
         "inventory.import_data",
         *MANAGE_PURCHASING,
+        *PLAN_BUYING,
         *VIEW_SALES,
     ],
     # Everything in the back office, including adjustments and valuation.
@@ -102,6 +114,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "warehouses.view_historicallocation",
         "inventory.view_valuation",
         *MANAGE_PURCHASING,
+        *PLAN_BUYING,
         "orders.receive_purchaseorder",
         *VIEW_SALES,
         *MANAGE_CHANNELS,

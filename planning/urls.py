@@ -1,3 +1,13 @@
+from django.urls import path
+
+from planning import views
+
 app_name = "planning"
 
-urlpatterns = []  # the planning pages register here
+urlpatterns = [
+    path("replenishment/", views.replenishment, name="replenishment"),
+    path("replenishment/order/", views.create_drafts, name="create_drafts"),
+    path("replenishment/ordered/", views.drafts_created, name="drafts_created"),
+    path("products/<str:sku>/", views.product_planning, name="product"),
+    path("products/<str:sku>/policy/", views.edit_policy, name="policy"),
+]

@@ -52,8 +52,17 @@ SHIPPING_PAGES = {
 }
 # Pages that create or change products: buyers and managers.
 CATALOG_PAGES = {"product_create", "product_edit"}
+# Replenishment: buyers and managers plan; clerks do not.
+PLANNING_PAGES = {
+    "planning:replenishment",
+    "planning:create_drafts",
+    "planning:drafts_created",
+    "planning:product",
+    "planning:policy",
+}
 # Pages a clerk may not open; every other page is one a clerk may view.
 CLERK_FORBIDDEN = {
+    *PLANNING_PAGES,
     "adjust_stock",
     *CATALOG_PAGES,
     "valuation_report",

@@ -1,0 +1,65 @@
+"""Stored plans for page tests: a finished PlanRun and its PlanLines, written directly.
+
+The pages read what ``manage.py plan`` stores and never recompute, so these rows are
+the pages' whole input.
+"""
+
+from decimal import Decimal
+
+from django.utils import timezone
+
+from planning.models import PlanLine, PlanRun
+
+
+def plan_run(**fields) -> PlanRun:
+    """A finished plan of today (``status``/``as_of`` may be overridden)."""
+    now = timezone.now()
+    defaults = {
+        "as_of": timezone.localdate(),
+        "status": PlanRun.Status.DONE,
+        "finished_at": now,
+        "stage": "done",
+    }
+    return PlanRun.objects.create(**{**defaults, **fields})
+
+
+def plan_line(run: PlanRun, product, warehouse, supplier_product=None, **fields) -> PlanLine:
+    """A safety-stock line needing ``suggested_qty`` (default 12) of ``product``."""
+    defaults = {
+        "policy": "safety_stock",
+        "pattern": "smooth",
+        "method": "ses",
+        "alpha": 0.2,
+        "forecast_daily": 4.2,
+        "sd_daily_demand": 1.9,
+        "history_days": 90,
+        "lead_time_days": 7.0,
+        "sd_lead_time_days": 1.5,
+        "lead_time_receipts": 6,
+        "service_level": 95.0,
+        "z": 1.645,
+        "safety_stock": 12,
+        "reorder_point": 42,
+        "order_up_to": 71,
+        "on_hand": 30,
+        "available": 30,
+        "incoming": 0,
+        "open_demand": 0,
+        "suggested_qty": 12,
+        "unit_cost": supplier_product.unit_cost if supplier_product else None,
+        "backtest_mae": 1.1,
+        "backtest_bias": -0.1,
+        "naive_mae": 1.6,
+        "naive_bias": 0.3,
+    }
+    return PlanLine.objects.create(
+        run=run,
+        product=product,
+        warehouse=warehouse,
+        supplier_product=supplier_product,
+        **{**defaults, **fields},
+    )
+
+
+def money(value) -> Decimal:
+    return Decimal(str(value))
