@@ -1,0 +1,339 @@
+"""The nightly plan: one ``PlanLine`` per product × warehouse, stored for pages to read.
+
+``run_plan`` reads everything in a fixed handful of large queries (demand, moves,
+balances, purchase lines, backorders, policies, offers, receipts — never one per
+product), computes in numpy, and bulk-inserts the lines in batches. The previous done
+runs keep their ``PlanRun`` row but lose their lines once the new run is done; a run
+that fails is marked failed with its message and leaves the previous plan readable.
+"""
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from inventory.models import Product
+from orders.purchasing.services import rounded_quantity
+from planning import forecasting, history, leadtimes, policies, positions
+from planning.models import PlanLine, PlanRun, Policy
+from warehouses.models import Warehouse
+
+logger = logging.getLogger(__name__)
+
+BATCH = 2_000
+Progress = Callable[[PlanRun], None]
+
+
+def jit_limits() -> tuple[float, float]:
+    """σL/L̄ and late share above which JIT is flagged risky (settings, 0.25 and 0.20)."""
+    return (
+        float(getattr(settings, "STOCKROOM_JIT_MAX_LEAD_TIME_CV", 0.25)),
+        float(getattr(settings, "STOCKROOM_JIT_MAX_LATE_SHARE", 0.20)),
+    )
+
+
+def _set_stage(run: PlanRun, progress: Progress | None, stage: str, done: int | None = None):
+    run.stage = stage
+    fields = ["stage"]
+    if done is not None:
+        run.done_count = done
+        fields.append("done_count")
+    # Autocommit: its own small transaction, so a page shows it while the run goes on.
+    PlanRun.objects.filter(pk=run.pk).update(**{name: getattr(run, name) for name in fields})
+    if progress is not None:
+        progress(run)
+
+
+def run_plan(as_of: date | None = None, progress: Progress | None = None) -> PlanRun:
+    """Compute and store the plan as of ``as_of`` (default today); return its run.
+
+    ``progress(run)`` is called at each stage and every few thousand lines. On failure
+    the run is returned with status ``failed`` and its ``message``.
+    """
+    as_of = as_of or timezone.localdate()
+    run = PlanRun.objects.create(as_of=as_of, stage="starting")
+    try:
+        _compute_and_store(run, progress)
+    except Exception as exc:  # noqa: BLE001 — any failure must leave a readable record
+        logger.exception("Plan %s failed", run.pk)
+        PlanLine.objects.filter(run=run).delete()
+        run.status = PlanRun.Status.FAILED
+        run.message = f"{type(exc).__name__}: {exc}"[:2000]
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "message", "finished_at"])
+        if progress is not None:
+            progress(run)
+        return run
+    return run
+
+
+@dataclass
+class Universe:
+    """The pairs planned: keys (sorted), their product/warehouse ids, dropship flags."""
+
+    keys: np.ndarray
+    product: np.ndarray
+    warehouse: np.ndarray
+    dropship: np.ndarray
+
+
+def _universe(candidates: np.ndarray) -> Universe:
+    """Keep pairs of an active product and an active warehouse (two queries)."""
+    products = dict(
+        Product.objects.filter(active=True).order_by().values_list("id", "fulfilment")
+    )
+    warehouse_ids = set(Warehouse.objects.filter(active=True).values_list("id", flat=True))
+    product, warehouse = history.split_key(candidates)
+    keep = np.fromiter(
+        (
+            p in products and w in warehouse_ids
+            for p, w in zip(product.tolist(), warehouse.tolist(), strict=True)
+        ),
+        dtype=bool,
+        count=len(candidates),
+    )
+    dropship = np.fromiter(
+        (products.get(p) == Product.Fulfilment.DROPSHIP for p in product[keep].tolist()),
+        dtype=bool,
+        count=int(keep.sum()),
+    )
+    return Universe(candidates[keep], product[keep], warehouse[keep], dropship)
+
+
+@dataclass
+class Inputs:
+    universe: Universe
+    demand: history.DemandHistory
+    rows: np.ndarray  # row of each universe key in ``demand``
+    position: dict[str, np.ndarray]
+    policy_rows: dict[int, dict]
+
+
+def _read(run: PlanRun, progress: Progress | None) -> Inputs:
+    _set_stage(run, progress, "reading stock, orders and policies")
+    today = timezone.localdate()
+    defaults = history.channel_warehouses()
+    stock = positions.stock(today)
+    incoming = positions.incoming()
+    backorders = positions.open_demand(defaults)
+    policy_rows = positions.policies()
+    extra = np.unique(
+        np.concatenate(
+            [
+                stock.keys,
+                incoming.keys,
+                backorders.keys,
+                np.fromiter(policy_rows, dtype=np.int64, count=len(policy_rows)),
+            ]
+        )
+    )
+    window = max([90, *(row["history_days"] for row in policy_rows.values())])
+    _set_stage(run, progress, "reading demand history and stockout days")
+    demand = history.load(run.as_of, days=window, extra_keys=extra)
+    universe = _universe(demand.keys)
+    keys = universe.keys
+    position = {
+        "on_hand": stock.on(keys, "on_hand"),
+        "available": stock.on(keys, "available"),
+        "incoming": incoming.on(keys, "incoming"),
+        "incoming_draft": incoming.on(keys, "draft"),
+        "open_demand": backorders.on(keys, "open_demand"),
+    }
+    return Inputs(universe, demand, demand.rows(keys), position, policy_rows)
+
+
+def _forecast(demand: history.DemandHistory, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Fit the rows that have any demand; the rest get pattern "none" and 0."""
+    count = len(rows)
+    out = {
+        "pattern": np.full(count, "none", dtype=object),
+        "method": np.full(count, "", dtype=object),
+        "forecast_daily": np.zeros(count),
+    }
+    for name in ("alpha", "beta", "mae", "bias", "naive_mae", "naive_bias"):
+        out[name] = np.full(count, np.nan)
+    weekly = demand.weekly[rows]
+    fitted = weekly.sum(axis=1) > 0
+    if fitted.any():
+        batch = forecasting.fit(weekly[fitted])
+        out["pattern"][fitted] = np.asarray(batch.pattern, dtype=object)
+        out["method"][fitted] = np.asarray(batch.method, dtype=object)
+        out["forecast_daily"][fitted] = np.asarray(batch.forecast, dtype=np.float64) / 7
+        for name in ("alpha", "beta", "mae", "bias", "naive_mae", "naive_bias"):
+            out[name][fitted] = np.asarray(getattr(batch, name), dtype=np.float64)
+    return out
+
+
+def _compute_and_store(run: PlanRun, progress: Progress | None) -> None:
+    inputs = _read(run, progress)
+    universe = inputs.universe
+    run.total_count = len(universe.keys)
+    PlanRun.objects.filter(pk=run.pk).update(total_count=run.total_count)
+    _set_stage(run, progress, f"forecasting {run.total_count} product × warehouse pairs")
+    fc = _forecast(inputs.demand, inputs.rows)
+    seen = inputs.demand.history_days[inputs.rows]
+    policy = policies.effective(universe.keys, inputs.policy_rows, universe.dropship, seen)
+    sd, stockouts = history.sd_daily(inputs.demand, policy.history_days)
+    sd, stockouts = sd[inputs.rows], stockouts[inputs.rows]
+    lead = _lead_times(universe.product)
+    numbers = policies.compute(
+        policy, fc["forecast_daily"], sd, lead["mean"], lead["sd"], inputs.position
+    )
+    columns = {
+        **fc,
+        "sd": sd,
+        "stockouts": stockouts,
+        "history_days": np.minimum(seen, policy.history_days),
+        **{f"lt_{name}": values for name, values in lead.items()},
+    }
+    _set_stage(run, progress, "writing plan lines", 0)
+    _write(run, progress, inputs, policy, numbers, columns)
+    _finish(run, progress)
+
+
+def _lead_times(product: np.ndarray) -> dict[str, np.ndarray]:
+    """Lead time, offer and stated flag per row (two queries)."""
+    stats = leadtimes.measured()
+    offers = leadtimes.offers()
+    count = len(product)
+    out = {
+        "mean": np.zeros(count),
+        "sd": np.zeros(count),
+        "receipts": np.zeros(count, dtype=np.int64),
+        "late": np.zeros(count),
+        "stated": np.ones(count, dtype=bool),
+        "offer": np.full(count, None, dtype=object),
+    }
+    for index, product_id in enumerate(product.tolist()):
+        offer, stated_days = offers.get(product_id, (None, None))
+        found = leadtimes.lead_time(offer, stated_days, stats)
+        out["mean"][index] = found.mean
+        out["sd"][index] = found.sd
+        out["receipts"][index] = found.receipts
+        out["late"][index] = found.late_share
+        out["stated"][index] = found.stated
+        out["offer"][index] = offer
+    return out
+
+
+def _finish(run: PlanRun, progress: Progress | None) -> None:
+    """Mark the run done and drop the lines of earlier done runs, together."""
+    with transaction.atomic():
+        PlanLine.objects.filter(run__status=PlanRun.Status.DONE).exclude(run=run).delete()
+        run.status = PlanRun.Status.DONE
+        run.stage = "done"
+        run.done_count = run.total_count
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "stage", "done_count", "finished_at"])
+    if progress is not None:
+        progress(run)
+
+
+def _nan_none(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else float(value)
+
+
+def _write(run, progress, inputs: Inputs, policy, numbers, columns) -> None:
+    """Bulk-insert the lines in batches, reporting progress after each."""
+    universe = inputs.universe
+    batch: list[PlanLine] = []
+    for index in range(len(universe.keys)):
+        batch.append(_line(run, index, inputs, policy, numbers, columns))
+        if len(batch) == BATCH:
+            PlanLine.objects.bulk_create(batch)
+            batch = []
+            _set_stage(run, progress, "writing plan lines", index + 1)
+    if batch:
+        PlanLine.objects.bulk_create(batch)
+
+
+def _suggest(need: int, kind: str, offer) -> tuple[int, str]:
+    """Round a need to the offer's minimum order and pack size; say what happened."""
+    if need <= 0 or kind == Policy.Kind.DROPSHIP:
+        return 0, ""
+    if offer is None:
+        return need, "No active supplier offers this product: not rounded, order by hand."
+    return rounded_quantity(need, offer)
+
+
+def jit_warning(kind: str, offer, lead_mean: float, lead_sd: float, late: float):
+    """Whether a JIT line is risky with its supplier, and the warning that says why."""
+    if kind != Policy.Kind.JIT or offer is None:
+        return False, ""
+    max_cv, max_late = jit_limits()
+    reasons = []
+    if lead_mean > 0 and lead_sd / lead_mean > max_cv:
+        reasons.append(f"its lead time varies (σL/L̄ = {lead_sd / lead_mean:.2f})")
+    if late > max_late:
+        reasons.append(f"it is often late ({late:.0%} of receipts)")
+    if not reasons:
+        return False, ""
+    return True, f"JIT is risky with supplier {offer.supplier_code}: {' and '.join(reasons)}."
+
+
+def _line(run, index: int, inputs: Inputs, policy, numbers, columns) -> PlanLine:
+    universe = inputs.universe
+    kind = str(policy.kind[index])
+    offer = columns["lt_offer"][index]
+    suggested, note = _suggest(int(numbers.need[index]), kind, offer)
+    risky, warning = jit_warning(
+        kind,
+        offer,
+        columns["lt_mean"][index],
+        columns["lt_sd"][index],
+        columns["lt_late"][index],
+    )
+    if kind == Policy.Kind.MANUAL and policy.is_default[index]:
+        warning = warning or (
+            f"New product: less than {policy.history_days[index] // 3} days of history, "
+            "so a manual buffer is used until there is enough."
+        )
+    position = inputs.position
+    return PlanLine(
+        run=run,
+        product_id=int(universe.product[index]),
+        warehouse_id=int(universe.warehouse[index]),
+        supplier_product=offer,
+        policy=kind,
+        policy_is_default=bool(policy.is_default[index]),
+        pattern=columns["pattern"][index],
+        method=columns["method"][index],
+        alpha=_nan_none(columns["alpha"][index]),
+        beta=_nan_none(columns["beta"][index]),
+        forecast_daily=float(columns["forecast_daily"][index]),
+        sd_daily_demand=float(columns["sd"][index]),
+        history_days=int(columns["history_days"][index]),
+        stockout_days=int(columns["stockouts"][index]),
+        backtest_mae=_nan_none(columns["mae"][index]),
+        backtest_bias=_nan_none(columns["bias"][index]),
+        naive_mae=_nan_none(columns["naive_mae"][index]),
+        naive_bias=_nan_none(columns["naive_bias"][index]),
+        lead_time_days=float(columns["lt_mean"][index]),
+        sd_lead_time_days=float(columns["lt_sd"][index]),
+        lead_time_receipts=int(columns["lt_receipts"][index]),
+        lead_time_stated=bool(columns["lt_stated"][index]),
+        late_share=float(columns["lt_late"][index]),
+        service_level=_nan_none(
+            policy.service_level[index] if not np.isnan(numbers.z[index]) else math.nan
+        ),
+        z=_nan_none(numbers.z[index]),
+        safety_stock=int(numbers.safety_stock[index]),
+        reorder_point=int(numbers.reorder_point[index]),
+        order_up_to=int(numbers.order_up_to[index]),
+        on_hand=int(position["on_hand"][index]),
+        available=int(position["available"][index]),
+        incoming=int(position["incoming"][index]),
+        incoming_draft=int(position["incoming_draft"][index]),
+        open_demand=int(position["open_demand"][index]),
+        suggested_qty=suggested,
+        rounding_note=note[:255],
+        unit_cost=offer.unit_cost if offer is not None else None,
+        jit_risky=risky,
+        warning=warning[:255],
+    )
