@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
-from django.db.models import Case, F, IntegerField, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Subquery, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -57,10 +57,11 @@ def split_key(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class DemandHistory:
     """Demand of the pairs ``keys`` (sorted) up to ``as_of``.
 
-    ``daily`` holds the last ``days`` days (column ``days - 1`` is ``as_of``), clipped at
-    0; ``stockout`` marks the stockout days of that window; ``weekly`` the last 104
-    seven-day buckets ending on ``as_of`` (last column most recent); ``first_day`` the
-    days from the first recorded demand (within 104 weeks) to ``as_of`` + 1, 0 if none.
+    ``daily`` holds the last ``days`` days (column ``days - 1`` is the day before
+    ``as_of``), clipped at 0; ``stockout`` marks the stockout days of that window;
+    ``weekly`` the last 104 seven-day buckets ending the day before ``as_of`` (last column
+    most recent); ``history_days`` the days from the first recorded demand (within 104
+    weeks) to the day before ``as_of``, both included, 0 if none.
     """
 
     as_of: date
@@ -177,11 +178,15 @@ def _daily_totals(as_of: date, product_ids=None):
 def load(as_of: date, days: int = 90, extra_keys=None, product_ids=None) -> DemandHistory:
     """Read demand, and stockout days over the last ``days`` days, of every pair.
 
+    The history ends the day before ``as_of``: a plan made on the morning (or night) of
+    ``as_of`` sees whole days only; a part-day would read as a drop in demand.
+
     ``extra_keys`` adds pairs without demand (stock, open orders, policies) so their
     stockout days are known too. A handful of queries whatever the number of products.
     """
     days = max(1, min(days, WEEKS * 7))
-    day_keys, ago, units = _daily_totals(as_of, product_ids)
+    last = as_of - timedelta(days=1)
+    day_keys, ago, units = _daily_totals(last, product_ids)
     extra = np.asarray(extra_keys if extra_keys is not None else [], dtype=np.int64)
     keys = np.unique(np.concatenate([day_keys, extra]))
     row = np.searchsorted(keys, day_keys)
@@ -193,13 +198,15 @@ def load(as_of: date, days: int = 90, extra_keys=None, product_ids=None) -> Dema
     oldest = np.full(len(keys), -1, dtype=np.int64)
     has = units > 0
     np.maximum.at(oldest, row[has], ago[has])
-    stockout = stockout_days(as_of, days, keys, product_ids)
+    stockout = stockout_days(last, days, keys, product_ids)
     return DemandHistory(as_of, keys, daily, stockout, weekly, oldest + 1)
 
 
 def _sellable_when(prefix: str):
     return Case(
-        When(sellable_place_q(prefix), then=Value(1)), default=Value(0), output_field=IntegerField()
+        When(sellable_place_q(prefix), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
     )
 
 

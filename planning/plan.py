@@ -60,7 +60,7 @@ def run_plan(as_of: date | None = None, progress: Progress | None = None) -> Pla
     run = PlanRun.objects.create(as_of=as_of, stage="starting")
     try:
         _compute_and_store(run, progress)
-    except Exception as exc:  # noqa: BLE001 — any failure must leave a readable record
+    except Exception as exc:  # any failure must leave a readable record
         logger.exception("Plan %s failed", run.pk)
         PlanLine.objects.filter(run=run).delete()
         run.status = PlanRun.Status.FAILED
@@ -85,9 +85,7 @@ class Universe:
 
 def _universe(candidates: np.ndarray) -> Universe:
     """Keep pairs of an active product and an active warehouse (two queries)."""
-    products = dict(
-        Product.objects.filter(active=True).order_by().values_list("id", "fulfilment")
-    )
+    products = dict(Product.objects.filter(active=True).order_by().values_list("id", "fulfilment"))
     warehouse_ids = set(Warehouse.objects.filter(active=True).values_list("id", flat=True))
     product, warehouse = history.split_key(candidates)
     keep = np.fromiter(
@@ -149,7 +147,7 @@ def _read(run: PlanRun, progress: Progress | None) -> Inputs:
 
 
 def _forecast(demand: history.DemandHistory, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """Fit the rows that have any demand; the rest get pattern "none" and 0."""
+    """Fit the rows that have any demand, grouped by series length; the rest get "none"."""
     count = len(rows)
     out = {
         "pattern": np.full(count, "none", dtype=object),
@@ -159,14 +157,19 @@ def _forecast(demand: history.DemandHistory, rows: np.ndarray) -> dict[str, np.n
     for name in ("alpha", "beta", "mae", "bias", "naive_mae", "naive_bias"):
         out[name] = np.full(count, np.nan)
     weekly = demand.weekly[rows]
-    fitted = weekly.sum(axis=1) > 0
-    if fitted.any():
-        batch = forecasting.fit(weekly[fitted])
-        out["pattern"][fitted] = np.asarray(batch.pattern, dtype=object)
-        out["method"][fitted] = np.asarray(batch.method, dtype=object)
-        out["forecast_daily"][fitted] = np.asarray(batch.forecast, dtype=np.float64) / 7
+    # Weeks since the first recorded demand: the series starts there, so leading weeks
+    # before a product was sold do not read as intermittent demand.
+    # Whole weeks only (a part week at the start would read as a drop), at least one.
+    seen = demand.history_days[rows]
+    weeks = np.where(seen > 0, np.clip(seen // 7, 1, history.WEEKS), 0)
+    for length in np.unique(weeks[weeks > 0]):
+        group = np.flatnonzero(weeks == length)
+        batch = forecasting.fit(weekly[group][:, history.WEEKS - int(length) :])
+        out["pattern"][group] = np.asarray(batch.pattern, dtype=object)
+        out["method"][group] = np.asarray(batch.method, dtype=object)
+        out["forecast_daily"][group] = np.asarray(batch.forecast, dtype=np.float64) / 7
         for name in ("alpha", "beta", "mae", "bias", "naive_mae", "naive_bias"):
-            out[name][fitted] = np.asarray(getattr(batch, name), dtype=np.float64)
+            out[name][group] = np.asarray(getattr(batch, name), dtype=np.float64)
     return out
 
 
