@@ -74,9 +74,32 @@ def safety_stock_array(z, d_mean, d_sd, lt_mean, lt_sd=0.0) -> np.ndarray:
 
 
 def normal_loss(k: float) -> float:
-    """Return the standard normal loss G(k) = φ(k) − k·(1 − Φ(k)), E[(X − k)⁺] for X ~ N(0,1)."""
+    """Return the standard normal loss G(k) = φ(k) − k·(1 − Φ(k)), E[(X − k)⁺] for X ~ N(0,1).
+
+    1 − Φ(k) is taken as erfc(k/√2)/2, which keeps its precision far into the tail.
+    """
     k = float(k)
-    return STANDARD_NORMAL.pdf(k) - k * (1.0 - STANDARD_NORMAL.cdf(k))
+    return STANDARD_NORMAL.pdf(k) - k * 0.5 * math.erfc(k / math.sqrt(2.0))
+
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def normal_loss_array(k) -> np.ndarray:
+    """Return G(k) element-wise (the numpy version of ``normal_loss``)."""
+    k = np.asarray(k, dtype=np.float64)
+    upper = 0.5 * _ERFC(k / math.sqrt(2.0)).astype(np.float64)
+    return np.exp(-0.5 * k * k) / math.sqrt(2.0 * math.pi) - k * upper
+
+
+def z_for_array(service_levels) -> np.ndarray:
+    """Return z for each service level (fractions); computed once per distinct level."""
+    levels = np.asarray(service_levels, dtype=np.float64)
+    if not ((levels > 0) & (levels < 1)).all():
+        raise ValueError("Every service level must be a fraction between 0 and 1 (e.g. 0.95).")
+    distinct, inverse = np.unique(levels, return_inverse=True)
+    quantiles = np.array([STANDARD_NORMAL.inv_cdf(level) for level in distinct])
+    return quantiles[inverse].reshape(levels.shape)
 
 
 def _exactly_one(service_level, reorder_point) -> None:

@@ -164,11 +164,10 @@ def _croston_run(array, alphas, betas, start, factor) -> np.ndarray:
         since = t + 1 - last
         first = demand & ~started
         update = demand & started
-        size = np.where(first, value, np.where(update, size + alphas * (value - size), size))
-        interval = np.where(
-            first, since, np.where(update, interval + betas * (since - interval), interval)
-        )
-        last = np.where(demand, t + 1, last)
+        size += alphas * update * (value - size)
+        interval += betas * update * (since - interval)
+        size[:, first], interval[:, first] = value[first], since[first]
+        last[demand] = t + 1
         started |= demand
     out[:, :, -1] = np.where(started, factor * size / interval, 0.0)
     return out
@@ -188,9 +187,9 @@ def _tsb_run(array, alphas, betas, start) -> np.ndarray:
         demand = value > 0
         first = demand & ~started
         update = demand & started
-        size = np.where(first, value, np.where(update, size + alphas * (value - size), size))
-        smoothed = probability + betas * (demand - probability)
-        probability = np.where(first, 1.0 / (t + 1), np.where(started, smoothed, probability))
+        size += alphas * update * (value - size)
+        probability += betas * started * (demand - probability)
+        size[:, first], probability[:, first] = value[first], 1.0 / (t + 1)
         started |= demand
     out[:, :, -1] = probability * size
     return out
@@ -306,6 +305,7 @@ def _choose(array, rows, methods, alphas, holdout):
 def fit(demand, holdout=8, alphas=(0.05, 0.1, 0.2, 0.3, 0.5)) -> ForecastBatch:
     """Classify each row, pick its method and α by a holdout backtest, and forecast.
 
+    The pattern is classified on the whole series (holdout weeks included).
     Smooth and erratic rows use SES, intermittent and lumpy rows SBA or TSB (β = α);
     the candidate with the lowest MAE over the last ``holdout`` periods wins and is
     refitted on the whole series. Rows without demand get method "none" and 0.

@@ -60,9 +60,8 @@ class Command(BaseCommand):
         if (sku is None) == (series is None):
             raise CommandError("Give either a SKU or --series (one of them).")
         if sku is not None:
-            raise CommandError(
-                "Forecast by SKU is not available yet; use --series to forecast a series."
-            )
+            self.stdout.write(json.dumps(self.sku_report(sku)))
+            return
         values = parse_series(series)
         if method is None or alpha is None:
             raise CommandError(
@@ -77,3 +76,9 @@ class Command(BaseCommand):
         value = forecasting.forecast_series(values, method, alpha, beta)
         result = {"method": method, "alpha": alpha, "beta": beta, "forecast": value}
         self.stdout.write(json.dumps(result))
+
+    def sku_report(self, sku: str) -> dict:
+        """Return a stored product's forecast report (planning.explain, not written yet)."""
+        raise CommandError(
+            f"Forecast by SKU ({sku}) is not available yet; use --series to forecast a series."
+        )
