@@ -11,8 +11,9 @@ import numpy as np
 from django.utils import timezone
 
 from inventory.models import Product
-from planning import forecasting, history
+from planning import history
 from planning.models import PlanLine, Policy
+from planning.plan import fit_weekly
 
 METHOD_NAMES = {
     "ses": "simple exponential smoothing",
@@ -117,47 +118,44 @@ def explain(line: PlanLine) -> list[str]:
     return sentences
 
 
-def _backtest(batch, row: int) -> dict:
-    def value(name):
-        number = float(getattr(batch, name)[row])
-        return None if math.isnan(number) else round(number, 4)
-
-    return {
-        "mae": value("mae"),
-        "bias": value("bias"),
-        "naive_mae": value("naive_mae"),
-        "naive_bias": value("naive_bias"),
-        "holdout_weeks": 8,
-    }
+def _rounded(values: dict, name: str) -> float | None:
+    value = float(values[name][0])
+    return None if math.isnan(value) else round(value, 4)
 
 
 def product_forecast_report(sku: str) -> dict:
     """Pattern, method, parameters, forecast and backtest of one product (all warehouses).
 
-    Raises ``Product.DoesNotExist`` for an unknown SKU.
+    The same fit as the plan (``plan.fit_weekly``) on the product's weekly demand summed
+    over its warehouses. Raises ``Product.DoesNotExist`` for an unknown SKU.
     """
     product = Product.objects.get(sku=sku)
     demand = history.load(timezone.localdate(), product_ids=[product.pk])
-    weekly = demand.weekly.sum(axis=0, keepdims=True) if len(demand.keys) else None
-    if weekly is None or not weekly.any():
+    if not len(demand.keys):
         return {"sku": product.sku, "pattern": "none", "method": "none", "weeks": 0}
-    batch = forecasting.fit(weekly)
-
-    def number(name):
-        value = float(getattr(batch, name)[0])
-        return None if math.isnan(value) else round(value, 4)
-
+    weekly = demand.weekly.sum(axis=0, keepdims=True)
+    fitted = fit_weekly(weekly, demand.history_days.max(keepdims=True))
+    weeks = int(fitted["weeks"][0])
+    daily = float(fitted["forecast_daily"][0])
     return {
         "sku": product.sku,
-        "weeks": int(history.WEEKS),
-        "weeks_with_demand": int(np.count_nonzero(weekly)),
-        "pattern": str(batch.pattern[0]),
-        "adi": number("adi"),
-        "cv2": number("cv2"),
-        "method": str(batch.method[0]),
-        "alpha": number("alpha"),
-        "beta": number("beta"),
-        "forecast_weekly": number("forecast"),
-        "forecast_daily": round(float(batch.forecast[0]) / 7, 4),
-        "backtest": _backtest(batch, 0),
+        "weeks": weeks,
+        "weeks_with_demand": int(np.count_nonzero(weekly[0, history.WEEKS - weeks :]))
+        if weeks
+        else 0,
+        "pattern": str(fitted["pattern"][0]),
+        "adi": _rounded(fitted, "adi"),
+        "cv2": _rounded(fitted, "cv2"),
+        "method": str(fitted["method"][0] or "none"),
+        "alpha": _rounded(fitted, "alpha"),
+        "beta": _rounded(fitted, "beta"),
+        "forecast_weekly": round(daily * 7, 4),
+        "forecast_daily": round(daily, 4),
+        "backtest": {
+            "holdout_weeks": 8,
+            "mae": _rounded(fitted, "mae"),
+            "bias": _rounded(fitted, "bias"),
+            "naive_mae": _rounded(fitted, "naive_mae"),
+            "naive_bias": _rounded(fitted, "naive_bias"),
+        },
     }

@@ -146,29 +146,36 @@ def _read(run: PlanRun, progress: Progress | None) -> Inputs:
     return Inputs(universe, demand, demand.rows(keys), position, policy_rows)
 
 
-def _forecast(demand: history.DemandHistory, rows: np.ndarray) -> dict[str, np.ndarray]:
-    """Fit the rows that have any demand, grouped by series length; the rest get "none"."""
-    count = len(rows)
+FIT_FIELDS = ("adi", "cv2", "alpha", "beta", "mae", "bias", "naive_mae", "naive_bias")
+
+
+def fit_weekly(weekly: np.ndarray, seen: np.ndarray) -> dict[str, np.ndarray]:
+    """Forecast each row of ``weekly`` from its first recorded demand on.
+
+    ``seen`` is each row's days of history (``DemandHistory.history_days``). Rows are
+    fitted in groups of the same length, so weeks before a product first sold do not
+    read as intermittent demand; rows without demand get pattern "none" and 0.
+    """
+    count = len(weekly)
     out = {
         "pattern": np.full(count, "none", dtype=object),
         "method": np.full(count, "", dtype=object),
         "forecast_daily": np.zeros(count),
+        "weeks": np.zeros(count, dtype=np.int64),
     }
-    for name in ("alpha", "beta", "mae", "bias", "naive_mae", "naive_bias"):
+    for name in FIT_FIELDS:
         out[name] = np.full(count, np.nan)
-    weekly = demand.weekly[rows]
-    # Weeks since the first recorded demand: the series starts there, so leading weeks
-    # before a product was sold do not read as intermittent demand.
     # Whole weeks only (a part week at the start would read as a drop), at least one.
-    seen = demand.history_days[rows]
-    weeks = np.where(seen > 0, np.clip(seen // 7, 1, history.WEEKS), 0)
+    has_demand = weekly.sum(axis=1) > 0
+    weeks = np.where(has_demand & (seen > 0), np.clip(seen // 7, 1, history.WEEKS), 0)
+    out["weeks"] = weeks
     for length in np.unique(weeks[weeks > 0]):
         group = np.flatnonzero(weeks == length)
         batch = forecasting.fit(weekly[group][:, history.WEEKS - int(length) :])
         out["pattern"][group] = np.asarray(batch.pattern, dtype=object)
         out["method"][group] = np.asarray(batch.method, dtype=object)
         out["forecast_daily"][group] = np.asarray(batch.forecast, dtype=np.float64) / 7
-        for name in ("alpha", "beta", "mae", "bias", "naive_mae", "naive_bias"):
+        for name in FIT_FIELDS:
             out[name][group] = np.asarray(getattr(batch, name), dtype=np.float64)
     return out
 
@@ -179,8 +186,8 @@ def _compute_and_store(run: PlanRun, progress: Progress | None) -> None:
     run.total_count = len(universe.keys)
     PlanRun.objects.filter(pk=run.pk).update(total_count=run.total_count)
     _set_stage(run, progress, f"forecasting {run.total_count} product × warehouse pairs")
-    fc = _forecast(inputs.demand, inputs.rows)
     seen = inputs.demand.history_days[inputs.rows]
+    fc = fit_weekly(inputs.demand.weekly[inputs.rows], seen)
     policy = policies.effective(universe.keys, inputs.policy_rows, universe.dropship, seen)
     sd, stockouts = history.sd_daily(inputs.demand, policy.history_days)
     sd, stockouts = sd[inputs.rows], stockouts[inputs.rows]

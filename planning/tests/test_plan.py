@@ -45,6 +45,12 @@ def test_safety_stock_line_matches_a_hand_computation(world):  # noqa: F811
     # 5000 received, 240 ordered: far above the reorder point.
     assert line.available == 5000 - 240
     assert line.suggested_qty == 0
+    assert explain(line)[:4] == [
+        "d̄ = 2/day (simple exponential smoothing, smooth)",
+        "σd = 0 over 90 days",
+        "L̄ = 7 d stated (only 0 receipts, fewer than 3), σL = 0",
+        "z(95%) = 1.645 → SS = 0, ROP = d̄·L̄ + SS = 14, order up to 28",
+    ]
 
 
 def test_safety_stock_triggers_at_the_reorder_point_and_orders_up_to(world):  # noqa: F811

@@ -132,3 +132,21 @@ def test_the_plans_query_count_does_not_grow_with_products(world, django_assert_
     assert large == small
     with django_assert_max_num_queries(small):
         run_plan()
+
+
+def test_forecast_by_sku_reports_pattern_method_and_backtest(world):  # noqa: F811
+    import json
+
+    product = world.product("FC-1")
+    week = [1, 5, 3, 3, 2, 4, 3]
+    import_days(world, product, {ago: week[ago % 7] for ago in range(1, 140)})
+    out = StringIO()
+    call_command("forecast", "FC-1", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["sku"] == "FC-1" and report["weeks"] == 19
+    assert report["pattern"] == "smooth" and report["method"] == "ses"
+    assert report["forecast_daily"] == pytest.approx(3.0, abs=1e-6)
+    assert report["backtest"]["mae"] == pytest.approx(0.0, abs=1e-6)
+    assert report["backtest"]["naive_mae"] is not None
+    with pytest.raises(CommandError, match="no product with SKU NOPE"):
+        call_command("forecast", "NOPE", stdout=StringIO())
