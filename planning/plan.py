@@ -189,7 +189,11 @@ def _compute_and_store(run: PlanRun, progress: Progress | None) -> None:
     seen = inputs.demand.history_days[inputs.rows]
     fc = fit_weekly(inputs.demand.weekly[inputs.rows], seen)
     policy = policies.effective(universe.keys, inputs.policy_rows, universe.dropship, seen)
-    sd, stockouts = history.sd_daily(inputs.demand, policy.history_days)
+    # σd over the last N days, but not before the first recorded demand (those zeros are
+    # days the product was not sold yet, not days without demand).
+    window = np.zeros(len(inputs.demand.keys), dtype=np.int64)
+    window[inputs.rows] = np.minimum(policy.history_days, seen)
+    sd, stockouts = history.sd_daily(inputs.demand, window)
     sd, stockouts = sd[inputs.rows], stockouts[inputs.rows]
     lead = _lead_times(universe.product)
     numbers = policies.compute(
