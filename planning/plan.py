@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from inventory.models import Product
@@ -249,22 +249,9 @@ def _finish(run: PlanRun, progress: Progress | None) -> None:
         progress(run)
 
 
-def _nan_none(value: float) -> float | None:
-    return None if value is None or math.isnan(value) else float(value)
-
-
-def _write(run, progress, inputs: Inputs, policy, numbers, columns) -> None:
-    """Bulk-insert the lines in batches, reporting progress after each."""
-    universe = inputs.universe
-    batch: list[PlanLine] = []
-    for index in range(len(universe.keys)):
-        batch.append(_line(run, index, inputs, policy, numbers, columns))
-        if len(batch) == BATCH:
-            PlanLine.objects.bulk_create(batch)
-            batch = []
-            _set_stage(run, progress, "writing plan lines", index + 1)
-    if batch:
-        PlanLine.objects.bulk_create(batch)
+def _optional(values) -> list:
+    """Floats as a list, NaN as None (SQL NULL)."""
+    return [None if math.isnan(value) else value for value in np.asarray(values, float).tolist()]
 
 
 def _suggest(need: int, kind: str, offer) -> tuple[int, str]:
@@ -291,63 +278,103 @@ def jit_warning(kind: str, offer, lead_mean: float, lead_sd: float, late: float)
     return True, f"JIT is risky with supplier {offer.supplier_code}: {' and '.join(reasons)}."
 
 
-def _line(run, index: int, inputs: Inputs, policy, numbers, columns) -> PlanLine:
-    universe = inputs.universe
-    kind = str(policy.kind[index])
-    offer = columns["lt_offer"][index]
-    suggested, note = _suggest(int(numbers.need[index]), kind, offer)
-    risky, warning = jit_warning(
-        kind,
-        offer,
-        columns["lt_mean"][index],
-        columns["lt_sd"][index],
-        columns["lt_late"][index],
-    )
-    if kind == Policy.Kind.MANUAL and policy.is_default[index]:
-        warning = warning or (
+def _texts(policy, numbers, columns) -> dict[str, list]:
+    """Suggested quantity, rounding note, JIT risk and warning of every row.
+
+    Python per row only where there is something to say (a need, a JIT line, a default
+    manual buffer); the rest take the defaults.
+    """
+    count = len(policy.kind)
+    out = {
+        "suggested_qty": [0] * count,
+        "rounding_note": [""] * count,
+        "jit_risky": [False] * count,
+        "warning": [""] * count,
+    }
+    offers = columns["lt_offer"]
+    kind = policy.kind
+    for index in np.flatnonzero(numbers.need > 0).tolist():
+        quantity, note = _suggest(int(numbers.need[index]), str(kind[index]), offers[index])
+        out["suggested_qty"][index], out["rounding_note"][index] = quantity, note[:255]
+    for index in np.flatnonzero(kind == Policy.Kind.JIT).tolist():
+        risky, warning = jit_warning(
+            Policy.Kind.JIT,
+            offers[index],
+            columns["lt_mean"][index],
+            columns["lt_sd"][index],
+            columns["lt_late"][index],
+        )
+        out["jit_risky"][index], out["warning"][index] = risky, warning[:255]
+    for index in np.flatnonzero((kind == Policy.Kind.MANUAL) & policy.is_default).tolist():
+        out["warning"][index] = (
             f"New product: less than {policy.history_days[index] // 3} days of history, "
             "so a manual buffer is used until there is enough."
         )
-    position = inputs.position
-    return PlanLine(
-        run=run,
-        product_id=int(universe.product[index]),
-        warehouse_id=int(universe.warehouse[index]),
-        supplier_product=offer,
-        policy=kind,
-        policy_is_default=bool(policy.is_default[index]),
-        pattern=columns["pattern"][index],
-        method=columns["method"][index],
-        alpha=_nan_none(columns["alpha"][index]),
-        beta=_nan_none(columns["beta"][index]),
-        forecast_daily=float(columns["forecast_daily"][index]),
-        sd_daily_demand=float(columns["sd"][index]),
-        history_days=int(columns["history_days"][index]),
-        stockout_days=int(columns["stockouts"][index]),
-        backtest_mae=_nan_none(columns["mae"][index]),
-        backtest_bias=_nan_none(columns["bias"][index]),
-        naive_mae=_nan_none(columns["naive_mae"][index]),
-        naive_bias=_nan_none(columns["naive_bias"][index]),
-        lead_time_days=float(columns["lt_mean"][index]),
-        sd_lead_time_days=float(columns["lt_sd"][index]),
-        lead_time_receipts=int(columns["lt_receipts"][index]),
-        lead_time_stated=bool(columns["lt_stated"][index]),
-        late_share=float(columns["lt_late"][index]),
-        service_level=_nan_none(
-            policy.service_level[index] if not np.isnan(numbers.z[index]) else math.nan
-        ),
-        z=_nan_none(numbers.z[index]),
-        safety_stock=int(numbers.safety_stock[index]),
-        reorder_point=int(numbers.reorder_point[index]),
-        order_up_to=int(numbers.order_up_to[index]),
-        on_hand=int(position["on_hand"][index]),
-        available=int(position["available"][index]),
-        incoming=int(position["incoming"][index]),
-        incoming_draft=int(position["incoming_draft"][index]),
-        open_demand=int(position["open_demand"][index]),
-        suggested_qty=suggested,
-        rounding_note=note[:255],
-        unit_cost=offer.unit_cost if offer is not None else None,
-        jit_risky=risky,
-        warning=warning[:255],
+    return out
+
+
+def _values(run, inputs: Inputs, policy, numbers, columns) -> dict[str, list]:
+    """Every PlanLine column of every row, as lists in the order of the keys."""
+    universe, position = inputs.universe, inputs.position
+    offers = columns["lt_offer"].tolist()
+    ints = {
+        "product_id": universe.product,
+        "warehouse_id": universe.warehouse,
+        "history_days": columns["history_days"],
+        "stockout_days": columns["stockouts"],
+        "lead_time_receipts": columns["lt_receipts"],
+        "safety_stock": numbers.safety_stock,
+        "reorder_point": numbers.reorder_point,
+        "order_up_to": numbers.order_up_to,
+        **{name: position[name] for name in ("on_hand", "available", "incoming")},
+        **{name: position[name] for name in ("incoming_draft", "open_demand")},
+    }
+    floats = {
+        "forecast_daily": columns["forecast_daily"],
+        "sd_daily_demand": columns["sd"],
+        "lead_time_days": columns["lt_mean"],
+        "sd_lead_time_days": columns["lt_sd"],
+        "late_share": columns["lt_late"],
+    }
+    optional = {name: columns[name] for name in ("alpha", "beta")}
+    optional |= {f"backtest_{name}": columns[name] for name in ("mae", "bias")}
+    optional |= {name: columns[name] for name in ("naive_mae", "naive_bias")}
+    optional["z"] = numbers.z
+    optional["service_level"] = np.where(np.isnan(numbers.z), np.nan, policy.service_level)
+    values = {
+        "run_id": [run.pk] * len(offers),
+        "supplier_product_id": [offer.pk if offer else None for offer in offers],
+        "unit_cost": [offer.unit_cost if offer else None for offer in offers],
+        "policy": [str(kind) for kind in policy.kind.tolist()],
+        "policy_is_default": policy.is_default.tolist(),
+        "lead_time_stated": columns["lt_stated"].tolist(),
+        "pattern": [str(text) for text in columns["pattern"].tolist()],
+        "method": [str(text) for text in columns["method"].tolist()],
+        **{name: np.asarray(array, dtype=np.int64).tolist() for name, array in ints.items()},
+        **{name: np.asarray(array, dtype=float).tolist() for name, array in floats.items()},
+        **{name: _optional(array) for name, array in optional.items()},
+    }
+    return values | _texts(policy, numbers, columns)
+
+
+def _write(run, progress, inputs: Inputs, policy, numbers, columns) -> None:
+    """Insert the lines with plain executemany in batches, reporting progress after each.
+
+    Model instances and ``bulk_create`` cost ~1 ms a row here (45 fields); tuples
+    straight to the cursor are an order of magnitude cheaper at 100,000 rows.
+    """
+    values = _values(run, inputs, policy, numbers, columns)
+    names = list(values)
+    table = connection.ops.quote_name(PlanLine._meta.db_table)
+    columns_sql = ", ".join(
+        connection.ops.quote_name(PlanLine._meta.get_field(name.removesuffix("_id")).column)
+        if name.endswith("_id")
+        else connection.ops.quote_name(PlanLine._meta.get_field(name).column)
+        for name in names
     )
+    sql = f"INSERT INTO {table} ({columns_sql}) VALUES ({', '.join(['%s'] * len(names))})"
+    rows = list(zip(*(values[name] for name in names), strict=True))
+    for start in range(0, len(rows), BATCH):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows[start : start + BATCH])
+        _set_stage(run, progress, "writing plan lines", min(start + BATCH, len(rows)))
