@@ -48,7 +48,8 @@ def _lead(line: PlanLine) -> str:
     if line.supplier_product_id is None:
         return "no supplier offers it: lead time 0"
     if line.lead_time_stated:
-        receipts = f"only {line.lead_time_receipts} receipt{'s' * (line.lead_time_receipts != 1)}"
+        count = line.lead_time_receipts
+        receipts = f"only {count} receipt{'s' * (count != 1)}" if count else "no receipts yet"
         return f"L̄ = {_num(line.lead_time_days)} d stated ({receipts}, fewer than 3), σL = 0"
     late = f", {line.late_share:.0%} late" if line.late_share else ""
     return (

@@ -48,7 +48,7 @@ def test_safety_stock_line_matches_a_hand_computation(world):  # noqa: F811
     assert explain(line)[:4] == [
         "d̄ = 2/day (simple exponential smoothing, smooth)",
         "σd = 0 over 90 days",
-        "L̄ = 7 d stated (only 0 receipts, fewer than 3), σL = 0",
+        "L̄ = 7 d stated (no receipts yet, fewer than 3), σL = 0",
         "z(95%) = 1.645 → SS = 0, ROP = d̄·L̄ + SS = 14, order up to 28",
     ]
 
