@@ -54,8 +54,21 @@ def run_plan_process(database_url: str) -> dict:
         "exit": child.returncode,
         "seconds": round(seconds, 1),
         "peak_rss_mb": round(usage.ru_maxrss / 1024),  # kilobytes on Linux
-        "output": output.strip().splitlines()[-12:],
+        "output": _stages(output),
     }
+
+
+def _stages(output: str) -> list[str]:
+    """The progress lines, with the batches of "writing plan lines" folded to the last."""
+    lines = [line.strip() for line in output.strip().splitlines()]
+    kept = [
+        line
+        for index, line in enumerate(lines)
+        if "writing plan lines (" not in line
+        or index + 1 == len(lines)
+        or "writing plan lines (" not in lines[index + 1]
+    ]
+    return kept[-12:]
 
 
 def measure_planning(database_url: str) -> dict:
