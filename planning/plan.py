@@ -237,9 +237,14 @@ def _lead_times(product: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _finish(run: PlanRun, progress: Progress | None) -> None:
-    """Mark the run done and drop the lines of earlier done runs, together."""
+    """Mark the run done and drop the lines of earlier finished runs, together.
+
+    Only runs started before this one: a newer run that finished first stays the plan.
+    """
     with transaction.atomic():
-        PlanLine.objects.filter(run__status=PlanRun.Status.DONE).exclude(run=run).delete()
+        PlanLine.objects.filter(
+            run__lt=run.pk, run__status__in=(PlanRun.Status.DONE, PlanRun.Status.FAILED)
+        ).delete()
         run.status = PlanRun.Status.DONE
         run.stage = "done"
         run.done_count = run.total_count

@@ -156,3 +156,14 @@ def test_a_failed_run_keeps_the_previous_plan(world):  # noqa: F811
     assert not PlanLine.objects.filter(run=good).exists()  # replaced once a run succeeds
     assert PlanRun.objects.filter(pk=good.pk).exists()
     assert PlanLine.objects.filter(run=third, product=product).exists()
+
+
+def test_a_slow_run_finishing_last_does_not_erase_a_newer_plan(world):  # noqa: F811
+    product = world.product("RACE-1")
+    world.stock(product, 2)
+    slow = PlanRun.objects.create(as_of=world.today)  # started first, still running
+    newer = run_plan()
+    plan._finish(slow, None)
+    assert PlanLine.objects.filter(run=newer, product=product).exists()
+    latest = PlanRun.objects.filter(status=PlanRun.Status.DONE).latest("id")
+    assert latest == newer
