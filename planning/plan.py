@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from inventory.models import Product
 from orders.purchasing.services import rounded_quantity
-from planning import forecasting, history, leadtimes, policies, positions
+from planning import forecasting, history, leadtimes, policy_numbers, positions
 from planning.models import PlanLine, PlanRun, Policy
 from warehouses.models import Warehouse
 
@@ -188,7 +188,7 @@ def _compute_and_store(run: PlanRun, progress: Progress | None) -> None:
     _set_stage(run, progress, f"forecasting {run.total_count} product × warehouse pairs")
     seen = inputs.demand.history_days[inputs.rows]
     fc = fit_weekly(inputs.demand.weekly[inputs.rows], seen)
-    policy = policies.effective(universe.keys, inputs.policy_rows, universe.dropship, seen)
+    policy = policy_numbers.effective(universe.keys, inputs.policy_rows, universe.dropship, seen)
     # σd over the last N days, but not before the first recorded demand (those zeros are
     # days the product was not sold yet, not days without demand).
     window = np.zeros(len(inputs.demand.keys), dtype=np.int64)
@@ -196,7 +196,7 @@ def _compute_and_store(run: PlanRun, progress: Progress | None) -> None:
     sd, stockouts = history.sd_daily(inputs.demand, window)
     sd, stockouts = sd[inputs.rows], stockouts[inputs.rows]
     lead = _lead_times(universe.product)
-    numbers = policies.compute(
+    numbers = policy_numbers.compute(
         policy, fc["forecast_daily"], sd, lead["mean"], lead["sd"], inputs.position
     )
     columns = {
