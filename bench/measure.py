@@ -13,6 +13,7 @@ from bench.common import database_description
 from bench.http_load import measure_http
 from bench.ledger_load import measure_check_ledger, measure_ledger, measure_ledger_threads
 from bench.pages import measure_pages, page_urls, pick_targets, report_urls
+from bench.planning import measure_planning
 from bench.scanning import measure_stations
 from inventory.models import Product, StockLevel, StockMove
 
@@ -43,6 +44,8 @@ def measure_all(args: argparse.Namespace, database_url: str) -> dict:
     result = describe_run(args.size)
     urls = page_urls(pick_targets())
     print(f"Measuring {args.size} on {result['database']} ({result['counts']})", flush=True)
+    # First: the planning pages read the plan it stores.
+    result["planning"] = measure_planning(database_url)
     result["pages"] = measure_pages(urls, args.repeats)
     result["reports"] = measure_pages(report_urls(), min(args.repeats, 3))
     # Twice the page repeats: a p95 of 40 samples; 6 in the smoke run (--repeats 3).

@@ -9,6 +9,8 @@ LEDGER_P95_MS = 10
 CHECK_LEDGER_S = 30
 WORKER_RSS_MB = 150
 SCAN_P95_MS = 25  # scan stations issue: each station's scan step at large
+PLAN_SECONDS = 60  # replenishment issue: manage.py plan at large, 2 cores
+PLAN_RSS_MB = 1024
 
 
 def mark(ok: bool) -> str:
@@ -33,6 +35,8 @@ def render(result: dict, baseline: dict | None = None) -> str:
         lines += render_reports(result["reports"])
     if result.get("stations"):
         lines += render_stations(result["stations"], (baseline or {}).get("stations", {}))
+    if result.get("planning"):
+        lines += render_planning(result["planning"])
     if result.get("http"):
         lines += render_http(result["http"])
     lines += render_ledger(result["ledger"], (baseline or {}).get("ledger", {}))
@@ -96,6 +100,27 @@ def render_stations(stations: dict, base: dict) -> list[str]:
         )
     for refused in stations["refused"]:
         lines.append(f"\nRefused (a wrong result): {refused}")
+    return lines
+
+
+def render_planning(plan: dict) -> list[str]:
+    """Render the nightly plan's run: wall time and peak memory against their targets."""
+    ok = plan["exit"] == 0 and plan["status"] == "done"
+    within = plan["seconds"] <= PLAN_SECONDS and plan["peak_rss_mb"] <= PLAN_RSS_MB
+    lines = [
+        "",
+        "### Planning (`manage.py plan` in its own process)",
+        "",
+        f"| wall s | peak RSS MB | lines | to order | demand rows | "
+        f"target ≤ {PLAN_SECONDS} s and ≤ {PLAN_RSS_MB} MB |",
+        "|---:|---:|---:|---:|---:|---|",
+        f"| {plan['seconds']} | {plan['peak_rss_mb']} | {plan['lines']:,} | "
+        f"{plan['to_order']:,} | {plan['demand_rows']:,} | {mark(ok and within)} |",
+        "",
+        "Stages: " + " · ".join(line.strip() for line in plan["output"] if "[" in line),
+    ]
+    if not ok:
+        lines.append(f"\nThe plan failed (a wrong result): {plan['message']}")
     return lines
 
 

@@ -43,6 +43,8 @@ def run_failed(result: dict) -> bool:
     """Tell whether the run found wrong results: ledger differences, errors, overselling,
     a scan station refusing a scan it should take."""
     failed = result["check_ledger"]["differences"] or result["ledger_threads"]["errors"]
+    if result.get("planning") and result["planning"]["exit"] != 0:
+        failed = True
     if result.get("stations") and result["stations"]["refused"]:
         failed = True
     if result.get("http") and result["http"]["errors"]:

@@ -143,6 +143,10 @@ USE_I18N = True
 USE_TZ = True
 
 STOCKROOM_CURRENCY = os.environ.get("STOCKROOM_CURRENCY", "EUR")
+# Planning: JIT is flagged risky with a supplier whose lead time varies more than this
+# (σL / mean) or that delivers late more often than this share of receipts.
+STOCKROOM_JIT_MAX_LEAD_TIME_CV = float(os.environ.get("STOCKROOM_JIT_MAX_LEAD_TIME_CV", "0.25"))
+STOCKROOM_JIT_MAX_LATE_SHARE = float(os.environ.get("STOCKROOM_JIT_MAX_LATE_SHARE", "0.20"))
 # Character a scanner may send instead of the GS1 group separator (Ctrl+]).
 STOCKROOM_GS1_SEPARATOR = os.environ.get("STOCKROOM_GS1_SEPARATOR", "|")
 # Yearly cost of holding one unit, as a fraction of its unit cost (what a buffer costs).

@@ -179,6 +179,9 @@ class PlanLine(models.Model):
     lead_time_days = models.FloatField(default=0)
     sd_lead_time_days = models.FloatField(default=0)
     lead_time_receipts = models.PositiveIntegerField(default=0)
+    lead_time_stated = models.BooleanField(
+        default=True, help_text="The stated lead time (fewer than 3 receipts), σL = 0."
+    )
     late_share = models.FloatField(
         default=0, help_text="Share of receipts after their expected date."
     )
@@ -192,8 +195,14 @@ class PlanLine(models.Model):
     on_hand = models.IntegerField(default=0)
     available = models.IntegerField(default=0)
     incoming = models.PositiveIntegerField(default=0)
+    incoming_draft = models.PositiveIntegerField(
+        default=0, help_text="The part of incoming on draft purchase orders."
+    )
     open_demand = models.PositiveIntegerField(default=0)
     suggested_qty = models.PositiveIntegerField(default=0)
+    rounding_note = models.CharField(
+        max_length=255, blank=True, help_text="How the need was rounded to packs / minimum."
+    )
     unit_cost = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
     jit_risky = models.BooleanField(default=False)
     warning = models.CharField(max_length=255, blank=True)

@@ -75,6 +75,9 @@ PY
 if [ "$needs_seed" = yes ]; then
   echo "Loading demo data (manage.py seed_demo, about 10-20 s) ..."
   "$PY" manage.py seed_demo --no-logins
+  # Planning sits above orders, so seed_demo cannot call it: the demo's demand history,
+  # a few policies and the first replenishment plan come from the planning app here.
+  "$PY" manage.py seed_plan_demo
 fi
 
 echo "Collecting static files ..."

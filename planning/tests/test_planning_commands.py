@@ -67,7 +67,6 @@ def test_forecast_each_method_and_beta():
         (["--series", "1,2", "--method", "sba"], "--method and --alpha"),
         ([], "either a SKU or --series"),
         (["SKU-1", "--series", "1,2"], "either a SKU or --series"),
-        (["SKU-1"], "not available yet"),
     ],
 )
 def test_forecast_refuses_bad_input(args, message):

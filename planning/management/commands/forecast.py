@@ -3,7 +3,9 @@ import math
 
 from django.core.management.base import BaseCommand, CommandError
 
+from inventory.models import Product
 from planning import forecasting
+from planning.explain import product_forecast_report
 
 
 def parse_series(text: str) -> list[float]:
@@ -78,7 +80,8 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def sku_report(self, sku: str) -> dict:
-        """Return a stored product's forecast report (planning.explain, not written yet)."""
-        raise CommandError(
-            f"Forecast by SKU ({sku}) is not available yet; use --series to forecast a series."
-        )
+        """Return a product's forecast report (``planning.explain``)."""
+        try:
+            return product_forecast_report(sku)
+        except Product.DoesNotExist:
+            raise CommandError(f"There is no product with SKU {sku}.") from None

@@ -1,0 +1,89 @@
+"""The nightly plan at the generated size: ``manage.py plan`` wall time and peak memory.
+
+The generator writes a year of ledger events but no sales orders, so the first run
+records the scenario's shipments as demand history (``ImportedDemand``, as
+``import_sales`` would load a shop's past order lines; not timed). Then ``manage.py
+plan`` runs in its own process, as cron or the task worker would run it: wall time,
+its peak RSS (``ru_maxrss`` of that child from ``os.wait4``), its stage timings and
+what it stored. Target at ``large``: ≤ 60 s on 2 cores and ≤ 1 GB.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+from bench.common import ROOT
+from planning.demo import demand_from_shipments
+from planning.models import ImportedDemand, PlanLine, PlanRun
+
+SOURCE = "bench: shipments of the generated year"
+
+
+def prepare_demand() -> dict:
+    """Load the shipments as demand history once; return rows and seconds taken."""
+    started = time.perf_counter()
+    if ImportedDemand.objects.filter(source=SOURCE).exists():
+        return {"rows": ImportedDemand.objects.filter(source=SOURCE).count(), "seconds": 0.0}
+    rows = demand_from_shipments(source=SOURCE, batch=10_000)
+    return {"rows": rows, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def run_plan_process(database_url: str) -> dict:
+    """Run ``manage.py plan`` in a child process; return wall s, peak RSS MB and its output."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DEBUG": "0",
+    }
+    started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "manage.py", "plan"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "exit": child.returncode,
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),  # kilobytes on Linux
+        "output": _stages(output),
+    }
+
+
+def _stages(output: str) -> list[str]:
+    """The progress lines, with the batches of "writing plan lines" folded to the last."""
+    lines = [line.strip() for line in output.strip().splitlines()]
+    kept = [
+        line
+        for index, line in enumerate(lines)
+        if "writing plan lines (" not in line
+        or index + 1 == len(lines)
+        or "writing plan lines (" not in lines[index + 1]
+    ]
+    return kept[-12:]
+
+
+def measure_planning(database_url: str) -> dict:
+    """Prepare demand, time the plan, and describe what it stored."""
+    demand = prepare_demand()
+    print(f"  planning: {demand['rows']:,} demand rows ready; running manage.py plan", flush=True)
+    process = run_plan_process(database_url)
+    run = PlanRun.objects.order_by("-id").first()
+    lines = PlanLine.objects.filter(run=run)
+    return {
+        **process,
+        "demand_rows": demand["rows"],
+        "demand_seconds": demand["seconds"],
+        "status": run.status if run else "none",
+        "message": run.message if run else "",
+        "lines": lines.count(),
+        "to_order": lines.filter(suggested_qty__gt=0).count(),
+    }
