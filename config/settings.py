@@ -169,6 +169,12 @@ TASKS = {
     }
 }
 
+# Webhooks (README "Webhook address rules"): how long a worker's claim on a delivery lasts
+# before another worker sends it again, and whether loopback/private receivers are allowed
+# (local development only; cloud metadata addresses are never allowed).
+STOCKROOM_WEBHOOK_LEASE_SECONDS = int(os.environ.get("STOCKROOM_WEBHOOK_LEASE_SECONDS") or 120)
+STOCKROOM_WEBHOOK_ALLOW_PRIVATE = env_bool("STOCKROOM_WEBHOOK_ALLOW_PRIVATE", False)
+
 # Content Security Policy: everything from our own origin, scripts only with a nonce.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
