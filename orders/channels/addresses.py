@@ -51,9 +51,11 @@ def why_refused(address: Address) -> str | None:
         return "a loopback address"
     if address.is_link_local:
         return "a link-local address"
+    if address.is_reserved:
+        return "a reserved address"
     if address.is_private:
         return "a private address"
-    if address.is_reserved or not address.is_global:
+    if not address.is_global:
         return "a reserved address"
     return None
 
