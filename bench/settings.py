@@ -20,3 +20,6 @@ ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
 
 # Static files come from the finders here; collectstatic has not necessarily run.
 warnings.filterwarnings("ignore", message="No directory at", module="whitenoise")
+
+# The benchmark's webhook receivers listen on 127.0.0.1 (README "Webhook address rules").
+STOCKROOM_WEBHOOK_ALLOW_PRIVATE = True

@@ -2,6 +2,7 @@
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "import_export",
     "ninja",  # its bundled Swagger UI for /api/v1/docs (no CDN, CSP-safe)
     "simple_history",
+    "axes",  # login throttling (README "Login throttling")
     "warehouses",
     "inventory",
     "orders",
@@ -69,6 +71,10 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, so it sees a view's error first: an unwritable database answers 503, not 500.
+    "common.unavailable.DatabaseUnavailableMiddleware",
+    # Replaces the answer to a locked-out login with common.logins.locked_out.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -133,6 +139,20 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Login throttling (django-axes, README "Login throttling"): failures counted per username
+# and per address; either reaching the limit locks logins out for the cool-off time.
+AUTHENTICATION_BACKENDS = [
+    "common.logins.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("STOCKROOM_LOGIN_FAILURE_LIMIT") or 10)
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("STOCKROOM_LOGIN_COOLOFF_MINUTES") or 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "common.logins.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -174,6 +194,12 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Webhooks (README "Webhook address rules"): how long a worker's claim on a delivery lasts
+# before another worker sends it again, and whether loopback/private receivers are allowed
+# (local development only; cloud metadata addresses are never allowed).
+STOCKROOM_WEBHOOK_LEASE_SECONDS = int(os.environ.get("STOCKROOM_WEBHOOK_LEASE_SECONDS") or 120)
+STOCKROOM_WEBHOOK_ALLOW_PRIVATE = env_bool("STOCKROOM_WEBHOOK_ALLOW_PRIVATE", False)
 
 # Content Security Policy: everything from our own origin, scripts only with a nonce.
 SECURE_CSP = {

@@ -8,6 +8,9 @@ from django.views.static import serve
 from common.health import healthz
 from orders.channels import api
 
+# An unwritable database answers 503 also when a middleware hits it (common.unavailable).
+handler500 = "common.unavailable.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the page links (print pages, the admin).

@@ -122,6 +122,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.change_salesorder",
         "orders.allocate_salesorder",
         "orders.ship_salesorder",
+        # Unlock a throttled login early (admin: Axes › Access attempts).
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
     ],
 }
 

@@ -26,23 +26,48 @@ if [ "${STOCKROOM_SKIP_BOOTSTRAP:-0}" != 1 ]; then
 fi
 
 # The address comes from config/gunicorn.conf.py, as gunicorn will read it; check it is
-# free now rather than after a minute of setting up.
+# free now rather than after a minute of setting up. A Stockroom that has just stopped
+# (or crashed) may hold it a few seconds more: wait up to STOCKROOM_PORT_WAIT seconds
+# (30 by default), saying so, before giving up.
 BIND=$("$PY" - <<'PY'
+import os
 import runpy
 import socket
 import sys
+import time
 
 bind = runpy.run_path("config/gunicorn.conf.py")["bind"]
 host, _, port = bind.rpartition(":")
-with socket.socket() as probe:
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        probe.bind((host, int(port)))
-    except OSError as exc:
-        sys.exit(
-            f"Port {port} on {host} is in use ({exc.strerror}): is Stockroom running "
-            f"already? Use another port with: make run PORT={int(port) + 1}"
-        )
+wait = float(os.environ.get("STOCKROOM_PORT_WAIT") or 30)
+
+
+def try_bind() -> OSError | None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port)))
+        except OSError as exc:
+            return exc
+    return None
+
+
+error = try_bind()
+if error is not None and wait > 0:
+    print(
+        f"Port {port} on {host} is busy; waiting up to {wait:g} s for it to be free "
+        "(a Stockroom that just stopped may still hold it) ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    deadline = time.monotonic() + wait
+    while error is not None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        error = try_bind()
+if error is not None:
+    sys.exit(
+        f"Port {port} on {host} is in use ({error.strerror}): is Stockroom running "
+        f"already? Use another port with: make run PORT={int(port) + 1}"
+    )
 print(bind)
 PY
 )

@@ -4,6 +4,7 @@ import os
 import runpy
 import socket
 import subprocess
+import time
 
 import pytest
 from django.conf import settings
@@ -35,7 +36,7 @@ def test_run_script_stops_before_any_work_when_the_port_is_taken():
             for key, value in os.environ.items()
             if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY"}
         }
-        env.update(PORT=str(port), STOCKROOM_SKIP_BOOTSTRAP="1")
+        env.update(PORT=str(port), STOCKROOM_SKIP_BOOTSTRAP="1", STOCKROOM_PORT_WAIT="1.5")
         result = subprocess.run(
             [str(settings.BASE_DIR / "scripts" / "run.sh")],
             env=env,
@@ -44,6 +45,37 @@ def test_run_script_stops_before_any_work_when_the_port_is_taken():
             timeout=60,
         )
     assert result.returncode == 1
+    assert f"Port {port} on 127.0.0.1 is busy; waiting up to 1.5 s" in result.stderr
     assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
     assert f"make run PORT={port + 1}" in result.stderr
     assert "Applying database migrations" not in result.stdout
+
+
+def test_run_script_waits_for_a_port_that_frees_up():
+    """A Stockroom that just stopped may hold the port a moment; run.sh waits, then serves."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY"}
+    }
+    env.update(PORT=str(port), STOCKROOM_SKIP_BOOTSTRAP="1", STOCKROOM_PORT_WAIT="20")
+    script = settings.BASE_DIR / "scripts" / "run.sh"
+    # Only the port check: stop the script once it has passed it.
+    check = script.read_text().split("URL=")[0].split("BIND=$(", 1)[1].rsplit(")", 1)[0]
+    process = subprocess.Popen(
+        ["bash", "-c", f"cd {settings.BASE_DIR} && PY=.venv/bin/python && {check}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)
+    taken.close()
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert f"Port {port} on 127.0.0.1 is busy; waiting up to 20 s" in err
+    assert out.strip() == f"127.0.0.1:{port}"

@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
+from orders.channels.addresses import validate_webhook_address
 from orders.models import Channel
 from warehouses.models import Warehouse
 
@@ -23,7 +24,7 @@ def webhook_url_field() -> forms.URLField:
         max_length=500,
         required=False,
         assume_scheme="https",
-        validators=[URLValidator(schemes=["http", "https"])],
+        validators=[URLValidator(schemes=["http", "https"]), validate_webhook_address],
         error_messages={"invalid": _("Enter a web address starting with http:// or https://.")},
         help_text=_("Stock changes are POSTed here, signed; empty sends nothing."),
     )

@@ -21,25 +21,18 @@ A failed attempt keeps its rows and is tried again after an exponential backoff,
 sending the then-current values and folding in rows written since; no other
 delivery starts for the channel while it waits, so nothing overtakes it. The lease
 (status ``pending`` with the time it started) outlives any attempt: the whole POST
-has a deadline well under ``LEASE``. The claim runs in a short transaction with the
+has a deadline well under the lease. The claim runs in a short transaction with the
 channel row locked, and the HTTP request runs outside any transaction so SQLite
 writers are never held up by a slow receiver.
 """
 
-import contextlib
-import http.client
 import json
 import logging
 import random
-import socket
-import ssl
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.tasks import task
@@ -47,7 +40,9 @@ from django.utils import timezone
 
 from inventory.models import Product
 from orders.channels import tokens as channel_secrets
+from orders.channels import webhook_http
 from orders.channels.availability import available_to_sell
+from orders.channels.webhook_http import post, short
 from orders.models import Channel, StockOutbox, WebhookDelivery
 
 logger = logging.getLogger(__name__)
@@ -55,17 +50,28 @@ logger = logging.getLogger(__name__)
 BATCH_PRODUCTS = 1000  # distinct products per delivery
 SCAN_ROWS = 20_000  # outbox rows read to find them (a hot product can have many)
 MAX_BATCHES_PER_RUN = 20  # then the task enqueues itself again
-TIMEOUT_SECONDS = 10  # each socket operation
-TOTAL_SECONDS = 30  # the whole POST: connect, send, answer (well under LEASE)
 BACKOFF_SECONDS = 30  # first retry; doubles per attempt
 BACKOFF_CAP_SECONDS = 3600
-# A delivery still "pending" after this long was abandoned by a worker that stopped.
-LEASE = timedelta(minutes=2)
+# A delivery still "pending" after its lease (settings.STOCKROOM_WEBHOOK_LEASE_SECONDS,
+# two minutes by default) was abandoned by a worker that stopped.
+DEFAULT_LEASE_SECONDS = 120
+RECLAIM_MARGIN = timedelta(seconds=1)  # the reclaim task runs this long after the lease ends
 KEEP_DELIVERED = timedelta(days=7)
 HOUSEKEEPING_BATCH = 200  # deliveries (and their outbox rows) removed per run
 USER_AGENT = "Stockroom-Webhooks/1"
 
 Status = WebhookDelivery.Status
+
+
+def lease() -> timedelta:
+    """How long a claimed delivery belongs to the worker that claimed it."""
+    seconds = getattr(settings, "STOCKROOM_WEBHOOK_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)
+    return timedelta(seconds=seconds)
+
+
+def send_deadline() -> float:
+    """Seconds the whole POST may take: well under the lease, so a live send keeps it."""
+    return min(webhook_http.TOTAL_SECONDS, lease().total_seconds() / 2)
 
 
 # --- scheduling ----------------------------------------------------------------------
@@ -134,6 +140,23 @@ def schedule_retry(delivery: WebhookDelivery) -> bool:
     return True
 
 
+def schedule_reclaim(channel_id: int, claimed_at: datetime) -> bool:
+    """Enqueue the channel's task for just after the lease of a claim made at ``claimed_at``.
+
+    Called inside the claim's transaction, so the claim and its reclaim commit together
+    (the database backend writes the task in the same database). If the worker is
+    killed mid-send, no later stock change is needed: any running worker takes this
+    task once the lease has run out and sends the delivery again. If the send finished,
+    the task finds nothing due. Without deferral (tests' immediate backend),
+    ``manage.py deliver_webhooks`` reclaims.
+    """
+    if not reclaim_webhooks.get_backend().supports_defer:
+        return False
+    run_after = claimed_at + lease() + RECLAIM_MARGIN
+    reclaim_webhooks.using(run_after=run_after).enqueue(channel_id)
+    return True
+
+
 def backoff(attempts: int) -> timedelta:
     """The wait after ``attempts`` failures: 30 s doubling, at most an hour, plus 0–10 %."""
     seconds = min(BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
@@ -171,11 +194,12 @@ def deliver(channel: Channel, *, now: datetime | None = None) -> WebhookDelivery
                     "X-Stockroom-Signature": channel_secrets.sign(channel.webhook_secret, body),
                     "X-Stockroom-Delivery": str(delivery.pk),
                 },
+                total_seconds=send_deadline(),
             )
             ok = response_status is not None and 200 <= response_status < 300
     except Exception as exc:
         logger.exception("Webhook delivery %s to %s failed", delivery.pk, channel.code)
-        ok, error = False, _short(f"Internal error while sending: {type(exc).__name__}: {exc}")
+        ok, error = False, short(f"Internal error while sending: {type(exc).__name__}: {exc}")
     return _finish(delivery, claimed_at=now, ok=ok, status=response_status, error=error)
 
 
@@ -225,6 +249,7 @@ def _claim(channel_id: int, now: datetime) -> tuple[WebhookDelivery, Channel, in
         if not channel.webhook_secret:
             channel_secrets.rotate_webhook_secret(channel)
         sequence = next_sequence(channel.pk)
+        schedule_reclaim(channel.pk, now)
         return delivery, channel, sequence
 
 
@@ -240,7 +265,7 @@ def _open_delivery(channel: Channel) -> WebhookDelivery | None:
 def _due(delivery: WebhookDelivery, now: datetime) -> bool:
     """Whether an open delivery may be sent now; a pending one abandoned counts an attempt."""
     if delivery.status == Status.PENDING:
-        if delivery.last_attempt_at and delivery.last_attempt_at > now - LEASE:
+        if delivery.last_attempt_at and delivery.last_attempt_at > now - lease():
             return False  # another worker is sending it
         delivery.attempts += 1
         delivery.last_error = "The worker stopped while sending; sent again."
@@ -340,151 +365,13 @@ def _finish(
         "next_attempt_at",
     ]
     # Only the worker that holds the lease records its result (a stopped worker's
-    # delivery may have been taken over after LEASE).
+    # delivery may have been taken over after the lease).
     updated = WebhookDelivery.objects.filter(
         pk=delivery.pk, status=Status.PENDING, last_attempt_at=claimed_at
     ).update(**{name: getattr(delivery, name) for name in fields})
     if updated and not ok:
         transaction.on_commit(lambda: schedule_retry(delivery))
     return delivery
-
-
-# --- HTTP ----------------------------------------------------------------------------
-
-
-class _Deadline:
-    """Shuts the request's socket when the whole POST takes longer than ``seconds``.
-
-    Socket timeouts apply to each read or write, so a receiver trickling a byte at a
-    time could otherwise keep a delivery (and the channel's lease) forever. A timer
-    thread shuts the socket down; the blocked read in the worker then ends at once.
-    """
-
-    def __init__(self, seconds: float):
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self.expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def __enter__(self):
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._timer.cancel()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets.append(sock)
-            if self.expired:
-                _shut(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._sockets:
-                _shut(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    # The plain socket's shutdown, also for TLS sockets: it only ends the
-    # connection and leaves the TLS object to the thread that is reading.
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
-    """HTTP(S) only: no file:, ftp: or data: handlers, no proxies, no redirects followed."""
-
-    class HTTPConnection(http.client.HTTPConnection):
-        def connect(self):
-            super().connect()
-            deadline.watch(self.sock)
-
-    class HTTPSConnection(http.client.HTTPSConnection):
-        def connect(self):
-            super().connect()
-            deadline.watch(self.sock)
-
-    class HTTPHandler(urllib.request.HTTPHandler):
-        def http_open(self, req):
-            return self.do_open(HTTPConnection, req)
-
-    class HTTPSHandler(urllib.request.HTTPSHandler):
-        def https_open(self, req):
-            return self.do_open(HTTPSConnection, req, context=self._context)
-
-    opener = urllib.request.OpenerDirector()
-    for handler in (HTTPHandler(), HTTPSHandler()):
-        opener.add_handler(handler)
-    return opener
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """POST ``body``; return (HTTP status or None, a short error for anything but 2xx).
-
-    Each socket operation may take ``TIMEOUT_SECONDS``; the whole request at most
-    ``TOTAL_SECONDS``.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None, _short(f"Not an http(s) URL: {url}")
-    where = parts.netloc
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    too_slow = f"No complete answer from {where} within {TOTAL_SECONDS} s."
-    with _Deadline(TOTAL_SECONDS) as deadline:
-        try:
-            with _opener(deadline).open(request, timeout=TIMEOUT_SECONDS) as response:
-                status = response.status
-                text = response.read(300)
-                reason = response.reason
-                location = response.headers.get("Location", "")
-        except TimeoutError:
-            if deadline.expired:
-                return None, too_slow
-            return None, f"No answer from {where} within {TIMEOUT_SECONDS} s."
-        except urllib.error.URLError as exc:
-            if deadline.expired:
-                return None, too_slow
-            return None, _url_error(exc.reason, where)
-        except (http.client.HTTPException, OSError) as exc:
-            if deadline.expired:
-                return None, too_slow
-            return None, _url_error(exc, where)
-    if deadline.expired:
-        # The answer may be cut short; the delivery is sent again, which is harmless.
-        return None, too_slow
-    if 200 <= status < 300:
-        return status, ""
-    if 300 <= status < 400:
-        return status, _short(
-            f"{where} answered {status} {reason} (redirect to {location or '?'}); "
-            "webhook URLs must answer 2xx themselves."
-        )
-    snippet = text.decode("utf-8", "replace").strip()
-    return status, _short(
-        f"{where} answered {status} {reason}" + (f": {snippet}" if snippet else "")
-    )
-
-
-def _url_error(reason, where: str) -> str:
-    if isinstance(reason, TimeoutError | socket.timeout):
-        return f"No answer from {where} within {TIMEOUT_SECONDS} s."
-    if isinstance(reason, ConnectionRefusedError):
-        return f"Connection refused by {where} (is the receiver running?)."
-    if isinstance(reason, socket.gaierror):
-        return f"Could not resolve the host of {where} ({reason.strerror or reason})."
-    if isinstance(reason, ssl.SSLError | ssl.CertificateError):
-        return _short(f"TLS error talking to {where}: {reason}")
-    if isinstance(reason, ConnectionError):
-        return _short(f"Connection to {where} failed: {reason}")
-    return _short(f"Could not reach {where}: {reason}")
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- a channel's run, the pass over all channels, housekeeping ----------------------
@@ -523,11 +410,11 @@ def due_channels(now: datetime | None = None):
     retry_due = WebhookDelivery.objects.filter(channel=OuterRef("pk")).filter(
         Q(status=Status.FAILED, next_attempt_at__lte=now)
         | Q(status=Status.FAILED, next_attempt_at__isnull=True)
-        | Q(status=Status.PENDING, last_attempt_at__lte=now - LEASE)
+        | Q(status=Status.PENDING, last_attempt_at__lte=now - lease())
     )
     busy = WebhookDelivery.objects.filter(channel=OuterRef("pk")).filter(
         Q(status=Status.FAILED, next_attempt_at__gt=now)
-        | Q(status=Status.PENDING, last_attempt_at__gt=now - LEASE)
+        | Q(status=Status.PENDING, last_attempt_at__gt=now - lease())
     )
     return (
         Channel.objects.hooked()
@@ -578,4 +465,10 @@ def retry_now(deliveries: Iterable[WebhookDelivery]) -> list[int]:
 @task()
 def deliver_webhooks(channel_id: int) -> dict:
     """Send the channel's stock outbox to its webhook URL (``manage.py db_worker`` runs it)."""
+    return deliver_channel(channel_id)
+
+
+@task()
+def reclaim_webhooks(channel_id: int) -> dict:
+    """After a claim's lease: send the channel's delivery again if its worker stopped."""
     return deliver_channel(channel_id)

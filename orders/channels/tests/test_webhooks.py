@@ -18,7 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from inventory import ledger
-from orders.channels import webhooks
+from orders.channels import webhook_http, webhooks
 from orders.models import Channel, ChannelWarehouse, StockOutbox, WebhookDelivery
 
 Status = WebhookDelivery.Status
@@ -300,7 +300,7 @@ def test_a_receiver_that_is_down_gets_everything_when_back(
 def test_a_slow_receiver_times_out_and_the_error_says_so(
     hooked, receiver, product, locations, monkeypatch
 ):
-    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(webhook_http, "TIMEOUT_SECONDS", 0.2)
     receiver.delay = 1.0
     receive(product, locations["bin1"], 1)
 
@@ -352,7 +352,7 @@ def test_a_delivery_in_flight_keeps_others_off_the_channel(hooked, receiver, pro
     assert receiver.requests == []
 
     # A worker that stopped mid-send loses its lease; the delivery is sent again.
-    later = timezone.now() + webhooks.LEASE + timedelta(seconds=1)
+    later = timezone.now() + webhooks.lease() + timedelta(seconds=1)
     taken_over = webhooks.deliver(hooked, now=later)
     assert taken_over.pk == in_flight.pk and taken_over.status == Status.DELIVERED
     assert taken_over.attempts == 2
@@ -533,12 +533,12 @@ def test_db_worker_runs_the_delivery_task_once_for_a_burst(
     receive(product, locations["bin1"], 1)
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     failed = WebhookDelivery.objects.get(status=Status.FAILED)
-    retry = DBTaskResult.objects.get(status="READY")
+    retry = queued.get(status="READY")
     assert retry.run_after == failed.next_attempt_at
     assert retry.args_kwargs["args"] == [web_store.pk]
     # Further changes wait for that retry instead of queueing more tasks.
     receive(product, locations["bin1"], 1)
-    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    assert queued.filter(status="READY").count() == 1
 
 
 # --- sequence numbers (review H2) -----------------------------------------------------
@@ -640,8 +640,8 @@ def test_a_trickling_receiver_cannot_hold_the_lease(
 ):
     import time
 
-    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 0.5)
-    monkeypatch.setattr(webhooks, "TOTAL_SECONDS", 0.6)
+    monkeypatch.setattr(webhook_http, "TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setattr(webhook_http, "TOTAL_SECONDS", 0.6)
     receiver.trickle = 0.05  # each byte well within the socket timeout
     receive(product, locations["bin1"], 1)
 
@@ -654,4 +654,4 @@ def test_a_trickling_receiver_cannot_hold_the_lease(
     assert delivery.last_error == (
         f"No complete answer from 127.0.0.1:{receiver.port} within 0.6 s."
     )
-    assert webhooks.LEASE.total_seconds() > webhooks.TOTAL_SECONDS
+    assert webhooks.lease().total_seconds() > webhooks.send_deadline()
