@@ -42,10 +42,10 @@ def describe_run(size: str) -> dict:
 def measure_all(args: argparse.Namespace, database_url: str) -> dict:
     """Measure everything bench.run's options ask for; return the result to render."""
     result = describe_run(args.size)
-    urls = page_urls(pick_targets())
     print(f"Measuring {args.size} on {result['database']} ({result['counts']})", flush=True)
-    # First: the planning pages read the plan it stores.
+    # First: the planning pages read the plan it stores (pick_targets needs it).
     result["planning"] = measure_planning(database_url)
+    urls = page_urls(pick_targets())
     result["pages"] = measure_pages(urls, args.repeats)
     result["reports"] = measure_pages(report_urls(), min(args.repeats, 3))
     # Twice the page repeats: a p95 of 40 samples; 6 in the smoke run (--repeats 3).
