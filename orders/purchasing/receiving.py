@@ -4,8 +4,8 @@ A receipt posts ``inventory.ledger.receive`` at the line's unit cost (a FIFO cos
 layer), raises the line's received quantity, moves the order to partially received
 or received and writes a ``ReceiptLine`` (the lead-time history) — in one
 transaction. Lock order: the products (primary-key order), then the order row, then
-its lines (all of them, primary-key order), then whatever the ledger locks (the
-products once only: the ledger calls run inside ``ledger.holding_products``). Two people receiving
+all its lines (primary-key order), then whatever the ledger locks (not the products
+again: the ledger calls run inside ``ledger.holding_products``). Two people receiving
 the same line at once therefore queue on PostgreSQL, and the second one reads the
 quantity the first one received before it decides; SQLite runs one writer at a time.
 """
@@ -340,8 +340,10 @@ def _check_entries(
 
 
 def _lock_lines(locked: PurchaseOrder) -> dict[int, PurchaseOrderLine]:
-    """Lock every line of the order, by primary key: the status after the receipt needs
-    them all, and the order row is already locked, so no one else is changing them."""
+    """Lock every line of the order, by primary key, behind its order row.
+
+    The status after the receipt is decided from all of them, read here once.
+    """
     return {
         line.pk: line
         for line in PurchaseOrderLine.objects.select_for_update(of=("self",))
