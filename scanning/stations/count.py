@@ -159,12 +159,8 @@ class CountStation(Station):
             SHOWN - len(shown),
         )
         step["missing"] = [
-            {
-                "label": f"{row.product.sku} {row.product.name}"
-                + (f" lot {row.lot.code}" if row.lot_id else ""),
-                "expected": row.on_hand,
-            }
-            for row in missing
+            {"label": f"{sku} {name}" + (f" lot {lot}" if lot else ""), "expected": on_hand}
+            for sku, name, lot, on_hand in missing
         ]
         step["not_scanned"] = not_scanned
         step["more_missing"] = not_scanned - len(missing)
@@ -183,17 +179,17 @@ def balance(location_id: int, product_id: int, lot_id: int | None) -> tuple[int 
 
 
 def not_scanned_levels(location_id: int, scanned: list[int], room: int) -> tuple[list, int]:
-    """Return up to ``room`` expected balances not among ``scanned`` ids, and how many
-    there are in all (one query: the total rides along as a window count)."""
+    """Return up to ``room`` expected balances not among ``scanned`` ids as (sku, name, lot
+    code, on hand), and how many there are in all (one query: a window count rides along)."""
     levels = expected_levels(location_id).exclude(pk__in=scanned)
     if room <= 0:
         return [], levels.count()
     rows = list(
-        levels.select_related("product", "lot")
-        .annotate(total=Window(Count("id")))
-        .order_by("pk")[:room]
+        levels.annotate(total=Window(Count("id")))
+        .order_by("pk")
+        .values_list("product__sku", "product__name", "lot__code", "on_hand", "total")[:room]
     )
-    return rows, rows[0].total if rows else 0
+    return [row[:4] for row in rows], rows[0][4] if rows else 0
 
 
 def locations_by_last_count(limit: int = 200) -> list:
