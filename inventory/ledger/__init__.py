@@ -7,7 +7,8 @@ product's open cost layers oldest first (``locks``, ``costing``), and only then
 writes the ledger row, the balances (with ``F()`` expressions) and the FIFO cost
 layers. When it raises a ``LedgerError`` nothing has been written. Callers that post
 several products in one outer transaction lock them first with ``lock_products``
-(primary-key order) or post them in that order.
+(primary-key order) or post them in that order; ``holding_products`` does the same
+and spares the calls inside it a second lock of those rows.
 """
 
 from datetime import date, datetime
@@ -34,7 +35,13 @@ from inventory.ledger.checks import (
     is_whole,
 )
 from inventory.ledger.costing import add_layer, consume_layers, current_average_cost
-from inventory.ledger.locks import change_level, lock_levels, lock_product, lock_products
+from inventory.ledger.locks import (
+    change_level,
+    holding_products,
+    lock_levels,
+    lock_product,
+    lock_products,
+)
 from inventory.ledger.lots import get_or_create_lot, receipt_lot
 from inventory.models import Lot, Product, ReservationEntry, StockLevel, StockMove
 from warehouses.models import Location
@@ -47,6 +54,7 @@ __all__ = [
     "adjust",
     "count",
     "get_or_create_lot",
+    "holding_products",
     "lock_products",
     "receive",
     "release",

@@ -4,25 +4,57 @@ Every operation on one product thus runs one at a time on PostgreSQL (SQLite run
 writer at a time anyway), and two operations never wait for each other in a circle.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from django.db import connection
 from django.db.models import F, Q
+from django.db.transaction import TransactionManagementError
 
 from inventory.models import Lot, Product, StockLevel
 from warehouses.models import Location
 
+# Products whose row lock an enclosing ``holding_products`` block already holds.
+HELD: ContextVar[frozenset] = ContextVar("ledger_held_products", default=frozenset())
+
 
 def lock_products(products) -> None:
-    """Lock the rows of ``products`` in primary-key order (for multi-product transactions)."""
+    """Lock the rows of ``products`` in primary-key order (for multi-product transactions).
+
+    Rows an enclosing ``holding_products`` block holds are not asked for again.
+    """
     if connection.features.has_select_for_update:
-        keys = sorted({product.pk for product in products})
+        keys = sorted({product.pk for product in products} - HELD.get())
+        if not keys:
+            return
         list(
             Product.objects.select_for_update()
             .filter(pk__in=keys)
             .order_by("pk")
             .values_list("pk")
         )
+
+
+@contextmanager
+def holding_products(products) -> Iterator[None]:
+    """Lock ``products`` now; ledger calls inside the block then skip locking them again.
+
+    For a service that locks its products first and then calls the ledger for them in
+    the same transaction (a receipt). A row lock lasts until the transaction ends, and
+    rolling back a savepoint taken inside the block cannot release a lock taken before
+    it, so the rows stay locked for the whole block.
+    """
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("holding_products() needs an atomic block.")
+    products = list(products)
+    lock_products(products)
+    token = HELD.set(HELD.get() | {product.pk for product in products})
+    try:
+        yield
+    finally:
+        HELD.reset(token)
 
 
 def lock_product(product: Product) -> None:

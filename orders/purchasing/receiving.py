@@ -4,7 +4,8 @@ A receipt posts ``inventory.ledger.receive`` at the line's unit cost (a FIFO cos
 layer), raises the line's received quantity, moves the order to partially received
 or received and writes a ``ReceiptLine`` (the lead-time history) — in one
 transaction. Lock order: the products (primary-key order), then the order row, then
-its lines (primary-key order), then whatever the ledger locks. Two people receiving
+all its lines (primary-key order), then whatever the ledger locks (not the products
+again: the ledger calls run inside ``ledger.holding_products``). Two people receiving
 the same line at once therefore queue on PostgreSQL, and the second one reads the
 quantity the first one received before it decides; SQLite runs one writer at a time.
 """
@@ -253,9 +254,11 @@ def _post(
     )
 
 
-def _update_status(order: PurchaseOrder, locked: PurchaseOrder, user, note: str) -> None:
-    quantities = list(locked.lines.values_list("quantity_ordered", "quantity_received"))
-    complete = all(received >= ordered for ordered, received in quantities)
+def _update_status(
+    order: PurchaseOrder, locked: PurchaseOrder, lines: dict, user, note: str
+) -> None:
+    """Set received or partially received from the order's locked lines (all of them)."""
+    complete = all(line.quantity_received >= line.quantity_ordered for line in lines.values())
     status = Status.RECEIVED if complete else Status.PARTIALLY_RECEIVED
     if status != locked.status:
         change_status(order, locked, status, user, note)
@@ -272,36 +275,40 @@ def _receive(
 ) -> list[ReceiptLine]:
     today = timezone.localdate()
     _check_entries(order, entries, today=today, confirm_expired=confirm_expired)
-    ledger.lock_products(
+    # The ledger calls below post these products: they are not locked a second time.
+    with ledger.holding_products(
         Product(pk=pk) for pk in sorted({entry.line.product_id for entry in entries})
-    )
-    locked = lock_order(order)
-    _check_receivable(locked)
-    received_on = _check_received_on(received_on, locked)
-    at = None
-    if received_on != today:
-        at = timezone.make_aware(datetime.combine(received_on, time(12)))
-    lines = _lock_lines(locked, entries)
-    default = None
-    if any(entry.location is None for entry in entries):
-        default = receiving_location(locked.warehouse)
-    receipts = []
-    for index, entry in enumerate(entries):
-        line = lines.get(entry.line.pk)
-        try:
-            if line is None:
-                raise errors.WrongOrder(
-                    f"{entry.line.product.sku} is no longer on {locked.number}.", field="line"
+    ):
+        locked = lock_order(order)
+        _check_receivable(locked)
+        received_on = _check_received_on(received_on, locked)
+        at = None
+        if received_on != today:
+            at = timezone.make_aware(datetime.combine(received_on, time(12)))
+        lines = _lock_lines(locked)
+        default = None
+        if any(entry.location is None for entry in entries):
+            default = receiving_location(locked.warehouse)
+        receipts = []
+        for index, entry in enumerate(entries):
+            line = lines.get(entry.line.pk)
+            try:
+                if line is None:
+                    raise errors.WrongOrder(
+                        f"{entry.line.product.sku} is no longer on {locked.number}.",
+                        field="line",
+                    )
+                location = _check_location(
+                    entry, locked, default, allow_quarantine=allow_quarantine
                 )
-            location = _check_location(entry, locked, default, allow_quarantine=allow_quarantine)
-            receipts.append(
-                _post(entry, line, locked, location, user=user, received_on=received_on, at=at)
-            )
-        except errors.PurchasingError as exc:
-            _tag(exc, index, entry)
-            raise
-    summary = ", ".join(f"{r.quantity} × {lines[r.line_id].product.sku}" for r in receipts)
-    _update_status(order, locked, user, f"Received {summary}"[:255])
+                receipts.append(
+                    _post(entry, line, locked, location, user=user, received_on=received_on, at=at)
+                )
+            except errors.PurchasingError as exc:
+                _tag(exc, index, entry)
+                raise
+        summary = ", ".join(f"{r.quantity} × {lines[r.line_id].product.sku}" for r in receipts)
+        _update_status(order, locked, lines, user, f"Received {summary}"[:255])
     # The caller's objects change only once nothing can refuse any more.
     for entry in entries:
         entry.line.quantity_received = lines[entry.line.pk].quantity_received
@@ -332,13 +339,16 @@ def _check_entries(
             raise
 
 
-def _lock_lines(locked: PurchaseOrder, entries: list[_Entry]) -> dict[int, PurchaseOrderLine]:
-    """Lock the entries' lines that are still on the order, by primary key."""
+def _lock_lines(locked: PurchaseOrder) -> dict[int, PurchaseOrderLine]:
+    """Lock every line of the order, by primary key, behind its order row.
+
+    The status after the receipt is decided from all of them, read here once.
+    """
     return {
         line.pk: line
         for line in PurchaseOrderLine.objects.select_for_update(of=("self",))
         .select_related("product")
-        .filter(order=locked, pk__in={entry.line.pk for entry in entries})
+        .filter(order=locked)
         .order_by("pk")
     }
 

@@ -105,12 +105,12 @@ def submit(
     """Answer one submission once per ``scan_id``; return the stored answer.
 
     Everything the station posts, the new state and the record are written in one
-    transaction: if the same ``scan_id`` wins a race elsewhere, this one rolls back.
+    transaction. The unique (session, scan_id) constraint is the only duplicate check:
+    a repeated ``scan_id`` (a double Enter, a retried request, or a race won elsewhere)
+    fails the record's insert, which rolls back whatever this attempt did, and the
+    stored answer is returned instead — no lookup on the usual path.
     """
     scan_id = (scan_id or "")[:64]
-    done = ScanRecord.objects.filter(session=session, scan_id=scan_id).first()
-    if done is not None:
-        return done
     entry = read_entry(code, action=action)
     state = copy.deepcopy(session.state)
     try:
@@ -127,8 +127,11 @@ def submit(
                 message=answer.message,
             )
     except IntegrityError:
+        stored = ScanRecord.objects.filter(session=session, scan_id=scan_id).first()
+        if stored is None:
+            raise
         session.refresh_from_db()
-        return ScanRecord.objects.get(session=session, scan_id=scan_id)
+        return stored
 
 
 def answer_entry(station: Station, state: dict, entry: Entry, user) -> Answer:

@@ -3,10 +3,15 @@ the count of the last item); DONE posts ``ledger.count`` differences for that lo
 
 Items expected at the location but not scanned are counted as zero: a location count
 is the whole location. Blind mode hides the expected quantities.
+
+Each scan looks up the balance of the item scanned (one query) and the page shows a
+summary, the last item, and at most ``SHOWN`` rows (the latest scans, then balances not
+scanned yet) with "and N more": a scan costs the same queries and rendering in a bin
+of five balances as in one of five thousand.
 """
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery, Window
 from django.utils import timezone
 
 from inventory import ledger
@@ -17,6 +22,8 @@ from warehouses.models import Location
 
 from .base import Answer, Entry, Station, ok, refuse
 from .common import item_from, load_location, remember
+
+SHOWN = 50  # rows of the count table on the page; the rest is "and N more"
 
 
 def key(product_id: int, lot_id: int | None) -> str:
@@ -89,6 +96,9 @@ class CountStation(Station):
         else:
             lines.remove(line)
         line["counted"] += units
+        line["level"], line["expected"] = balance(
+            state["location"]["id"], found["product"]["id"], lot["id"] if lot else None
+        )
         lines.append(line)
         return ok(f"{label}: {line['counted']}.")
 
@@ -130,23 +140,56 @@ class CountStation(Station):
         return ok("Cancelled. Scan the location to count.")
 
     def view(self, state: dict) -> dict:
+        """The last item, a summary and at most ``SHOWN`` rows: latest scans first, then
+        (unless blind) balances not scanned yet; one query, whatever the location holds."""
+        lines = state.get("lines", [])
+        shown = lines[::-1][:SHOWN]
+        step = {
+            "last": lines[-1] if lines else None,
+            "lines": shown,
+            "scanned": len(lines),
+            "units": sum(line["counted"] for line in lines),
+            "more_lines": len(lines) - len(shown),
+        }
         if "location" not in state or state.get("blind"):
-            return {"lines": state.get("lines", [])}
-        levels = expected_levels(state["location"]["id"]).select_related("product", "lot")
-        expected = {key(row.product_id, row.lot_id): row for row in levels}
-        lines = [
-            {**line, "expected": getattr(expected.pop(line["key"], None), "on_hand", 0)}
-            for line in state["lines"]
+            return step
+        missing, not_scanned = not_scanned_levels(
+            state["location"]["id"],
+            [line["level"] for line in lines if line.get("level")],
+            SHOWN - len(shown),
+        )
+        step["missing"] = [
+            {"label": f"{sku} {name}" + (f" lot {lot}" if lot else ""), "expected": on_hand}
+            for sku, name, lot, on_hand in missing
         ]
-        missing = [
-            {
-                "label": f"{row.product.sku} {row.product.name}"
-                + (f" lot {row.lot.code}" if row.lot_id else ""),
-                "expected": row.on_hand,
-            }
-            for row in expected.values()
-        ]
-        return {"lines": lines, "missing": missing, "show_expected": True}
+        step["not_scanned"] = not_scanned
+        step["more_missing"] = not_scanned - len(missing)
+        step["show_expected"] = True
+        return step
+
+
+def balance(location_id: int, product_id: int, lot_id: int | None) -> tuple[int | None, int]:
+    """Return the id and on-hand units of the item's balance in the location (or None, 0)."""
+    row = (
+        StockLevel.objects.filter(location_id=location_id, product_id=product_id, lot_id=lot_id)
+        .values_list("pk", "on_hand")
+        .first()
+    )
+    return row if row else (None, 0)
+
+
+def not_scanned_levels(location_id: int, scanned: list[int], room: int) -> tuple[list, int]:
+    """Return up to ``room`` expected balances not among ``scanned`` ids as (sku, name, lot
+    code, on hand), and how many there are in all (one query: a window count rides along)."""
+    levels = expected_levels(location_id).exclude(pk__in=scanned)
+    if room <= 0:
+        return [], levels.count()
+    rows = list(
+        levels.annotate(total=Window(Count("id")))
+        .order_by("pk")
+        .values_list("product__sku", "product__name", "lot__code", "on_hand", "total")[:room]
+    )
+    return [row[:4] for row in rows], rows[0][4] if rows else 0
 
 
 def locations_by_last_count(limit: int = 200) -> list:

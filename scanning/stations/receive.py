@@ -149,9 +149,7 @@ class ReceiveStation(Station):
 
     def post(self, state: dict, location, user) -> Answer:
         item = state["item"]
-        line = PurchaseOrderLine.objects.select_related("order__supplier", "product").get(
-            pk=item["line"]
-        )
+        line = PurchaseOrderLine.objects.select_related("order", "product").get(pk=item["line"])
         expires_on = date.fromisoformat(item["expires_on"]) if item["expires_on"] else None
         try:
             receipt = receive_line(

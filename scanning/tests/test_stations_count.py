@@ -3,11 +3,14 @@
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory import ledger
 from inventory.models import Product, StockLevel, StockMove
 from scanning.models import StationSession
+from scanning.stations.count import SHOWN
 
 
 def on_hand(product, location) -> int:
@@ -131,11 +134,60 @@ def test_query_count_per_scan_does_not_grow(
 ):
     client.force_login(clerk)
     scan("count", "WH1-A-01")
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(14):
         scan("count", "MUG-001")
     for number in range(10):
         extra = Product.objects.create(sku=f"X-{number}", name="Extra")
         ledger.receive(product=extra, location=locations["bin1"], quantity=1, unit_cost=1)
         scan("count", f"X-{number}")
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(14):
         scan("count", "MUG-001")
+
+
+def rows(html: str) -> int:
+    return html.count("<tr><td>")
+
+
+def scan_in(scan, location: str, code: str = "MUG-001") -> tuple[int, str]:
+    """Start counting ``location``, time one item scan's queries, then cancel the count."""
+    scan("count", location)
+    with CaptureQueriesContext(connection) as queries:
+        html = scan("count", code).content.decode()
+    scan("count", action="cancel")  # drops the item
+    scan("count", action="cancel")  # leaves the location
+    return len(queries), html
+
+
+def test_a_scan_costs_the_same_in_a_location_of_many_balances(
+    client, clerk, scan, stocked, product, locations
+):
+    client.force_login(clerk)
+    for number in range(SHOWN + 30):
+        extra = Product.objects.create(sku=f"X-{number:03}", name="Extra")
+        ledger.receive(product=extra, location=locations["bin2"], quantity=1, unit_cost=1)
+    ledger.receive(product=product, location=locations["bin2"], quantity=7, unit_cost=1)
+    few, few_html = scan_in(scan, "WH1-A-01")  # 2 balances
+    many, many_html = scan_in(scan, "WH1-A-02")  # 81 balances
+    assert few == many
+    assert rows(few_html) == 2
+    assert rows(many_html) == SHOWN  # the scanned item and 49 of the 80 not scanned
+    assert "Last: <strong>MUG-001 Enamel mug</strong>, counted 1 (expected 7)" in many_html
+    assert "1 item scanned, 1 unit; 80 expected items not scanned yet" in many_html
+    assert "… and 31 more not scanned yet." in many_html
+
+
+def test_only_the_latest_scans_are_listed(client, clerk, scan, locations):
+    client.force_login(clerk)
+    for number in range(SHOWN + 5):
+        Product.objects.create(sku=f"X-{number:03}", name="Extra")
+    scan("count", "WH1-A-01")
+    for number in range(SHOWN + 5):
+        scan("count", f"X-{number:03}")
+    html = scan("count", "X-000").content.decode()
+    assert rows(html) == SHOWN
+    assert html.index("X-000 Extra") < html.index("X-054 Extra")  # newest first
+    assert "X-004 Extra" not in html  # the oldest scans fall off the page
+    assert "… and 5 more scanned items." in html
+    assert "55 items scanned, 56 units; 0 expected items not scanned yet" in html
+    state = StationSession.objects.get(user=clerk, station="count").state
+    assert len(state["lines"]) == SHOWN + 5  # all of them still count at DONE

@@ -1,12 +1,14 @@
 """The station framework: permissions, state kept on the server, one answer per scan_id."""
 
 import pytest
+from django.db import IntegrityError
 from django.urls import reverse
 
 from inventory import ledger
 from inventory.models import StockMove
 from scanning.models import ScanRecord, StationSession
-from scanning.stations.base import read_entry
+from scanning.stations import STATIONS
+from scanning.stations.base import read_entry, session_for, submit
 
 
 def test_anonymous_is_sent_to_login(client):
@@ -99,6 +101,19 @@ def test_same_scan_id_twice_posts_once(client, clerk, scan, locations, product):
         "Moved 1 × MUG-001"
     )
     assert ScanRecord.objects.filter(scan_id="same-id").count() == 1
+
+
+def test_an_integrity_error_not_about_the_scan_id_is_not_swallowed(clerk, product, monkeypatch):
+    station = STATIONS["lookup"]
+
+    def broken(state, entry, user):
+        raise IntegrityError("another constraint")
+
+    monkeypatch.setattr(station, "handle", broken)
+    session = session_for(clerk, station)
+    with pytest.raises(IntegrityError, match="another constraint"):
+        submit(session=session, station=station, code="MUG-001", scan_id="s-1", user=clerk)
+    assert not ScanRecord.objects.exists()
 
 
 def test_escape_cancels_the_current_step_only(client, clerk, scan, locations, product):

@@ -127,9 +127,9 @@ def test_same_scan_id_counts_once(client, clerk, scan, order):
 
 def test_query_count_per_scan(client, clerk, scan, order, django_assert_max_num_queries):
     client.force_login(clerk)
-    with django_assert_max_num_queries(25):
+    with django_assert_max_num_queries(23):
         scan("pick", order.number)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(12):
         scan("pick", "WH1-A-01")
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(12):
         scan("pick", "MUG-001")
