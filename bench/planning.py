@@ -14,10 +14,40 @@ import sys
 import time
 
 from bench.common import ROOT
+from inventory.models import Product
+from orders.models import Supplier, SupplierProduct
 from planning.demo import demand_from_shipments
 from planning.models import ImportedDemand, PlanLine, PlanRun
 
 SOURCE = "bench: shipments of the generated year"
+SUPPLIERS = 200  # each product gets a preferred offer from one of them, as a shop would have
+
+
+def prepare_offers() -> int:
+    """Give every product a preferred supplier offer (once; not timed); return their count.
+
+    Without offers every suggestion is "no supplier" and the replenishment page would be
+    measured without its supplier groups and totals.
+    """
+    if SupplierProduct.objects.filter(supplier__code__startswith="BENCH-S").exists():
+        return SupplierProduct.objects.filter(supplier__code__startswith="BENCH-S").count()
+    suppliers = Supplier.objects.bulk_create(
+        Supplier(code=f"BENCH-S{i:03d}", name=f"Bench supplier {i:03d}", default_lead_time_days=7)
+        for i in range(SUPPLIERS)
+    )
+    offers = (
+        SupplierProduct(
+            supplier=suppliers[product_id % SUPPLIERS],
+            product_id=product_id,
+            unit_cost="2.50",
+            lead_time_days=3 + product_id % 12,
+            minimum_order_quantity=1 + product_id % 3 * 5,
+            pack_size=(1, 6, 12)[product_id % 3],
+            preferred=True,
+        )
+        for product_id in Product.objects.order_by("id").values_list("id", flat=True).iterator()
+    )
+    return len(SupplierProduct.objects.bulk_create(offers, batch_size=5_000))
 
 
 def prepare_demand() -> dict:
@@ -73,7 +103,9 @@ def _stages(output: str) -> list[str]:
 
 def measure_planning(database_url: str) -> dict:
     """Prepare demand, time the plan, and describe what it stored."""
+    offers = prepare_offers()
     demand = prepare_demand()
+    print(f"  planning: {offers:,} preferred supplier offers", flush=True)
     print(f"  planning: {demand['rows']:,} demand rows ready; running manage.py plan", flush=True)
     process = run_plan_process(database_url)
     run = PlanRun.objects.order_by("-id").first()

@@ -15,7 +15,6 @@ class PlanLineFilter(django_filters.FilterSet):
         empty_label=_("All warehouses"),
     )
     supplier = django_filters.ModelChoiceFilter(
-        field_name="supplier_product__supplier",
         queryset=Supplier.objects.order_by("code"),
         to_field_name="code",
         empty_label=_("All suppliers"),

@@ -13,6 +13,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from inventory.models import Product
+from orders.models import Supplier
 from warehouses.models import Warehouse
 
 
@@ -118,6 +119,15 @@ class Policy(models.Model):
         return f"{self.get_kind_display()}"
 
 
+NO_SUPPLIER_RANK = 2_147_483_647  # sorts after every supplier on both databases
+
+
+def supplier_ranks() -> dict[int, int]:
+    """``{supplier_id: place by name}`` — the order the replenishment page groups in."""
+    ids = Supplier.objects.order_by("name", "id").values_list("id", flat=True)
+    return {supplier_id: rank for rank, supplier_id in enumerate(ids)}
+
+
 class PlanRun(models.Model):
     """One run of ``manage.py plan``: its progress while running, its result when done."""
 
@@ -159,6 +169,18 @@ class PlanLine(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         help_text="The preferred supplier's offer the suggestion is sized to.",
+    )
+    supplier = models.ForeignKey(
+        Supplier,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The supplier of ``supplier_product``, kept here so pages group without joins.",
+    )
+    supplier_rank = models.PositiveIntegerField(
+        default=NO_SUPPLIER_RANK,
+        help_text="Place of the supplier by name among all suppliers; lines without one last.",
     )
     policy = models.CharField(max_length=16, choices=Policy.Kind.choices)
     policy_is_default = models.BooleanField(default=True)
@@ -213,6 +235,12 @@ class PlanLine(models.Model):
         ]
         indexes = [
             models.Index(fields=["run", "warehouse", "suggested_qty"], name="plan_line_to_order"),
+            # The replenishment page: what to order, suppliers by name, in one index range.
+            models.Index(
+                fields=["run", "supplier_rank", "warehouse", "product"],
+                condition=models.Q(suggested_qty__gt=0),
+                name="plan_line_order_queue",
+            ),
             models.Index(fields=["run", "product"], name="plan_line_product"),
         ]
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from inventory.models import Product
 from orders.purchasing.services import rounded_quantity
 from planning import forecasting, history, leadtimes, policy_numbers, positions
-from planning.models import PlanLine, PlanRun, Policy
+from planning.models import NO_SUPPLIER_RANK, PlanLine, PlanRun, Policy, supplier_ranks
 from warehouses.models import Warehouse
 
 logger = logging.getLogger(__name__)
@@ -322,6 +322,7 @@ def _values(run, inputs: Inputs, policy, numbers, columns) -> dict[str, list]:
     """Every PlanLine column of every row, as lists in the order of the keys."""
     universe, position = inputs.universe, inputs.position
     offers = columns["lt_offer"].tolist()
+    ranks = supplier_ranks()
     ints = {
         "product_id": universe.product,
         "warehouse_id": universe.warehouse,
@@ -349,6 +350,11 @@ def _values(run, inputs: Inputs, policy, numbers, columns) -> dict[str, list]:
     values = {
         "run_id": [run.pk] * len(offers),
         "supplier_product_id": [offer.pk if offer else None for offer in offers],
+        "supplier_id": [offer.supplier_id if offer else None for offer in offers],
+        "supplier_rank": [
+            ranks.get(offer.supplier_id, NO_SUPPLIER_RANK) if offer else NO_SUPPLIER_RANK
+            for offer in offers
+        ],
         "unit_cost": [offer.unit_cost if offer else None for offer in offers],
         "policy": [str(kind) for kind in policy.kind.tolist()],
         "policy_is_default": policy.is_default.tolist(),

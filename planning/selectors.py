@@ -17,7 +17,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from planning.models import PlanLine, PlanRun
+from planning.models import NO_SUPPLIER_RANK, PlanLine, PlanRun
 
 MONEY = DecimalField(max_digits=24, decimal_places=6)
 LINE_COST = ExpressionWrapper(
@@ -44,13 +44,9 @@ def lines_to_order(run: PlanRun):
     return (
         PlanLine.objects.filter(run=run, suggested_qty__gt=0)
         .select_related("product", "warehouse", "supplier_product__supplier")
-        .order_by(
-            F("supplier_product__supplier__name").asc(nulls_last=True),
-            "supplier_product__supplier_id",
-            "warehouse_id",
-            "product__sku",
-            "id",
-        )
+        # Suppliers by name through the stored rank (no joins: the plan_line_order_queue
+        # index gives the page's keys in order).
+        .order_by("supplier_rank", "warehouse_id", "product_id")
     )
 
 
@@ -58,14 +54,14 @@ def supplier_totals(lines, supplier_ids) -> dict:
     """Per supplier in ``supplier_ids`` (``None``: no supplier): lines, cost and lead time over
     all of ``lines`` (every page of it, not only the one shown)."""
     rows = (
-        lines.filter(supplier_product__supplier_id__in=[s for s in supplier_ids if s])
+        lines.filter(supplier_id__in=[s for s in supplier_ids if s])
         .order_by()
-        .values("supplier_product__supplier_id")
+        .values("supplier_id")
         .annotate(count=Count("id"), cost=Sum(LINE_COST), lead_time=Max(LEAD_TIME))
     )
-    totals = {row["supplier_product__supplier_id"]: row for row in rows}
+    totals = {row["supplier_id"]: row for row in rows}
     if None in supplier_ids:
-        totals[None] = {"count": lines.filter(supplier_product__isnull=True).count()}
+        totals[None] = {"count": lines.filter(supplier_rank=NO_SUPPLIER_RANK).count()}
     return totals
 
 

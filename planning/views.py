@@ -46,9 +46,7 @@ def replenishment_context(query: QueryDict) -> dict:
         return context
     rows = filtered_rows(filterset)
     page_obj = KeysFirstPaginator(rows, PAGE_SIZE).get_page(query.get("page"))
-    suppliers = {
-        line.supplier_product.supplier_id if line.supplier_product else None for line in page_obj
-    }
+    suppliers = {line.supplier_id for line in page_obj}
     totals = selectors.supplier_totals(rows, suppliers) if suppliers else {}
     context["page_obj"] = page_obj
     context["groups"] = selectors.group_page(list(page_obj), totals)
@@ -61,7 +59,7 @@ def supplier_lines(query: QueryDict, supplier_code: str) -> list[str]:
     if run is None:
         return []
     rows = filtered_rows(PlanLineFilter(query or None, queryset=selectors.lines_to_order(run)))
-    ids = rows.filter(supplier_product__supplier__code=supplier_code).values_list("pk", flat=True)
+    ids = rows.filter(supplier__code=supplier_code).values_list("pk", flat=True)
     return [str(pk) for pk in ids]
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from planning.models import PlanLine, PlanRun
+from planning.models import NO_SUPPLIER_RANK, PlanLine, PlanRun, supplier_ranks
 
 
 def plan_run(**fields) -> PlanRun:
@@ -57,6 +57,12 @@ def plan_line(run: PlanRun, product, warehouse, supplier_product=None, **fields)
         product=product,
         warehouse=warehouse,
         supplier_product=supplier_product,
+        supplier=supplier_product.supplier if supplier_product else None,
+        supplier_rank=(
+            supplier_ranks()[supplier_product.supplier_id]
+            if supplier_product
+            else NO_SUPPLIER_RANK
+        ),
         **{**defaults, **fields},
     )
 
