@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from common.csvfiles import SafeWriter
+from common.dates import day_in_range
 from common.pages import render_list
 from inventory import valuation
 from warehouses.models import Warehouse
@@ -24,6 +25,7 @@ class ValuationReportForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         error_messages=DATE_ERRORS,
+        validators=[day_in_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("End of that day; default today."),
     )
@@ -40,6 +42,7 @@ class ValuationReportForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         error_messages=DATE_ERRORS,
+        validators=[day_in_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Default: the first day of the as-of month."),
     )
@@ -48,6 +51,7 @@ class ValuationReportForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         error_messages=DATE_ERRORS,
+        validators=[day_in_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Default: the as-of date."),
     )

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from common.dates import out_of_range
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.imports.files import ImportRefused, RowError, read_csv
@@ -64,9 +65,13 @@ def _parse_date(text: str) -> date:
     if not _ISO_DATE.match(text):
         raise ValueError(f"expiry “{text}” is not a date in the form YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"expiry “{text}” is not a real date") from None
+    problem = out_of_range(day, what="expiry")
+    if problem:
+        raise ValueError(problem)
+    return day
 
 
 def _parse_quantity(text: str) -> int:

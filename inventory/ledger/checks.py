@@ -8,6 +8,7 @@ Each returns the cleaned value or raises a ``LedgerError`` naming the field.
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from common.dates import out_of_range
 from inventory import errors
 from inventory.models import Lot, Product
 from warehouses.models import Location
@@ -129,4 +130,7 @@ def check_expiry_date(expires_on) -> date | None:
         not isinstance(expires_on, date) or isinstance(expires_on, datetime)
     ):
         raise errors.InvalidExpiry(f"“{expires_on}” is not an expiry date.", field="expires_on")
+    problem = expires_on and out_of_range(expires_on, what="The expiry date")
+    if problem:
+        raise errors.InvalidExpiry(problem, field="expires_on")
     return expires_on

@@ -16,6 +16,7 @@ from decimal import ROUND_FLOOR, Decimal
 from django.db.models import F
 from django.utils import timezone
 
+from common.dates import out_of_range
 from common.transactions import atomic_with_retry
 from inventory import errors as ledger_errors
 from inventory import ledger
@@ -125,6 +126,9 @@ def _check_entry(entry: _Entry, *, today: date, confirm_expired: bool) -> None:
         raise errors.InvalidDate(
             f"“{entry.expires_on}” is not an expiry date.", field="expires_on"
         )
+    problem = entry.expires_on and out_of_range(entry.expires_on, what="The expiry date")
+    if problem:
+        raise errors.InvalidDate(problem, field="expires_on")
     expiry = entry.expires_on
     if expiry is None:
         expiry = (
