@@ -43,9 +43,12 @@ class _Entry:
 
 
 def allowance(line: PurchaseOrderLine, tolerance_percent) -> int:
-    """Return the most units the line may receive in total: ordered × (1 + tolerance %), floor."""
+    """Return the most units the line may receive in total: ordered × (1 + tolerance %), floor.
+
+    Never more than ``quantity_received``'s column holds (32-bit on PostgreSQL).
+    """
     exact = Decimal(line.quantity_ordered) * (100 + Decimal(tolerance_percent)) / 100
-    return int(exact.to_integral_value(rounding=ROUND_FLOOR))
+    return min(int(exact.to_integral_value(rounding=ROUND_FLOOR)), checks.MAX_BALANCE)
 
 
 def _percent(value) -> str:
