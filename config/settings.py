@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "import_export",
     "ninja",  # its bundled Swagger UI for /api/v1/docs (no CDN, CSP-safe)
     "simple_history",
+    "common",  # no models: the same column limits on SQLite and PostgreSQL (common/columns.py)
     "warehouses",
     "inventory",
     "orders",

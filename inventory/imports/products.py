@@ -8,7 +8,14 @@ from django.db import transaction
 from django.db.models import Q
 
 from inventory.imports.files import ImportRefused, RowError, read_csv
-from inventory.imports.rows import check_rows, parse_decimal, parsed, required, where_in
+from inventory.imports.rows import (
+    check_rows,
+    parse_decimal,
+    parsed,
+    required,
+    storable_rows,
+    where_in,
+)
 from inventory.models import Product, ProductBarcode, StockLevel, normalize_gtin, sku_validator
 
 PRODUCT_COLUMNS = ("sku", "name", "gtin", "sell_price", "tracking", "fulfilment")
@@ -198,7 +205,9 @@ def validate_product_rows(
     Empty optional cells mean "the default" for a new product and "unchanged" for
     an existing one.
     """
+    rows, refused = storable_rows(rows)
     good, errors = check_rows(rows, _ProductFile(rows).check)
+    errors += refused
     # By line, whatever order the caller gave the rows in.
     errors.sort(key=lambda error: error.line)
     return good, errors

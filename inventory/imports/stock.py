@@ -17,6 +17,7 @@ from inventory.imports.rows import (
     parse_decimal,
     parsed,
     required,
+    storable_rows,
     where_in,
 )
 from inventory.ledger.checks import (
@@ -227,7 +228,9 @@ def validate_stock_rows(
     rows: list[tuple[int, dict[str, str]]],
 ) -> tuple[list[StockRow], list[RowError]]:
     """Check every opening-stock row; return (good rows, errors)."""
-    return check_rows(rows, _StockFile(rows).check)
+    rows, refused = storable_rows(rows)
+    good, errors = check_rows(rows, _StockFile(rows).check)
+    return good, sorted(errors + refused, key=lambda error: error.line)
 
 
 def import_stock(data: bytes | str, *, user=None) -> StockImportResult:
