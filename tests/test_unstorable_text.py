@@ -127,3 +127,42 @@ def test_the_admin_import_refuses_a_nul(client, admin_user):
     assert response.status_code == 200
     assert "line 2: name: Text must not contain NUL characters" in response.content.decode()
     assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/products/MUG%00/",
+        "/products/MUG%00/edit/",
+        "/warehouses/W%00/",
+        "/locations/L%00/",
+        "/channels/C%00/",
+        "/suppliers/S%00/",
+        "/purchase-orders/P%00/csv/",
+        "/labels/locations/L%00/",
+        "/labels/products/M%00/",
+    ],
+)
+def test_a_nul_in_the_address_is_not_found(client, admin_user, url):
+    client.force_login(admin_user)
+    client.raise_request_exception = False
+    assert client.get(url).status_code == 404
+
+
+def test_a_nul_in_an_api_address_is_a_json_404(client):
+    client.raise_request_exception = False
+    response = client.get("/api/v1/orders/A%00B")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("kind", ["lookup", "receive", "putaway", "pick", "count"])
+def test_a_scan_holding_a_nul_is_refused_with_a_message(client, admin_user, kind):
+    from scanning.models import ScanRecord
+
+    client.force_login(admin_user)
+    client.raise_request_exception = False
+    response = client.post(f"/scan/{kind}/", {"code": "AB\x00C", "scan_id": "s1"})
+    assert response.status_code == 200
+    assert "is not a code: Text must not contain NUL characters" in response.content.decode()
+    assert ScanRecord.objects.get().code == "AB\ufffdC"
