@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from inventory.imports.files import ImportRefused, RowError, read_csv
 from inventory.imports.rows import (
@@ -119,8 +120,12 @@ class _ProductFile:
 
     def __init__(self, rows: list[tuple[int, dict[str, str]]]):
         self.gtins, self.gtin_errors = _normalized_gtins(rows)
-        skus = {row.get("sku", "") for _, row in rows} - {""}
-        self.existing = {p.sku: p for p in where_in(Product.objects.all(), "sku", skus)}
+        keys = {row.get("sku", "").upper() for _, row in rows} - {""}
+        # SKUs ignore case: find the products whose SKU matches in any case.
+        by_key = Product.objects.annotate(sku_key=Upper("sku"))
+        found = list(where_in(by_key, "sku_key", keys))
+        self.existing = {p.sku: p for p in found}
+        self.existing_keys = {p.sku.upper(): p.sku for p in found}
         codes = set(self.gtins.values())
         self.gtin_owners = dict(
             where_in(Product.objects.values_list("gtin", "sku"), "gtin", codes)
@@ -137,6 +142,7 @@ class _ProductFile:
             )
         )
         self.sku_lines: dict[str, int] = {}
+        self.key_lines: dict[str, tuple[str, int]] = {}
         self.gtin_lines: dict[str, int] = {}
 
     def check(self, line: int, row: dict[str, str], problems: list[str]) -> ProductRow:
@@ -179,10 +185,24 @@ class _ProductFile:
                 raise ValidationError("SKU is longer than 64 characters")
         except ValidationError as exc:
             problems.append(f"SKU “{sku}”: {exc.messages[0]}")
+        key = sku.upper()
         if sku in self.sku_lines:
             problems.append(f"SKU {sku} appears again (first on line {self.sku_lines[sku]})")
+        elif key in self.key_lines:
+            first, first_line = self.key_lines[key]
+            problems.append(
+                f"SKU {sku} differs only in case from {first} on line {first_line} "
+                "(SKUs ignore case)"
+            )
         else:
             self.sku_lines[sku] = line
+            self.key_lines[key] = (sku, line)
+        owner = self.existing_keys.get(key)
+        if owner is not None and owner != sku:
+            problems.append(
+                f"SKU {sku} differs only in case from the existing product {owner} "
+                "(SKUs ignore case)"
+            )
 
     def _check_gtin(self, line: int, sku: str, gtin: str, problems: list[str]) -> None:
         if gtin in self.gtin_lines:
