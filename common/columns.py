@@ -8,7 +8,8 @@ text and whole numbers against what PostgreSQL holds, on every database:
   schemas, the CSV imports and ``storable_text`` (a Django validator) all use it;
 - ``apply_column_limits`` (run once by ``common.apps``) gives every model's text
   columns ``storable_text`` and every integer column the PostgreSQL range, so model
-  validation (admin, model forms, import-export) refuses the same values everywhere.
+  validation (admin, model forms, import-export) refuses the same values everywhere;
+  date columns get ``common.dates.day_in_range`` the same way.
   It changes the validators in memory only: no migration, nothing in the schema.
 """
 
@@ -17,6 +18,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils.deconstruct import deconstructible
+
+from common.dates import day_in_range
 
 # PostgreSQL's ranges (Django's defaults); SQLite would accept 64-bit values.
 INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
@@ -57,6 +60,8 @@ storable_text = StorableText()
 def _limits_for(field: models.Field) -> list:
     if isinstance(field, models.CharField | models.TextField):
         return [storable_text]
+    if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
+        return [day_in_range]
     bounds = INTEGER_RANGES.get(field.get_internal_type())
     if bounds is None or isinstance(field, models.AutoField | models.ForeignKey):
         return []

@@ -78,3 +78,11 @@ def test_list_filters_with_far_dates_answer_a_page(client, manager, url_name):
     response = client.get(reverse(url_name), {field: "9999-12-31"})
     assert response.status_code == 200
     assert "out of range" in html_of(response)
+
+
+def test_model_validation_refuses_a_far_lot_expiry(lot_product):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as info:
+        Lot(product=lot_product, code="FAR", expires_on=date(9999, 12, 31)).full_clean()
+    assert "out of range" in " ".join(info.value.message_dict["expires_on"])
