@@ -149,13 +149,6 @@ def test_a_nul_in_the_address_is_not_found(client, admin_user, url):
     assert client.get(url).status_code == 404
 
 
-def test_a_nul_in_an_api_address_is_a_json_404(client):
-    client.raise_request_exception = False
-    response = client.get("/api/v1/orders/A%00B")
-    assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
-
-
 @pytest.mark.parametrize("kind", ["lookup", "receive", "putaway", "pick", "count"])
 def test_a_scan_holding_a_nul_is_refused_with_a_message(client, admin_user, kind):
     from scanning.models import ScanRecord
