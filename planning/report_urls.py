@@ -1,0 +1,15 @@
+"""The planning reports under /reports/, named ``reports:<slug>``."""
+
+from django.urls import path
+
+from planning.reports import stock
+from planning.reports.base import report_view
+
+app_name = "reports"
+
+REPORTS = [stock.LOW_STOCK, stock.STOCKOUTS, stock.OVERSTOCK]
+
+urlpatterns = [
+    path(f"{report.slug.replace('_', '-')}/", report_view(report), name=report.slug)
+    for report in REPORTS
+]

@@ -1,0 +1,121 @@
+"""What every report page does: check a permission, filter, paginate, or stream the CSV."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import DecimalField, QuerySet
+
+from common.csvfiles import streaming_csv
+from common.pages import filtered_rows, paginate, render_list
+
+MONEY = DecimalField(max_digits=24, decimal_places=6)
+TEMPLATE = "planning/reports/report.html"
+# Buyers see units; costs, values and margins need the manager's valuation permission.
+BUYERS = "planning.view_planline"
+MANAGERS = "inventory.view_valuation"
+
+
+def money(value) -> Decimal | None:
+    """Round a money amount to cents for the page and the CSV."""
+    if value is None:
+        return None
+    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def one_decimal(value) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its header, how to read it from a row, and an optional link."""
+
+    header: str
+    value: Callable[[dict], object]
+    link: Callable[[dict], str | None] | None = None
+    number: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report: its name, rule, filters, rows and columns (see the package docstring)."""
+
+    slug: str
+    title: str
+    permission: str
+    filterset: type
+    rows: Callable[[object], QuerySet]
+    columns: list[Column]
+    rule: Callable[[dict], str]
+    totals: Callable[[QuerySet], list[tuple[str, object]]] | None = None
+    actions: Callable[[dict], list[tuple[str, str]]] = field(default=lambda params: [])
+
+    def params(self, filterset) -> dict:
+        """The filter values in force: the form's when valid, else the defaults."""
+        form = filterset.form
+        defaults = {name: f.initial for name, f in form.fields.items()}
+        if filterset.is_bound and form.is_valid():
+            given = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+            return {**defaults, **given}
+        return defaults
+
+    def cells(self, row: dict) -> list[object]:
+        return [column.value(row) for column in self.columns]
+
+
+def report_view(report: Report):
+    """The page (or ``?format=csv``) of ``report``."""
+
+    @login_required
+    @permission_required(report.permission, raise_exception=True)
+    def view(request):
+        query = request.GET.copy()
+        wants_csv = query.pop("format", [""])[-1] == "csv"
+        query.pop("page", None)
+        filterset = report.filterset(query or None)
+        params = report.params(filterset)
+        # The parameters (days, thresholds) shape the rows; the field filters then narrow them.
+        filterset.queryset = report.rows(params)
+        rows = filtered_rows(filterset)
+        if wants_csv:
+            header = [column.header for column in report.columns]
+            lines = (report.cells(row) for row in rows.iterator(chunk_size=2000))
+            return streaming_csv(f"{report.slug}.csv", header, lines)
+        page_obj = paginate(request, rows)
+        table = [
+            [
+                (column.value(row), column.link(row) if column.link else None, column.number)
+                for column in report.columns
+            ]
+            for row in page_obj
+        ]
+        context = {
+            "report": report,
+            "here": report.slug,
+            "rule": report.rule(params),
+            "filter": filterset,
+            "page_obj": page_obj,
+            "table": table,
+            "totals": report.totals(rows) if report.totals else [],
+            "actions": report.actions(params),
+            "csv_query": _csv_query(query),
+        }
+        return render_list(request, TEMPLATE, context)
+
+    view.__name__ = report.slug
+    return view
+
+
+def keep(queryset, name, value):
+    """A filter method for report parameters: the rows already use the value (``rows``)."""
+    return queryset
+
+
+def _csv_query(query) -> str:
+    csv = query.copy()
+    csv["format"] = "csv"
+    return csv.urlencode()
