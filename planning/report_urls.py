@@ -2,12 +2,18 @@
 
 from django.urls import path
 
-from planning.reports import stock
+from planning.reports import sales, stock, suppliers
 from planning.reports.base import report_view
 
 app_name = "reports"
 
-REPORTS = [stock.LOW_STOCK, stock.STOCKOUTS, stock.OVERSTOCK]
+REPORTS = [
+    stock.LOW_STOCK,
+    stock.STOCKOUTS,
+    stock.OVERSTOCK,
+    sales.CHANNEL_SALES,
+    suppliers.SUPPLIER_PERFORMANCE,
+]
 
 urlpatterns = [
     path(f"{report.slug.replace('_', '-')}/", report_view(report), name=report.slug)

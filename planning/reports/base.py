@@ -53,6 +53,9 @@ class Report:
     rule: Callable[[dict], str]
     totals: Callable[[QuerySet], list[tuple[str, object]]] | None = None
     actions: Callable[[dict], list[tuple[str, str]]] = field(default=lambda params: [])
+    # Rows built in Python from a few grouped queries (a list, small: one per supplier);
+    # the filters are all parameters then, applied by ``rows`` itself.
+    python_rows: bool = False
 
     def params(self, filterset) -> dict:
         """The filter values in force: the form's when valid, else the defaults."""
@@ -79,11 +82,16 @@ def report_view(report: Report):
         filterset = report.filterset(query or None)
         params = report.params(filterset)
         # The parameters (days, thresholds) shape the rows; the field filters then narrow them.
-        filterset.queryset = report.rows(params)
-        rows = filtered_rows(filterset)
+        if report.python_rows:
+            valid = not filterset.is_bound or filterset.is_valid()
+            rows = report.rows(params) if valid else []
+        else:
+            filterset.queryset = report.rows(params)
+            rows = filtered_rows(filterset)
         if wants_csv:
             header = [column.header for column in report.columns]
-            lines = (report.cells(row) for row in rows.iterator(chunk_size=2000))
+            each = iter(rows) if report.python_rows else rows.iterator(chunk_size=2000)
+            lines = (report.cells(row) for row in each)
             return streaming_csv(f"{report.slug}.csv", header, lines)
         page_obj = paginate(request, rows)
         table = [
