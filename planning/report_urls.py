@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.reports import sales, stock, suppliers
+from planning.reports import movement, sales, stock, suppliers
 from planning.reports.base import report_view
 
 app_name = "reports"
@@ -11,6 +11,8 @@ REPORTS = [
     stock.LOW_STOCK,
     stock.STOCKOUTS,
     stock.OVERSTOCK,
+    movement.SLOW_MOVERS,
+    movement.EXPIRING,
     sales.CHANNEL_SALES,
     suppliers.SUPPLIER_PERFORMANCE,
 ]
