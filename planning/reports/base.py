@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.db.models import DecimalField, QuerySet
 
 from common.csvfiles import streaming_csv
-from common.pages import filtered_rows, paginate, render_list
+from common.pages import PAGE_SIZE, filtered_rows, render_list
 
 MONEY = DecimalField(max_digits=24, decimal_places=6)
 TEMPLATE = "planning/reports/report.html"
@@ -56,6 +57,9 @@ class Report:
     # Rows built in Python from a few grouped queries (a list, small: one per supplier);
     # the filters are all parameters then, applied by ``rows`` itself.
     python_rows: bool = False
+    # Turns the filtered rows into what the columns read (e.g. ``values()`` with joined
+    # names); counting and totals use the rows before it, without those joins.
+    shape: Callable[[QuerySet], QuerySet] | None = None
 
     def params(self, filterset) -> dict:
         """The filter values in force: the form's when valid, else the defaults."""
@@ -84,16 +88,19 @@ def report_view(report: Report):
         # The parameters (days, thresholds) shape the rows; the field filters then narrow them.
         if report.python_rows:
             valid = not filterset.is_bound or filterset.is_valid()
-            rows = report.rows(params) if valid else []
+            plain = rows = report.rows(params) if valid else []
         else:
             filterset.queryset = report.rows(params)
-            rows = filtered_rows(filterset)
+            plain = filtered_rows(filterset)
+            rows = report.shape(plain) if report.shape else plain
         if wants_csv:
             header = [column.header for column in report.columns]
             each = iter(rows) if report.python_rows else rows.iterator(chunk_size=2000)
             lines = (report.cells(row) for row in each)
             return streaming_csv(f"{report.slug}.csv", header, lines)
-        page_obj = paginate(request, rows)
+        paginator = Paginator(rows, PAGE_SIZE)
+        paginator.count = len(plain) if report.python_rows else plain.count()
+        page_obj = paginator.get_page(request.GET.get("page"))
         table = [
             [
                 (column.value(row), column.link(row) if column.link else None, column.number)
@@ -108,7 +115,7 @@ def report_view(report: Report):
             "filter": filterset,
             "page_obj": page_obj,
             "table": table,
-            "totals": report.totals(rows) if report.totals else [],
+            "totals": report.totals(plain) if report.totals else [],
             "actions": report.actions(params),
             "csv_query": _csv_query(query),
         }

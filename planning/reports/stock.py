@@ -32,9 +32,13 @@ POSITION = ExpressionWrapper(
 
 
 def plan_lines():
-    """The latest finished plan's lines (none without a plan), with what every report shows."""
+    """The latest finished plan's lines (none without a plan)."""
     run = latest_run()
-    lines = PlanLine.objects.filter(run=run) if run else PlanLine.objects.none()
+    return PlanLine.objects.filter(run=run) if run else PlanLine.objects.none()
+
+
+def with_names(lines):
+    """What every plan report shows of a line, with the product, warehouse and supplier."""
     return lines.values(
         "id",
         "product_id",
@@ -52,6 +56,7 @@ def plan_lines():
         "stockout_days",
         "history_days",
         "unit_cost",
+        *lines.query.annotations,
     )
 
 
@@ -108,6 +113,7 @@ LOW_STOCK = Report(
     permission=BUYERS,
     filterset=PlanFilter,
     rows=low_stock_rows,
+    shape=with_names,
     columns=[
         SKU,
         NAME,
@@ -153,7 +159,7 @@ def stockout_rows(params):
         plan_lines()
         .filter(Q(available__lte=0) | Q(stockout_days__gt=0))
         .annotate(lost_units=lost)
-        .order_by("-stockout_days", "product_id", "warehouse_id")
+        .order_by("product_id", "warehouse_id")
     )
 
 
@@ -163,6 +169,7 @@ STOCKOUTS = Report(
     permission=BUYERS,
     filterset=StockoutFilter,
     rows=stockout_rows,
+    shape=with_names,
     columns=[
         SKU,
         NAME,
@@ -211,7 +218,7 @@ def overstock_rows(params):
             excess_units=excess,
             tied_up=ExpressionWrapper(Cast(excess, MONEY) * F("unit_cost"), output_field=MONEY),
         )
-        .order_by("-cover", "product_id", "warehouse_id")
+        .order_by("product_id", "warehouse_id")
     )
 
 
@@ -226,6 +233,7 @@ OVERSTOCK = Report(
     permission=MANAGERS,
     filterset=OverstockFilter,
     rows=overstock_rows,
+    shape=with_names,
     columns=[
         SKU,
         NAME,
