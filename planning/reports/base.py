@@ -98,9 +98,7 @@ def report_view(report: Report):
             each = iter(rows) if report.python_rows else rows.iterator(chunk_size=2000)
             lines = (report.cells(row) for row in each)
             return streaming_csv(f"{report.slug}.csv", header, lines)
-        paginator = Paginator(rows, PAGE_SIZE)
-        paginator.count = len(plain) if report.python_rows else plain.count()
-        page_obj = paginator.get_page(request.GET.get("page"))
+        page_obj = page_of(report, plain, rows, request.GET.get("page"))
         table = [
             [
                 (column.value(row), column.link(row) if column.link else None, column.number)
@@ -123,6 +121,30 @@ def report_view(report: Report):
 
     view.__name__ = report.slug
     return view
+
+
+class ShapedPaginator(Paginator):
+    """Counts the plain rows (no joins) and fetches a page keys-first: the page's ids from
+    the plain rows in their order, then the shaped rows (joins, subqueries) for those ids."""
+
+    def __init__(self, plain, shape, per_page):
+        super().__init__(plain, per_page)
+        self.shape = shape
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        keys = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
+        rows = {
+            row["id"]: row for row in self.shape(self.object_list.order_by().filter(pk__in=keys))
+        }
+        return self._get_page([rows[key] for key in keys if key in rows], number, self)
+
+
+def page_of(report: Report, plain, rows, number):
+    if report.python_rows or report.shape is None:
+        return Paginator(rows, PAGE_SIZE).get_page(number)
+    return ShapedPaginator(plain, report.shape, PAGE_SIZE).get_page(number)
 
 
 def keep(queryset, name, value):
