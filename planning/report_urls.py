@@ -11,7 +11,7 @@ REPORTS = [
     stock.LOW_STOCK,
     stock.STOCKOUTS,
     stock.OVERSTOCK,
-    movement.SLOW_MOVERS,
+    stock.SLOW_MOVERS,
     movement.EXPIRING,
     sales.CHANNEL_SALES,
     suppliers.SUPPLIER_PERFORMANCE,

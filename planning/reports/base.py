@@ -22,7 +22,7 @@ def money(value) -> Decimal | None:
     """Round a money amount to cents for the page and the CSV."""
     if value is None:
         return None
-    return Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def one_decimal(value) -> Decimal | None:

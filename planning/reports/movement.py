@@ -9,29 +9,21 @@ from datetime import timedelta
 
 import django_filters
 from django.db.models import (
-    Case,
-    DecimalField,
     ExpressionWrapper,
     F,
     FloatField,
-    IntegerField,
     OuterRef,
-    Q,
     Subquery,
     Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from inventory.models import CostLayer, StockLevel, StockMove
-from planning.reports.base import MANAGERS, MONEY, Column, Report, keep, money, one_decimal
+from inventory.models import CostLayer, StockLevel
+from planning.reports.base import MANAGERS, MONEY, Column, Report, keep, money
 from warehouses.models import Warehouse
-
-COST = DecimalField(max_digits=16, decimal_places=6)
 
 
 def average_cost(product_ref: str = "product_id"):
@@ -41,14 +33,17 @@ def average_cost(product_ref: str = "product_id"):
         .order_by()
         .values("product_id")
         .annotate(
+            # In floats: SQLite sums whole-number costs as integers and would divide
+            # them as integers.
             cost=ExpressionWrapper(
-                Sum(F("remaining") * F("unit_cost"), output_field=MONEY) / Sum("remaining"),
-                output_field=COST,
+                Cast(Sum(F("remaining") * F("unit_cost"), output_field=MONEY), FloatField())
+                / Cast(Sum("remaining"), FloatField()),
+                output_field=FloatField(),
             )
         )
         .values("cost")
     )
-    return Subquery(layers, output_field=COST)
+    return Subquery(layers, output_field=FloatField())
 
 
 def days_filter(default: int, label: str):
@@ -99,7 +94,9 @@ def expiring_shape(levels):
             "lot__expires_on",
         )
         .annotate(unit_cost=average_cost())
-        .annotate(value=ExpressionWrapper(F("on_hand") * F("unit_cost"), output_field=MONEY))
+        .annotate(
+            value=ExpressionWrapper(F("on_hand") * F("unit_cost"), output_field=FloatField())
+        )
     )
 
 
@@ -164,91 +161,4 @@ EXPIRING = Report(
         'adjustment form filled with the lot and a negative quantity; "Move" opens the '
         "transfer form to move it to a quarantine location."
     ),
-)
-
-
-# --- slow movers and dead stock ---------------------------------------------------------
-
-
-class SlowFilter(django_filters.FilterSet):
-    warehouse = warehouse_filter("location__warehouse")
-    days = days_filter(90, "No demand in (days)")
-    cover_days = days_filter(365, "Slow: cover above (days)")
-
-    class Meta:
-        model = StockLevel
-        fields = ["warehouse", "days", "cover_days"]
-
-
-def slow_rows(params):
-    days, cover = int(params["days"]), int(params["cover_days"])
-    since = timezone.now() - timedelta(days=days)
-    shipped = (
-        StockMove.objects.filter(
-            product_id=OuterRef("product_id"),
-            created_at__gte=since,
-            kind__in=[StockMove.Kind.SHIPMENT, StockMove.Kind.DROPSHIP],
-        )
-        .order_by()
-        .values("product_id")
-        .annotate(units=Sum("quantity"))
-        .values("units")
-    )
-    units_out = Coalesce(Subquery(shipped, output_field=IntegerField()), 0)
-    return (
-        StockLevel.objects.filter(on_hand__gt=0)
-        .values("product_id", "product__sku", "product__name")
-        .annotate(on_hand=Sum("on_hand"), units_out=units_out)
-        .filter(Q(units_out=0) | Q(on_hand__gt=Value(cover / days) * F("units_out")))
-        .annotate(
-            unit_cost=average_cost(),
-            value=ExpressionWrapper(F("on_hand") * F("unit_cost"), output_field=MONEY),
-            cover=Case(
-                When(units_out=0, then=None),
-                default=ExpressionWrapper(
-                    F("on_hand") * Value(float(days)) / F("units_out"), output_field=FloatField()
-                ),
-                output_field=FloatField(),
-            ),
-        )
-        .order_by("units_out", "product__sku")
-    )
-
-
-def slow_totals(rows):
-    return [("Value", money(rows.order_by().aggregate(total=Sum("value"))["total"] or 0))]
-
-
-def slow_state(row) -> str:
-    return "dead" if not row["units_out"] else "slow"
-
-
-SLOW_MOVERS = Report(
-    slug="slow_movers",
-    title="Slow movers and dead stock",
-    permission=MANAGERS,
-    filterset=SlowFilter,
-    rows=slow_rows,
-    columns=[
-        Column(
-            "SKU",
-            lambda row: row["product__sku"],
-            link=lambda row: reverse("product_detail", args=[row["product__sku"]]),
-        ),
-        Column("Product", lambda row: row["product__name"]),
-        Column("State", slow_state),
-        Column("On hand", lambda row: row["on_hand"], number=True),
-        Column("Units out in the period", lambda row: row["units_out"], number=True),
-        Column("Days of cover at that rate", lambda row: one_decimal(row["cover"]), number=True),
-        Column("Unit cost", lambda row: money(row["unit_cost"]), number=True),
-        Column("Value", lambda row: money(row["value"]), number=True),
-    ],
-    rule=lambda params: (
-        f"Products with stock on hand. Dead stock: no units shipped to customers (shipments "
-        f"and dropship) in the last {params['days']} days. Slow mover: some shipped, but "
-        f"the stock on hand would last more than {params['cover_days']} days at that rate "
-        f"(on hand × {params['days']} ÷ units out). Value = units on hand × the product's "
-        "average cost of its open FIFO cost layers."
-    ),
-    totals=slow_totals,
 )

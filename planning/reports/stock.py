@@ -56,6 +56,8 @@ def with_names(lines):
         "stockout_days",
         "history_days",
         "unit_cost",
+        "on_hand",
+        "pattern",
         *lines.query.annotations,
     )
 
@@ -254,4 +256,79 @@ OVERSTOCK = Report(
         "demand are in the slow movers report."
     ),
     totals=overstock_totals,
+)
+
+
+# --- slow movers and dead stock ---------------------------------------------------------
+
+
+class SlowFilter(PlanFilter):
+    cover_days = django_filters.NumberFilter(
+        label="Slow: cover above (days)", method=keep, initial=365, min_value=1, max_value=3650
+    )
+
+    class Meta(PlanFilter.Meta):
+        fields = ["warehouse", "supplier", "cover_days"]
+
+
+def slow_rows(params):
+    days = float(params["cover_days"])
+    dead = Q(pattern="none")
+    slow = Q(forecast_daily__gt=0, on_hand__gt=Value(days) * F("forecast_daily"))
+    return (
+        plan_lines()
+        .filter(on_hand__gt=0)
+        .filter(dead | slow)
+        .annotate(
+            stock_value=ExpressionWrapper(
+                Cast("on_hand", MONEY) * F("unit_cost"), output_field=MONEY
+            )
+        )
+        .order_by("product_id", "warehouse_id")
+    )
+
+
+def slow_totals(rows):
+    total = rows.order_by().aggregate(value=Sum("stock_value"))["value"]
+    return [("Value on hand", money(total or 0))]
+
+
+def slow_state(row) -> str:
+    return "dead" if row["pattern"] == "none" else "slow"
+
+
+def slow_cover(row):
+    if not row["forecast_daily"]:
+        return None
+    return one_decimal(row["on_hand"] / row["forecast_daily"])
+
+
+SLOW_MOVERS = Report(
+    slug="slow_movers",
+    title="Slow movers and dead stock",
+    permission=MANAGERS,
+    filterset=SlowFilter,
+    rows=slow_rows,
+    shape=with_names,
+    columns=[
+        SKU,
+        NAME,
+        WAREHOUSE,
+        Column("State", slow_state),
+        Column("On hand", lambda row: row["on_hand"], number=True),
+        Column("Forecast / day", lambda row: one_decimal(row["forecast_daily"]), number=True),
+        Column("Days of cover", slow_cover, number=True),
+        Column("Days of history", lambda row: row["history_days"], number=True),
+        Column("Unit cost", lambda row: money(row["unit_cost"]), number=True),
+        Column("Value on hand", lambda row: money(row["stock_value"]), number=True),
+        SUPPLIER,
+    ],
+    rule=lambda params: (
+        "From the latest plan, products with stock on hand. Dead stock: no demand at all in "
+        "the plan's demand history (its window is 90 days unless a policy asks for more; "
+        '"Days of history" shows how much the product has). Slow mover: the stock on hand '
+        f"would last more than {params['cover_days']} days at the forecast demand. Value = "
+        "units on hand × the plan's unit cost (the preferred supplier's price)."
+    ),
+    totals=slow_totals,
 )
