@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.reports import movement, sales, stock, suppliers
+from planning.reports import abc, movement, sales, stock, suppliers
 from planning.reports.base import report_view
 
 app_name = "reports"
@@ -13,6 +13,7 @@ REPORTS = [
     stock.OVERSTOCK,
     stock.SLOW_MOVERS,
     movement.EXPIRING,
+    abc.ABC_XYZ,
     sales.CHANNEL_SALES,
     suppliers.SUPPLIER_PERFORMANCE,
 ]
