@@ -108,7 +108,6 @@ def report_view(report: Report):
         ]
         context = {
             "report": report,
-            "here": report.slug,
             "rule": report.rule(params),
             "filter": filterset,
             "page_obj": page_obj,
