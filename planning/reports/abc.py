@@ -138,5 +138,5 @@ ABC_XYZ = Report(
         "weekly demand (σd·√7 ÷ 7·d̄ from the plan): X ≤ 0.5, Y ≤ 1.0, Z above or no demand. "
         "The totals give products · yearly value per cell (e.g. AX); choose a class to list it."
     ),
-    totals=lambda rows: getattr(rows, "matrix", []),
+    totals=lambda rows, params: getattr(rows, "matrix", []),
 )

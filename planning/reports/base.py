@@ -52,14 +52,14 @@ class Report:
     rows: Callable[[object], QuerySet]
     columns: list[Column]
     rule: Callable[[dict], str]
-    totals: Callable[[QuerySet], list[tuple[str, object]]] | None = None
+    totals: Callable[[QuerySet, dict], list[tuple[str, object]]] | None = None
     actions: Callable[[dict], list[tuple[str, str]]] = field(default=lambda params: [])
     # Rows built in Python from a few grouped queries (a list, small: one per supplier);
     # the filters are all parameters then, applied by ``rows`` itself.
     python_rows: bool = False
     # Turns the filtered rows into what the columns read (e.g. ``values()`` with joined
     # names); counting and totals use the rows before it, without those joins.
-    shape: Callable[[QuerySet], QuerySet] | None = None
+    shape: Callable[[QuerySet, dict], QuerySet] | None = None
 
     def params(self, filterset) -> dict:
         """The filter values in force: the form's when valid, else the defaults."""
@@ -92,13 +92,13 @@ def report_view(report: Report):
         else:
             filterset.queryset = report.rows(params)
             plain = filtered_rows(filterset)
-            rows = report.shape(plain) if report.shape else plain
+            rows = report.shape(plain, params) if report.shape else plain
         if wants_csv:
             header = [column.header for column in report.columns]
             each = iter(rows) if report.python_rows else rows.iterator(chunk_size=2000)
             lines = (report.cells(row) for row in each)
             return streaming_csv(f"{report.slug}.csv", header, lines)
-        page_obj = page_of(report, plain, rows, request.GET.get("page"))
+        page_obj = page_of(report, plain, rows, params, request.GET.get("page"))
         table = [
             [
                 (column.value(row), column.link(row) if column.link else None, column.number)
@@ -112,7 +112,7 @@ def report_view(report: Report):
             "filter": filterset,
             "page_obj": page_obj,
             "table": table,
-            "totals": report.totals(plain) if report.totals else [],
+            "totals": report.totals(plain, params) if report.totals else [],
             "actions": report.actions(params),
             "csv_query": _csv_query(query),
         }
@@ -126,24 +126,26 @@ class ShapedPaginator(Paginator):
     """Counts the plain rows (no joins) and fetches a page keys-first: the page's ids from
     the plain rows in their order, then the shaped rows (joins, subqueries) for those ids."""
 
-    def __init__(self, plain, shape, per_page):
+    def __init__(self, plain, shape, params, per_page):
         super().__init__(plain, per_page)
         self.shape = shape
+        self.params = params
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         keys = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
         rows = {
-            row["id"]: row for row in self.shape(self.object_list.order_by().filter(pk__in=keys))
+            row["id"]: row
+            for row in self.shape(self.object_list.order_by().filter(pk__in=keys), self.params)
         }
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 
-def page_of(report: Report, plain, rows, number):
+def page_of(report: Report, plain, rows, params, number):
     if report.python_rows or report.shape is None:
         return Paginator(rows, PAGE_SIZE).get_page(number)
-    return ShapedPaginator(plain, report.shape, PAGE_SIZE).get_page(number)
+    return ShapedPaginator(plain, report.shape, params, PAGE_SIZE).get_page(number)
 
 
 def keep(queryset, name, value):

@@ -37,7 +37,7 @@ def plan_lines():
     return PlanLine.objects.filter(run=run) if run else PlanLine.objects.none()
 
 
-def with_names(lines):
+def with_names(lines, params=None):
     """What every plan report shows of a line, with the product, warehouse and supplier."""
     return lines.values(
         "id",
@@ -224,7 +224,7 @@ def overstock_rows(params):
     )
 
 
-def overstock_totals(rows):
+def overstock_totals(rows, params):
     total = rows.order_by().aggregate(value=Sum("tied_up"))["value"]
     return [("Value tied up above the cover", money(total or 0))]
 
@@ -288,7 +288,7 @@ def slow_rows(params):
     )
 
 
-def slow_totals(rows):
+def slow_totals(rows, params):
     total = rows.order_by().aggregate(value=Sum("stock_value"))["value"]
     return [("Value on hand", money(total or 0))]
 
