@@ -110,6 +110,7 @@ def report_urls() -> dict[str, str]:
         "slow_movers",
         "expiring",
         "abc_xyz",
+        "turnover",
         "channel_sales",
         "supplier_performance",
     ]
