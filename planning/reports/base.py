@@ -52,7 +52,9 @@ class Report:
     rows: Callable[[object], QuerySet]
     columns: list[Column]
     rule: Callable[[dict], str]
-    totals: Callable[[QuerySet, dict], list[tuple[str, object]]] | None = None
+    # The totals line; a report that counts its rows in the same query returns
+    # ``(count, totals)`` so the pager does not count them again.
+    totals: Callable[[QuerySet, dict], list | tuple[int, list]] | None = None
     actions: Callable[[dict], list[tuple[str, str]]] = field(default=lambda params: [])
     # Rows built in Python from a few grouped queries (a list, small: one per supplier);
     # the filters are all parameters then, applied by ``rows`` itself.
@@ -98,7 +100,9 @@ def report_view(report: Report):
             each = iter(rows) if report.python_rows else rows.iterator(chunk_size=2000)
             lines = (report.cells(row) for row in each)
             return streaming_csv(f"{report.slug}.csv", header, lines)
-        page_obj = page_of(report, plain, rows, params, request.GET.get("page"))
+        totals = report.totals(plain, params) if report.totals else []
+        count, totals = totals if isinstance(totals, tuple) else (None, totals)
+        page_obj = page_of(report, plain, rows, params, request.GET.get("page"), count)
         table = [
             [
                 (column.value(row), column.link(row) if column.link else None, column.number)
@@ -112,7 +116,7 @@ def report_view(report: Report):
             "filter": filterset,
             "page_obj": page_obj,
             "table": table,
-            "totals": report.totals(plain, params) if report.totals else [],
+            "totals": totals,
             "actions": report.actions(params),
             "csv_query": _csv_query(query),
         }
@@ -142,10 +146,14 @@ class ShapedPaginator(Paginator):
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 
-def page_of(report: Report, plain, rows, params, number):
+def page_of(report: Report, plain, rows, params, number, count: int | None = None):
     if report.python_rows or report.shape is None:
-        return Paginator(rows, PAGE_SIZE).get_page(number)
-    return ShapedPaginator(plain, report.shape, params, PAGE_SIZE).get_page(number)
+        paginator = Paginator(rows, PAGE_SIZE)
+    else:
+        paginator = ShapedPaginator(plain, report.shape, params, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # counted with the totals
+    return paginator.get_page(number)
 
 
 def keep(queryset, name, value):

@@ -6,7 +6,7 @@ nothing over the sales history and show what the nightly plan saw.
 """
 
 import django_filters
-from django.db.models import ExpressionWrapper, F, FloatField, IntegerField, Q, Sum, Value
+from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerField, Q, Sum, Value
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -225,8 +225,8 @@ def overstock_rows(params):
 
 
 def overstock_totals(rows, params):
-    total = rows.order_by().aggregate(value=Sum("tied_up"))["value"]
-    return [("Value tied up above the cover", money(total or 0))]
+    sums = rows.order_by().aggregate(count=Count("id"), value=Sum("tied_up"))
+    return sums["count"], [("Value tied up above the cover", money(sums["value"] or 0))]
 
 
 OVERSTOCK = Report(
@@ -289,8 +289,8 @@ def slow_rows(params):
 
 
 def slow_totals(rows, params):
-    total = rows.order_by().aggregate(value=Sum("stock_value"))["value"]
-    return [("Value on hand", money(total or 0))]
+    sums = rows.order_by().aggregate(count=Count("id"), value=Sum("stock_value"))
+    return sums["count"], [("Value on hand", money(sums["value"] or 0))]
 
 
 def slow_state(row) -> str:
