@@ -62,6 +62,8 @@ class Report:
     # Turns the filtered rows into what the columns read (e.g. ``values()`` with joined
     # names); counting and totals use the rows before it, without those joins.
     shape: Callable[[QuerySet, dict], QuerySet] | None = None
+    # Python rows: fills in what the columns need (e.g. SKUs) for the rows shown only.
+    enrich: Callable[[list[dict]], None] | None = None
 
     def params(self, filterset) -> dict:
         """The filter values in force: the form's when valid, else the defaults."""
@@ -98,11 +100,13 @@ def report_view(report: Report):
         if wants_csv:
             header = [column.header for column in report.columns]
             each = iter(rows) if report.python_rows else rows.iterator(chunk_size=2000)
-            lines = (report.cells(row) for row in each)
+            lines = (report.cells(row) for row in enriched(report, each))
             return streaming_csv(f"{report.slug}.csv", header, lines)
         totals = report.totals(plain, params) if report.totals else []
         count, totals = totals if isinstance(totals, tuple) else (None, totals)
         page_obj = page_of(report, plain, rows, params, request.GET.get("page"), count)
+        if report.enrich:
+            report.enrich(list(page_obj.object_list))
         table = [
             [
                 (column.value(row), column.link(row) if column.link else None, column.number)
@@ -154,6 +158,22 @@ def page_of(report: Report, plain, rows, params, number, count: int | None = Non
     if count is not None:
         paginator.count = count  # counted with the totals
     return paginator.get_page(number)
+
+
+def enriched(report: Report, rows, size: int = 2000):
+    """``rows`` again, enriched ``size`` at a time when the report asks for it."""
+    if report.enrich is None:
+        yield from rows
+        return
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            report.enrich(chunk)
+            yield from chunk
+            chunk = []
+    report.enrich(chunk)
+    yield from chunk
 
 
 def keep(queryset, name, value):
