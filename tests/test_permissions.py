@@ -67,6 +67,7 @@ MANAGER_REPORTS = {
     "reports:slow_movers",
     "reports:expiring",
     "reports:abc_xyz",
+    "reports:turnover",
     "reports:channel_sales",
 }
 # Pages a clerk may not open; every other page is one a clerk may view.
