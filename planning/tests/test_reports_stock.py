@@ -236,3 +236,14 @@ def test_the_reports_nav_group_links_what_each_role_may_open(client, clerk, buye
     assert reverse("reports:abc_xyz") in html and reverse("reports:channel_sales") in html
     client.force_login(clerk)
     assert low not in html_of(client.get(reverse("dashboard")))
+
+
+def test_an_htmx_filter_gets_the_results_only(client, buyer, boundary_plan):
+    client.force_login(buyer)
+    url = reverse("reports:low_stock")
+    response = client.get(url, {"warehouse": "WH2"}, headers={"HX-Request": "true"})
+    html = html_of(response)
+    assert html.lstrip().startswith('<div id="results"')
+    assert "<nav" not in html and "JAR-1" in html and "MUG-1" not in html
+    assert "HX-Request" in response["Vary"]
+    assert "format=csv" in html and "warehouse=WH2" in html  # the CSV keeps the filters
