@@ -70,6 +70,7 @@ from inventory.valuation.results import (
     ValuationRow,
     cents,
 )
+from inventory.valuation.stored import add_period, backdated_products, positions_at
 
 __all__ = [
     "AVERAGE",
@@ -220,6 +221,30 @@ def _cogs_rows(period: Period, products: dict, prices: PricesHook | None) -> lis
     return rows
 
 
+def _positions(until: datetime | None, period: Period | None) -> dict[int, Position]:
+    """Read the stored positions (``stored``); replay only the products they cannot answer."""
+    skip = backdated_products()
+    positions: dict[int, Position] = {}
+    if until is not None:
+        positions, missing = positions_at(until, skip)
+        skip |= missing
+    if period is not None:
+        skip |= add_period(period, skip)
+    if not skip:
+        return positions
+    part = None
+    if period is not None:
+        part = Period(period.start, period.end, period.warehouse_id, period.keep_shipments)
+    for product_id in skip:
+        positions.pop(product_id, None)
+    positions.update(replay(until=until, period=part, products=skip))
+    if part is not None:
+        period.totals.update(part.totals)
+        period.shipments.extend(part.shipments)
+        period.shipments.sort(key=lambda shipment: shipment.move_id)
+    return positions
+
+
 def report(
     *,
     as_of: date | None = None,
@@ -249,7 +274,7 @@ def report(
             warehouse_id=warehouse_id,
             keep_shipments=with_shipments or prices is not None,
         )
-    positions = replay(until=until, period=period)
+    positions = _positions(until, period)
     products = _products()
     valuation = None
     if as_of is not None:

@@ -1,0 +1,94 @@
+"""The report's fast path: read the positions the ledger stored on each move.
+
+Every move carries the product's position after it (``inventory.ledger.position``).
+For a product whose moves were posted in time order, the moves before a date are
+the first ones in posting order, so the position on its last move before the date
+(``move_product_asof_idx``: one index probe per product) is what a replay up to that
+date gives, and a shipment's stored average is the average of its moment. Products
+with a backdated move (``backdated``, a partial index) or a move without a stored
+position are returned to the caller to replay.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import OuterRef, Subquery
+
+from inventory.ledger.position import STATE_FIELDS, Position
+from inventory.models import Product, StockMove
+from inventory.valuation.replay import Period, as_decimal, count_shipment, raw_rows
+
+
+def backdated_products() -> set[int]:
+    """Return the products with a move posted with an earlier time than the one before it."""
+    return set(
+        StockMove.objects.filter(backdated=True)
+        .order_by()
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+
+
+def positions_at(until: datetime, skip: set[int]) -> tuple[dict[int, Position], set[int]]:
+    """Return each product's stored position before ``until`` and the products lacking one.
+
+    Products in ``skip`` are left out.
+    """
+    last = (
+        StockMove.objects.filter(product_id=OuterRef("pk"), created_at__lt=until)
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
+    keys = Product.objects.order_by().annotate(last=Subquery(last)).values("last")
+    rows = (
+        StockMove.objects.filter(pk__in=keys).order_by().values_list("product_id", *STATE_FIELDS)
+    )
+    positions: dict[int, Position] = {}
+    missing: set[int] = set()
+    for product_id, units, value, average in raw_rows(rows):
+        if product_id in skip:
+            continue
+        if units is None:
+            missing.add(product_id)
+            continue
+        positions[product_id] = Position(units, as_decimal(value), as_decimal(average))
+    return positions, missing
+
+
+def add_period(period: Period, skip: set[int]) -> set[int]:
+    """Count the period's shipments at their stored average; return products lacking one."""
+    rows = list(
+        raw_rows(
+            StockMove.objects.filter(
+                kind=StockMove.Kind.SHIPMENT,
+                from_location__isnull=False,
+                created_at__gte=period.start,
+                created_at__lt=period.end,
+            )
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "product_id",
+                "quantity",
+                "from_location__warehouse_id",
+                "total_cost",
+                "created_at",
+                "document_type_id",
+                "document_id",
+                "average_cost_after",
+            )
+        )
+    )
+    missing = {row[1] for row in rows if row[8] is None and row[1] not in skip}
+    for row in rows:
+        if row[1] in skip or row[1] in missing:
+            continue
+        count_shipment(
+            period,
+            row,
+            row[3],
+            as_decimal(row[4]),
+            as_decimal(row[8]),
+        )
+    return missing
