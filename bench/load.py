@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from bench.scenario import Event, Scenario
 from inventory import ledger
 from inventory.ledger.checks import COST_PLACES
+from inventory.ledger.position import Position
 from inventory.models import (
     CostLayer,
     Lot,
@@ -40,6 +41,10 @@ MOVE_FIELDS = [
     "reason",
     "reference",
     "created_at",
+    "units_after",
+    "value_after",
+    "average_cost_after",
+    "backdated",
 ]
 
 
@@ -156,6 +161,8 @@ class BulkWriter:
         self.moves: list[tuple] = []
         self.reservations: list[tuple] = []
         self.move_count = 0
+        # product_pk -> [position after its last move, that move's time] (as the ledger stores)
+        self.positions: dict[int, list] = {}
 
     def _level(self, key, at, create=True):
         level = self.levels.get(key)
@@ -200,6 +207,10 @@ class BulkWriter:
     ) -> int:
         move_id = self.next_move_id
         self.next_move_id += 1
+        state = self.positions.setdefault(product_id, [Position(), None])
+        position, previous_at = state
+        position.apply(quantity, from_location_id, to_location_id, total_cost)
+        state[1] = created_at
         self.moves.append(
             (
                 move_id,
@@ -214,6 +225,10 @@ class BulkWriter:
                 reason,
                 "",
                 created_at,
+                position.quantity,
+                position.fifo_value,
+                position.average_cost,
+                previous_at is not None and created_at < previous_at,
             )
         )
         if len(self.moves) >= BATCH * 4:

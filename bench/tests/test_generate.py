@@ -27,6 +27,10 @@ def snapshot() -> dict:
             "total_cost",
             "reason",
             "created_at",
+            "units_after",
+            "value_after",
+            "average_cost_after",
+            "backdated",
         )
     )
     levels = sorted(
