@@ -21,6 +21,7 @@ from inventory.models import (
     CostLayer,
     Lot,
     Product,
+    ProductPosition,
     ReservationEntry,
     StockLevel,
     StockMove,
@@ -28,7 +29,16 @@ from inventory.models import (
 from warehouses.models import Location, Warehouse
 
 BATCH = 5_000
-LEDGER_TABLES = (Product, Lot, StockMove, StockLevel, CostLayer, ReservationEntry, Location)
+LEDGER_TABLES = (
+    Product,
+    Lot,
+    StockMove,
+    StockLevel,
+    CostLayer,
+    ReservationEntry,
+    ProductPosition,
+    Location,
+)
 
 MOVE_FIELDS = [
     "id",
@@ -163,7 +173,7 @@ class BulkWriter:
         self.moves: list[tuple] = []
         self.reservations: list[tuple] = []
         self.move_count = 0
-        # product_pk -> [position after its last move, that move's time] (as the ledger stores)
+        # product_pk -> [position after its last move, its time, its id] (as the ledger stores)
         self.positions: dict[int, list] = {}
 
     def _level(self, key, at, create=True):
@@ -209,10 +219,10 @@ class BulkWriter:
     ) -> int:
         move_id = self.next_move_id
         self.next_move_id += 1
-        state = self.positions.setdefault(product_id, [Position(), None])
-        position, previous_at = state
+        state = self.positions.setdefault(product_id, [Position(), None, None])
+        position, previous_at, _ = state
         position.apply(quantity, from_location_id, to_location_id, total_cost)
-        state[1] = created_at
+        state[1], state[2] = created_at, move_id
         self.moves.append(
             (
                 move_id,
@@ -365,6 +375,14 @@ class BulkWriter:
             (
                 (product, location, lot, on_hand, committed, updated_at)
                 for (product, location, lot), (_, on_hand, committed, updated_at) in ordered
+            ),
+        )
+        insert_rows(
+            ProductPosition,
+            ["product", "move", "units", "value", "average_cost", "moved_at"],
+            (
+                (product, move_id, pos.quantity, pos.fifo_value, pos.average_cost, moved_at)
+                for product, (pos, moved_at, move_id) in sorted(self.positions.items())
             ),
         )
         insert_rows(

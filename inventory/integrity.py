@@ -7,7 +7,13 @@ from decimal import Decimal
 from django.db.models import Sum
 
 from inventory.ledger.position import STATE_FIELDS, Position
-from inventory.models import CostLayer, ReservationEntry, StockLevel, StockMove
+from inventory.models import (
+    CostLayer,
+    ProductPosition,
+    ReservationEntry,
+    StockLevel,
+    StockMove,
+)
 
 Key = tuple[int, int, int | None]
 
@@ -168,14 +174,28 @@ def _moves_in_product_order():
 
 
 class _PositionCheck:
-    """Replays one product's position and compares it with the one stored on each move."""
+    """Replays one product's position and compares it with the one stored on each move
+    and, at the end, with its ``ProductPosition`` (the copy of the last move's)."""
 
-    def __init__(self):
+    def __init__(self, product_id: int, current: dict):
+        self.product_id = product_id
+        self.current = current.pop(product_id, None)
         self.position = Position()
         self.reported = False
+        self.last_move = None
+
+    def close(self) -> Iterator[str]:
+        got = self.current
+        if got is None or got[0] != self.last_move or not self.position.matches(*got[1:]):
+            yield (
+                f"ProductPosition of product {self.product_id}: {got or 'missing'}, replay "
+                f"says move {self.last_move} units={self.position.quantity} "
+                f"value={self.position.fifo_value} average={self.position.average_cost}"
+            )
 
     def check(self, row: tuple) -> Iterator[str]:
         pk, product_id, quantity, from_id, to_id, _unit, total_cost, *stored = row
+        self.last_move = pk
         self.position.apply(quantity, from_id, to_id, total_cost)
         if self.reported or self.position.matches(*stored):
             return
@@ -209,13 +229,20 @@ def cost_layer_differences() -> Iterator[str]:
     )
     remaining_totals = _remaining_by_product()
     layers = _layers_by_move()
+    current = {
+        row[0]: row[1:]
+        for row in ProductPosition.objects.values_list(
+            "product_id", "move_id", "units", "value", "average_cost"
+        ).iterator(chunk_size=5000)
+    }
     replay = positions = None
     for row in _moves_in_product_order().iterator(chunk_size=5000):
         pk, product_id, quantity, from_location_id, to_location_id, unit_cost, total_cost = row[:7]
         if replay is None or replay.product_id != product_id:
             if replay is not None:
                 yield from replay.close()
-            replay, positions = _FifoReplay(product_id), _PositionCheck()
+                yield from positions.close()
+            replay, positions = _FifoReplay(product_id), _PositionCheck(product_id, current)
         yield from positions.check(row)
         layer_id, layer_product_id, layer_quantity, layer_remaining, layer_cost = layers.pop(
             pk, (None,) * 5
@@ -235,6 +262,9 @@ def cost_layer_differences() -> Iterator[str]:
             yield from replay.take_out(pk, quantity, total_cost)
     if replay is not None:
         yield from replay.close()
+        yield from positions.close()
+    for product_id in current:
+        yield f"ProductPosition of product {product_id}, which has no moves"
     yield from _unit_total_differences(remaining_totals, on_hand)
 
 

@@ -470,3 +470,23 @@ class CostLayer(models.Model):
 
     def __str__(self):
         return f"{self.remaining}/{self.quantity} × {self.product_id} @ {self.unit_cost}"
+
+
+class ProductPosition(models.Model):
+    """A product's position after its last move: a copy of that move's stored position.
+
+    Written by the ledger with each move, under the product lock; the valuation as of
+    today reads these 1 row per product instead of looking up each product's last move.
+    """
+
+    product = models.OneToOneField(
+        Product, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    move = models.ForeignKey(StockMove, on_delete=models.PROTECT, related_name="+")
+    units = models.BigIntegerField()
+    value = models.DecimalField(max_digits=24, decimal_places=6)
+    average_cost = models.DecimalField(max_digits=16, decimal_places=6)
+    moved_at = models.DateTimeField(help_text="created_at of the move")
+
+    def __str__(self):
+        return f"{self.product_id}: {self.units} units"

@@ -36,7 +36,7 @@ from inventory.ledger.checks import (
 from inventory.ledger.costing import add_layer, consume_layers, current_average_cost
 from inventory.ledger.locks import change_level, lock_levels, lock_product, lock_products
 from inventory.ledger.lots import get_or_create_lot, receipt_lot
-from inventory.ledger.position import stamp
+from inventory.ledger.position import post_move
 from inventory.models import Lot, Product, ReservationEntry, StockLevel, StockMove
 from warehouses.models import Location
 
@@ -95,10 +95,8 @@ def _announce_transfer(product: Product, source: Location, target: Location) -> 
 
 
 def _post_move(**fields) -> StockMove:
-    # The product's position after the move goes into the same insert (``position``).
-    move = StockMove(**stamp(fields))
-    move.save()
-    return move
+    # With the product's position after the move, in the same insert (``position``).
+    return post_move(**fields)
 
 
 # --- the operations -----------------------------------------------------------------

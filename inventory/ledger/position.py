@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from inventory.ledger.checks import COST_PLACES
-from inventory.models import StockMove
+from inventory.models import ProductPosition, StockMove
 
 ZERO = Decimal("0")
 STATE_FIELDS = ("units_after", "value_after", "average_cost_after")
@@ -73,23 +73,29 @@ class Position:
         )
 
 
-def last_position(product_id: int) -> tuple[Position, datetime | None]:
-    """Return the position stored on the product's last posted move and that move's time.
+def last_position(product_id: int) -> tuple[Position, datetime | None, bool]:
+    """Return the product's position after its last move, that move's time, and whether
+    the product has a ``ProductPosition`` row.
 
     Called under the product lock, so no other move of the product can be posted
-    between this read and the insert that stores the next position.
+    between this read and the writes that store the next position.
     """
     row = (
-        StockMove.objects.filter(product_id=product_id)
-        .order_by("-id")
-        .values_list(*STATE_FIELDS, "created_at")
+        ProductPosition.objects.filter(pk=product_id)
+        .values_list("units", "value", "average_cost", "moved_at")
         .first()
     )
-    if row is None:
-        return Position(), None
-    if row[0] is None:
-        return _replayed(product_id), row[3]
-    return Position(row[0], Decimal(str(row[1])), Decimal(str(row[2]))), row[3]
+    if row is not None:
+        return Position(row[0], Decimal(str(row[1])), Decimal(str(row[2]))), row[3], True
+    previous_at = (
+        StockMove.objects.filter(product_id=product_id)
+        .order_by("-id")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if previous_at is None:
+        return Position(), None, False
+    return _replayed(product_id), previous_at, False
 
 
 def _replayed(product_id: int) -> Position:
@@ -105,15 +111,33 @@ def _replayed(product_id: int) -> Position:
     return position
 
 
-def stamp(fields: dict) -> dict:
-    """Add the position after the move described by ``fields`` (the product is locked)."""
+def post_move(**fields) -> StockMove:
+    """Insert the move described by ``fields`` with the product's position after it, and
+    make that the product's ``ProductPosition`` (the product is locked)."""
     product = fields["product"]
-    position, previous_at = last_position(product.pk)
+    position, previous_at, known = last_position(product.pk)
     position.apply(
         fields["quantity"],
         fields.get("from_location"),
         fields.get("to_location"),
         fields.get("total_cost"),
     )
-    backdated = previous_at is not None and fields["created_at"] < previous_at
-    return {**fields, **position.as_fields(), "backdated": backdated}
+    at = fields["created_at"]
+    move = StockMove(
+        **fields,
+        **position.as_fields(),
+        backdated=previous_at is not None and at < previous_at,
+    )
+    move.save()
+    current = {
+        "move": move,
+        "units": position.quantity,
+        "value": position.fifo_value,
+        "average_cost": position.average_cost,
+        "moved_at": at,
+    }
+    if known:
+        ProductPosition.objects.filter(pk=product.pk).update(**current)
+    else:
+        ProductPosition.objects.create(product=product, **current)
+    return move

@@ -13,28 +13,57 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Subquery, Value
 
 from inventory.ledger.position import STATE_FIELDS, Position
-from inventory.models import Product, StockMove
+from inventory.models import Product, ProductPosition, StockMove
 from inventory.valuation.replay import Period, as_decimal, count_shipment, raw_rows
 
 
-def backdated_products() -> set[int]:
-    """Return the products with a move posted with an earlier time than the one before it."""
-    return set(
+def backdated_products(until: datetime | None = None) -> tuple[set[int], bool]:
+    """Return the products with a move posted with an earlier time than the one before it,
+    and whether any move is dated ``until`` or later.
+
+    One query, a UNION (which also drops repeats) so that each half walks its own index (the partial index of
+    backdated moves, the index on the time): an OR of the two scanned every move.
+    """
+    backdated = (
         StockMove.objects.filter(backdated=True)
         .order_by()
-        .values_list("product_id", flat=True)
-        .distinct()
+        .annotate(is_later=Value(False))
+        .values_list("product_id", "is_later")
     )
+    if until is not None:
+        later = (
+            StockMove.objects.filter(created_at__gte=until)
+            .order_by()
+            .annotate(is_later=Value(True))
+            .values_list("product_id", "is_later")
+        )
+        backdated = backdated.union(later).order_by()
+    products, any_later = set(), False
+    for product_id, is_later in backdated:
+        if is_later:
+            any_later = True
+        else:
+            products.add(product_id)
+    return products, any_later
 
 
-def positions_at(until: datetime, skip: set[int]) -> tuple[dict[int, Position], set[int]]:
+def positions_at(
+    until: datetime, skip: set[int], *, later: bool = True
+) -> tuple[dict[int, Position], set[int]]:
     """Return each product's stored position before ``until`` and the products lacking one.
 
-    Products in ``skip`` are left out.
+    Products in ``skip`` are left out. When no move is dated ``until`` or later
+    (``later`` False: the valuation as of today), the positions are the
+    ``ProductPosition`` rows: one narrow row per product, read in one pass.
     """
+    if not later:
+        current = ProductPosition.objects.order_by().values_list(
+            "product_id", "units", "value", "average_cost"
+        )
+        return _positions(raw_rows(current), skip)
     last = (
         StockMove.objects.filter(product_id=OuterRef("pk"), created_at__lt=until)
         .order_by("-created_at", "-id")
@@ -44,9 +73,13 @@ def positions_at(until: datetime, skip: set[int]) -> tuple[dict[int, Position], 
     rows = (
         StockMove.objects.filter(pk__in=keys).order_by().values_list("product_id", *STATE_FIELDS)
     )
+    return _positions(raw_rows(rows), skip)
+
+
+def _positions(rows, skip: set[int]) -> tuple[dict[int, Position], set[int]]:
     positions: dict[int, Position] = {}
     missing: set[int] = set()
-    for product_id, units, value, average in raw_rows(rows):
+    for product_id, units, value, average in rows:
         if product_id in skip:
             continue
         if units is None:
