@@ -56,6 +56,7 @@ from django.db.models import Sum
 from django.utils.module_loading import import_string
 
 from inventory.models import Product, StockMove
+from inventory.valuation.current import CurrentValuation, current_valuation
 from inventory.valuation.replay import Period, Position, as_decimal, raw_rows, replay
 from inventory.valuation.results import (
     AVERAGE,
@@ -89,6 +90,7 @@ __all__ = [
     "csv_lines",
     "end_of_day",
     "inventory_value",
+    "page_report",
     "report",
     "shipment_costs",
     "start_of_day",
@@ -131,10 +133,20 @@ def _quantities_by_warehouse(until: datetime, warehouse_id: int | None) -> dict:
     return held
 
 
-def _products() -> dict[int, tuple[str, str, Decimal]]:
+def _products(ids=None) -> dict[int, tuple[str, str, Decimal]]:
+    """``{pk: (sku, name, sell price)}`` of every product, or of ``ids`` only."""
     # Raw rows: Django's per-value converters were most of the report's time at 50,000 SKUs.
-    rows = raw_rows(Product.objects.order_by().values_list("pk", "sku", "name", "sell_price"))
-    return {pk: (sku, name, as_decimal(price)) for pk, sku, name, price in rows}
+    found = {}
+    queryset = Product.objects.order_by().values_list("pk", "sku", "name", "sell_price")
+    if ids is None:
+        chunks = [queryset]
+    else:
+        ids = sorted(ids)
+        chunks = [queryset.filter(pk__in=ids[i : i + 5000]) for i in range(0, len(ids), 5000)]
+    for chunk in chunks:
+        for pk, sku, name, price in raw_rows(chunk):
+            found[pk] = (sku, name, as_decimal(price))
+    return found
 
 
 def _valuation_rows(
@@ -272,7 +284,7 @@ def report(
             keep_shipments=with_shipments or prices is not None,
         )
     positions = _positions(until, period)
-    products = _products()
+    products = _products(None if as_of is not None else period.totals.keys())
     valuation = None
     if as_of is not None:
         held = (
@@ -297,6 +309,18 @@ def report(
             shipments=period.shipments,
         )
     return valuation, cogs
+
+
+def page_report(
+    *, as_of: date, date_from: date, date_to: date, warehouse=None
+) -> tuple[Valuation | CurrentValuation, CogsReport]:
+    """``report`` for the report page: as of today in all warehouses, the valuation's
+    totals and rows come from ``ProductPosition`` in SQL (``current``), a page at a time."""
+    later = warehouse is not None or backdated_products(end_of_day(as_of))[1]
+    if later:
+        return report(as_of=as_of, date_from=date_from, date_to=date_to, warehouse=warehouse)
+    cogs = cost_of_goods_sold(date_from=date_from, date_to=date_to)
+    return current_valuation(as_of), cogs
 
 
 def inventory_value(*, as_of: date, warehouse=None, by_warehouse: bool = False) -> Valuation:

@@ -24,8 +24,9 @@ def backdated_products(until: datetime | None = None) -> tuple[set[int], bool]:
     """Return the products with a move posted with an earlier time than the one before it,
     and whether any move is dated ``until`` or later.
 
-    One query, a UNION (which also drops repeats) so that each half walks its own index (the partial index of
-    backdated moves, the index on the time): an OR of the two scanned every move.
+    One query, a UNION (which also drops repeats) so that each half walks its own
+    index (the partial index of backdated moves, the index on the time): an OR of
+    the two scanned every move.
     """
     backdated = (
         StockMove.objects.filter(backdated=True)
