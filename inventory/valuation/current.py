@@ -14,22 +14,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import BigIntegerField, Count, F, Q, Sum
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 
 from inventory.models import ProductPosition
 from inventory.valuation.replay import as_decimal, raw_rows
 from inventory.valuation.results import ValuationRow
-
-MICRO = 1_000_000
+from inventory.valuation.stored import MICRO, micro_sum
 
 
 def _held():
     return ProductPosition.objects.filter(~Q(units=0) | ~Q(value=0)).order_by()
-
-
-def _micro(expression):
-    return Coalesce(Sum(Cast(Round(expression * MICRO), BigIntegerField())), 0)
 
 
 class StoredRows:
@@ -47,9 +42,13 @@ class StoredRows:
     def __getitem__(self, index):
         if not isinstance(index, slice):
             return self[index : index + 1][0]
-        rows = _held().order_by("product__sku").values_list(
-            "product_id", "product__sku", "product__name", "units", "value", "average_cost"
-        )[index]
+        rows = (
+            _held()
+            .order_by("product__sku")
+            .values_list(
+                "product_id", "product__sku", "product__name", "units", "value", "average_cost"
+            )[index]
+        )
         return [
             ValuationRow(
                 product_id=pk,
@@ -85,8 +84,8 @@ def current_valuation(as_of: date) -> CurrentValuation:
     totals = _held().aggregate(
         held_rows=Count("pk"),
         held_units=Coalesce(Sum("units"), 0),
-        fifo_micro=_micro(F("value")),
-        average_micro=_micro(F("units") * F("average_cost")),
+        fifo_micro=micro_sum(F("value")),
+        average_micro=micro_sum(F("units") * F("average_cost")),
     )
     return CurrentValuation(
         as_of=as_of,

@@ -12,12 +12,16 @@ position are returned to the caller to replay.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery, Value
+from django.db.models import BigIntegerField, Count, F, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, Round
 
 from inventory.ledger.position import STATE_FIELDS, Position
 from inventory.models import Product, ProductPosition, StockMove
 from inventory.valuation.replay import Period, as_decimal, count_shipment, raw_rows
+
+MICRO = 1_000_000
 
 
 def backdated_products(until: datetime | None = None) -> tuple[set[int], bool]:
@@ -90,16 +94,59 @@ def _positions(rows, skip: set[int]) -> tuple[dict[int, Position], set[int]]:
     return positions, missing
 
 
+def micro_sum(expression):
+    """SUM of ``expression`` in whole millionths: exact on both databases (SQLite would
+    add up the REAL values it stores for decimals inexactly). Six-place values only."""
+    return Coalesce(Sum(Cast(Round(expression * MICRO), BigIntegerField())), 0)
+
+
+def _shipments(period: Period):
+    shipments = StockMove.objects.filter(
+        kind=StockMove.Kind.SHIPMENT,
+        from_location__isnull=False,
+        created_at__gte=period.start,
+        created_at__lt=period.end,
+    )
+    if period.warehouse_id is not None:
+        shipments = shipments.filter(from_location__warehouse_id=period.warehouse_id)
+    return shipments
+
+
 def add_period(period: Period, skip: set[int]) -> set[int]:
-    """Count the period's shipments at their stored average; return products lacking one."""
+    """Count the period's shipments at their stored average; return products lacking one.
+
+    Without the shipments' records the database adds them up per product.
+    """
+    if period.keep_shipments:
+        return _add_shipments(period, skip)
+    rows = (
+        _shipments(period)
+        .order_by()
+        .values("product_id")
+        .annotate(
+            units=Sum("quantity"),
+            fifo=micro_sum(F("total_cost")),
+            average=micro_sum(F("quantity") * F("average_cost_after")),
+            stored=Count("average_cost_after"),
+            moves=Count("pk"),
+        )
+        .values_list("product_id", "units", "fifo", "average", "stored", "moves")
+    )
+    missing = set()
+    for product_id, units, fifo, average, stored, moves in rows:
+        if product_id in skip:
+            continue
+        if stored != moves:
+            missing.add(product_id)
+            continue
+        period.totals[product_id] = [units, Decimal(fifo) / MICRO, Decimal(average) / MICRO]
+    return missing
+
+
+def _add_shipments(period: Period, skip: set[int]) -> set[int]:
     rows = list(
         raw_rows(
-            StockMove.objects.filter(
-                kind=StockMove.Kind.SHIPMENT,
-                from_location__isnull=False,
-                created_at__gte=period.start,
-                created_at__lt=period.end,
-            )
+            _shipments(period)
             .order_by("pk")
             .values_list(
                 "pk",
@@ -118,11 +165,5 @@ def add_period(period: Period, skip: set[int]) -> set[int]:
     for row in rows:
         if row[1] in skip or row[1] in missing:
             continue
-        count_shipment(
-            period,
-            row,
-            row[3],
-            as_decimal(row[4]),
-            as_decimal(row[8]),
-        )
+        count_shipment(period, row, row[3], as_decimal(row[4]), as_decimal(row[8]))
     return missing
