@@ -1,10 +1,12 @@
 """Inventory value as of a date (FIFO and moving average) and COGS and margin for a period.
 
-Everything is computed from the ledger: one streaming pass over the ``StockMove``
-rows that change what a product holds (receipts, found and lost units, shipments;
-transfers are skipped, they move units without changing their cost), in posting
-order (primary key), which is the order the ledger used its FIFO cost layers in.
-The pass holds a few numbers per product, never a query per product.
+Everything follows from the ledger: the moves that change what a product holds
+(receipts, found and lost units, shipments; transfers are skipped, they move units
+without changing their cost), in posting order (primary key), which is the order the
+ledger used its FIFO cost layers in. The ledger stores on every move the product's
+position after it (``inventory.ledger.position``), so the report reads positions
+(``stored``; as of today on the page, ``current``) and replays (``replay``) only the
+products the stored positions cannot answer: those with a backdated move.
 
 FIFO. Every inbound move opened a cost layer at its ``total_cost``; every outbound
 move stored the exact cost of the layers it used up in ``total_cost``. The value of
@@ -20,14 +22,14 @@ Moving average (perpetual). The same pass keeps, per product, the quantity and
 the average unit cost (six decimals, half-up): an inbound move sets
 ``(quantity × average + move cost) / (quantity + units in)``; an outbound move
 leaves the average unchanged and takes ``units × average`` out. Each shipment is
-thus costed at the average of the moment it was posted (``Shipment``). The
-average is computed by this replay rather than stored on the move: the replay is
-one indexed scan, needs no change to the ledger's write path or to existing rows,
-and gives the same numbers for moves posted before this module existed.
+thus costed at the average of the moment it was posted (``Shipment``): the average
+stored on the shipment itself.
 
 Moves posted with an earlier ``at=`` than moves already in the ledger still cost
 in posting order (that is what the ledger did); the date cut-off uses their
-``created_at``.
+``created_at``. Such a move is flagged ``backdated``; for its product the moves
+before a date are no longer the first ones in posting order, so the report replays
+that product.
 
 Values keep their full precision here; they are rounded to cents only for display
 (``cents``), in the CSV and on the page.
@@ -38,8 +40,9 @@ and returns ``{move_id: unit_price}``, so a sales-order module can look all pric
 up in one query. Pass it as ``prices=`` or name it in the setting
 ``STOCKROOM_SHIPMENT_PRICES`` (a dotted path).
 
-The pass is ``replay``; the rows and totals it yields are in ``results``; this
-module assembles the report and holds the public functions.
+The stored positions are read in ``stored`` and ``current``, the pass is ``replay``;
+the rows and totals are in ``results``; this module assembles the report and holds
+the public functions.
 """
 
 from __future__ import annotations
