@@ -67,6 +67,6 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("inventory", "0007_move_position")]
+    dependencies = [("inventory", "0008_move_position")]
 
     operations = [migrations.RunPython(fill, migrations.RunPython.noop, elidable=True)]

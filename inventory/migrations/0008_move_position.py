@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contenttypes', '0002_remove_content_type_name'),
-        ('inventory', '0006_scan_lookup_indexes'),
+        ('inventory', '0007_roles_unlock_logins'),
         ('warehouses', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

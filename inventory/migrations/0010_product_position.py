@@ -15,7 +15,7 @@ WHERE id IN (SELECT MAX(id) FROM inventory_stockmove GROUP BY product_id)
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0008_fill_move_positions'),
+        ('inventory', '0009_fill_move_positions'),
     ]
 
     operations = [
