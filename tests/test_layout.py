@@ -20,6 +20,7 @@ MANAGER_LINKS = [
     "scan_index",
     "supplier_list",
     "purchase_order_list",
+    "planning:replenishment",
     "sales_order_list",
     "sales_order_create",
     "channel_list",
@@ -34,6 +35,7 @@ BUYER_LINKS = [
     "warehouse_list",
     "supplier_list",
     "purchase_order_list",
+    "planning:replenishment",
     "sales_order_list",
     "channel_list",
 ]
