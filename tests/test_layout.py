@@ -30,11 +30,11 @@ MANAGER_LINKS = [
     "scan_index",
     "supplier_list",
     "purchase_order_list",
+    "planning:replenishment",
     "sales_order_list",
     "sales_order_create",
     "channel_list",
     "valuation_report",
-    "planning:replenishment",
     *BUYER_REPORTS,
     *MANAGER_REPORTS,
     "admin:index",
@@ -47,9 +47,9 @@ BUYER_LINKS = [
     "warehouse_list",
     "supplier_list",
     "purchase_order_list",
+    "planning:replenishment",
     "sales_order_list",
     "channel_list",
-    "planning:replenishment",
     *BUYER_REPORTS,
 ]
 CLERK_LINKS = [

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from common.dates import out_of_range
+from common.statistics import analyze_after
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.imports.files import ImportRefused, RowError, read_csv
@@ -27,7 +28,7 @@ from inventory.ledger.checks import (
     check_quantity,
     check_stocked,
 )
-from inventory.models import Lot, Product
+from inventory.models import CostLayer, Lot, Product, StockLevel, StockMove
 from warehouses.models import Location
 
 STOCK_COLUMNS = ("sku", "location", "lot", "expires_on", "quantity", "unit_cost")
@@ -261,4 +262,6 @@ def import_stock(data: bytes | str, *, user=None) -> StockImportResult:
             result.receipts += 1
             result.units += row.quantity
             result.products.add(row.product.pk)
+        # Planner statistics for the tables a large opening-stock file fills (issue 14).
+        analyze_after(result.receipts, StockMove, StockLevel, CostLayer, Lot)
     return result

@@ -45,6 +45,7 @@ from inventory.ledger.locks import (
     lock_products,
 )
 from inventory.ledger.lots import get_or_create_lot, receipt_lot
+from inventory.ledger.position import post_move
 from inventory.models import Lot, Product, ReservationEntry, StockLevel, StockMove
 from warehouses.models import Location
 
@@ -105,9 +106,8 @@ def _announce_transfer(product: Product, source: Location, target: Location) -> 
 
 
 def _post_move(**fields) -> StockMove:
-    move = StockMove(**fields)
-    move.save()
-    return move
+    # With the product's position after the move, in the same insert (``position``).
+    return post_move(**fields)
 
 
 # --- the operations -----------------------------------------------------------------

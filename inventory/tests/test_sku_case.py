@@ -74,8 +74,8 @@ def test_the_same_sku_in_the_same_case_still_updates(db):
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_refuses_existing_case_duplicates_clearly():
     executor = MigrationExecutor(connection)
-    before = [("inventory", "0006_scan_lookup_indexes")]
-    after = [("inventory", "0007_sku_unique_ignoring_case")]
+    before = [("inventory", "0010_product_position")]
+    after = [("inventory", "0011_sku_unique_ignoring_case")]
     try:
         executor.migrate(before)
         old = MigrationExecutor(connection).loader.project_state(before).apps

@@ -31,7 +31,7 @@ def refuse_case_duplicates(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("inventory", "0006_scan_lookup_indexes"),
+        ("inventory", "0010_product_position"),
     ]
 
     operations = [
