@@ -1,0 +1,146 @@
+"""The strategy advisor page: advice beside the current policy, filters, a store-wide summary,
+and one action that applies many pieces of advice (``planning.advisor_data.apply``)."""
+
+import django_filters
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import F, Q
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from common.pages import PAGE_SIZE, filtered_rows, render_list
+from common.pagination import KeysFirstPaginator
+from planning import advisor_data, selectors
+from planning.advisor import annotate_strategy, recommend
+from planning.errors import PlanningError
+from planning.models import PlanLine, Policy
+from warehouses.models import Warehouse
+
+TEMPLATE = "planning/advisor.html"
+
+
+class AdviceFilter(django_filters.FilterSet):
+    advice = django_filters.ChoiceFilter(
+        label=_("Recommendation"), choices=Policy.Kind.choices, empty_label=_("Any advice")
+    )
+    policy = django_filters.ChoiceFilter(
+        label=_("Current policy"), choices=Policy.Kind.choices, empty_label=_("Any policy")
+    )
+    warehouse = django_filters.ModelChoiceFilter(
+        queryset=Warehouse.objects.order_by("code"),
+        to_field_name="code",
+        empty_label=_("All warehouses"),
+    )
+    sku = django_filters.CharFilter(field_name="product__sku", label=_("SKU"))
+    differs = django_filters.BooleanFilter(
+        label=_("Differs from current"),
+        method="filter_differs",
+        widget=django_filters.widgets.BooleanWidget,
+    )
+
+    class Meta:
+        model = PlanLine
+        fields = ["advice", "policy", "warehouse", "sku", "differs"]
+
+    def filter_differs(self, queryset, name, value):
+        if value is None:
+            return queryset
+        same = Q(advice=F("policy"))
+        return queryset.exclude(same) if value else queryset.filter(same)
+
+
+def advisor_context(query: QueryDict) -> dict:
+    """What the advisor page shows for the filters and page in ``query``."""
+    run = selectors.latest_run()
+    lines = PlanLine.objects.none()
+    if run is not None:
+        lines = (
+            annotate_strategy(PlanLine.objects.filter(run=run))
+            .select_related("product", "warehouse", "supplier")
+            .order_by("product_id", "warehouse_id")
+        )
+    filterset = AdviceFilter(query or None, queryset=lines)
+    context = {"run": run, "filter": filterset, "query": query.urlencode()}
+    if run is None:
+        return context
+    rate = float(settings.STOCKROOM_HOLDING_COST_RATE)
+    page_obj = KeysFirstPaginator(filtered_rows(filterset), PAGE_SIZE).get_page(query.get("page"))
+    page_lines = list(page_obj)
+    facts = advisor_data.page_facts(page_lines)
+    stored = advisor_data.current_policies(page_lines)
+    rows = []
+    for line in page_lines:
+        advice = recommend(facts[line.pk])
+        policy = stored.get((line.product_id, line.warehouse_id))
+        value = f"{line.pk}:{advice.strategy}"
+        rows.append({"line": line, "advice": advice, "policy": policy, "value": value})
+    summary = advisor_data.summary(run, rate)
+    context.update(
+        {
+            "strategy_counts": [
+                {"value": value, "label": label, "count": summary["counts"].get(value, 0)}
+                for value, label in Policy.Kind.choices
+            ],
+            "page_obj": page_obj,
+            "rows": rows,
+            "summary": summary,
+            "selected": set(),
+            "holding_rate_percent": rate * 100,
+        }
+    )
+    return context
+
+
+@login_required
+@permission_required("planning.view_planline", raise_exception=True)
+def advisor(request):
+    return render_list(request, TEMPLATE, advisor_context(request.GET))
+
+
+def choices_of(values: list[str]) -> list[tuple[int, str]]:
+    """``line`` checkbox values ("<plan line id>:<strategy>") as pairs; bad ones are dropped."""
+    pairs = []
+    for value in values:
+        pk, _sep, kind = value.partition(":")
+        if pk.isdigit() and kind in Policy.Kind.values:
+            pairs.append((int(pk), kind))
+    return pairs
+
+
+@login_required
+@permission_required(
+    ["planning.view_planline", "planning.change_policy", "planning.add_policy"],
+    raise_exception=True,
+)
+def apply_advice(request):
+    """Apply the ticked advice, or show the page again with the refusal and the boxes ticked.
+
+    A GET shows the advisor page the form is on.
+    """
+    if request.method != "POST":
+        return render_list(request, TEMPLATE, advisor_context(request.GET))
+    query = QueryDict(request.POST.get("query", ""))
+    selected = request.POST.getlist("line")
+    try:
+        saved = advisor_data.apply(
+            run=selectors.latest_run(), choices=choices_of(selected), user=request.user
+        )
+    except PlanningError as exc:
+        context = advisor_context(query)
+        context.update({"error": exc.message, "selected": set(selected)})
+        return render(request, TEMPLATE, context, status=400)
+    messages.success(
+        request,
+        ngettext(
+            "Applied the advice to %(count)d policy: the plan follows it at the next run.",
+            "Applied the advice to %(count)d policies: the plan follows them at the next run.",
+            len(saved),
+        )
+        % {"count": len(saved)},
+    )
+    url = reverse("planning:advisor")
+    return redirect(f"{url}?{query.urlencode()}" if query else url)
