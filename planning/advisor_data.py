@@ -17,6 +17,7 @@ inflated), positive when prices fall.
 import math
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Cast, Sqrt, TruncDate
@@ -174,6 +175,24 @@ def current_policies(lines: list[PlanLine]) -> dict[tuple[int, int], Policy]:
     warehouses = {line.warehouse_id for line in lines}
     rows = Policy.objects.filter(product_id__in=products, warehouse_id__in=warehouses)
     return {(policy.product_id, policy.warehouse_id): policy for policy in rows}
+
+
+SUMMARY_SECONDS = 15 * 60
+
+
+def cached_summary(run: PlanRun, rate: float) -> dict:
+    """``summary(run, rate)``, computed at most once per run and rate every 15 minutes.
+
+    A run's lines never change once it is done, so the figures are those of the run; only
+    the product and dropship-offer facts the counts read can move in between (by at most
+    15 minutes). The key names the run's start so a reused id never serves another run.
+    """
+    key = f"planning-advisor-summary:{run.pk}:{run.started_at.isoformat()}:{rate}"
+    found = cache.get(key)
+    if found is None:
+        found = summary(run, rate)
+        cache.set(key, found, SUMMARY_SECONDS)
+    return found
 
 
 def summary(run: PlanRun, rate: float) -> dict:

@@ -78,7 +78,7 @@ def advisor_context(query: QueryDict) -> dict:
         policy = stored.get((line.product_id, line.warehouse_id))
         value = f"{line.pk}:{advice.strategy}"
         rows.append({"line": line, "advice": advice, "policy": policy, "value": value})
-    summary = advisor_data.summary(run, rate)
+    summary = advisor_data.cached_summary(run, rate)
     context.update(
         {
             "strategy_counts": [
