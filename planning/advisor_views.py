@@ -5,7 +5,8 @@ import django_filters
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,12 +24,26 @@ from warehouses.models import Warehouse
 TEMPLATE = "planning/advisor.html"
 
 
+def with_current_policy(queryset):
+    """``queryset`` with ``current``: the stored policy's kind, else the plan's (its default)."""
+    stored = Policy.objects.filter(
+        product_id=OuterRef("product_id"), warehouse_id=OuterRef("warehouse_id")
+    ).values("kind")[:1]
+    return queryset.alias(current=Coalesce(Subquery(stored), F("policy")))
+
+
 class AdviceFilter(django_filters.FilterSet):
+    """Filters of the advisor; "current policy" and "differs" read the stored policy, so a
+    policy applied today counts before the next plan run."""
+
     advice = django_filters.ChoiceFilter(
         label=_("Recommendation"), choices=Policy.Kind.choices, empty_label=_("Any advice")
     )
     policy = django_filters.ChoiceFilter(
-        label=_("Current policy"), choices=Policy.Kind.choices, empty_label=_("Any policy")
+        label=_("Current policy"),
+        choices=Policy.Kind.choices,
+        empty_label=_("Any policy"),
+        method="filter_current",
     )
     warehouse = django_filters.ModelChoiceFilter(
         queryset=Warehouse.objects.order_by("code"),
@@ -46,10 +61,14 @@ class AdviceFilter(django_filters.FilterSet):
         model = PlanLine
         fields = ["advice", "policy", "warehouse", "sku", "differs"]
 
+    def filter_current(self, queryset, name, value):
+        return with_current_policy(queryset).filter(current=value)
+
     def filter_differs(self, queryset, name, value):
         if value is None:
             return queryset
-        same = Q(advice=F("policy"))
+        queryset = with_current_policy(queryset)
+        same = Q(advice=F("current"))
         return queryset.exclude(same) if value else queryset.filter(same)
 
 
@@ -77,7 +96,16 @@ def advisor_context(query: QueryDict) -> dict:
         advice = recommend(facts[line.pk])
         policy = stored.get((line.product_id, line.warehouse_id))
         value = f"{line.pk}:{advice.strategy}"
-        rows.append({"line": line, "advice": advice, "policy": policy, "value": value})
+        current = policy.kind if policy else line.policy
+        rows.append(
+            {
+                "line": line,
+                "advice": advice,
+                "policy": policy,
+                "value": value,
+                "differs": advice.strategy != current,
+            }
+        )
     summary = advisor_data.cached_summary(run, rate)
     context.update(
         {

@@ -237,3 +237,16 @@ def test_query_count_does_not_grow_with_rows(
         response = client.get(URL)
     assert response.status_code == 200
     assert len(re.findall(r'id="apply-\d+"', html_of(response))) == count
+
+
+def test_current_policy_filters_read_the_stored_policy(client, buyer, plan):
+    mug = plan["lines"]["mug"]
+    client.force_login(buyer)
+    assert "MUG-1 " in text_of(client.get(f"{URL}?differs=true", headers={"HX-Request": "true"}))
+    client.post(APPLY_URL, {"line": value_of(mug, "jit")})
+    # Applied today: no longer differs, and counts as JIT, before the next plan run.
+    differs = text_of(client.get(f"{URL}?differs=true", headers={"HX-Request": "true"}))
+    assert "MUG-1 " not in differs and "CUP-1 " in differs
+    same = text_of(client.get(f"{URL}?differs=false", headers={"HX-Request": "true"}))
+    assert "MUG-1 Mug WH1 Just in time Just in time" in same
+    assert "MUG-1 " in text_of(client.get(f"{URL}?policy=jit", headers={"HX-Request": "true"}))
