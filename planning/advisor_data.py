@@ -101,7 +101,7 @@ def _dropship(product_ids) -> dict[int, dict]:
     rows = (
         PurchaseOrderLine.objects.filter(
             order__dropship=True,
-            product_id__in=list(best),
+            product_id__in=product_ids,
             order__status__in=(PurchaseOrder.Status.RECEIVED, PurchaseOrder.Status.CLOSED),
         )
         .alias(shipped_day=TruncDate("order__shipped_at"))
