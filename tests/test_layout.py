@@ -20,6 +20,8 @@ MANAGER_LINKS = [
     "scan_index",
     "supplier_list",
     "purchase_order_list",
+    "planning:replenishment",
+    "planning:advisor",
     "sales_order_list",
     "sales_order_create",
     "channel_list",
@@ -34,6 +36,8 @@ BUYER_LINKS = [
     "warehouse_list",
     "supplier_list",
     "purchase_order_list",
+    "planning:replenishment",
+    "planning:advisor",
     "sales_order_list",
     "channel_list",
 ]
