@@ -55,6 +55,7 @@ def test_advice_beside_the_current_policy_with_reasons(client, buyer, plan):
     # MUG-1: smooth demand, ACME's lead time varies 1.5/7 = 0.21 (≤ 0.25): JIT, now safety stock.
     assert "MUG-1 Mug WH1 Safety stock default Just in time differs" in page
     assert "Demand is steady (smooth) and supplier ACME delivers reliably" in page
+    assert "style=" not in html_of(client.get(URL)).split("<main")[1]  # CSP: no inline style
     # LID-1 has no supplier: safety stock, as now.
     assert "LID-1 Lid WH1 Safety stock default Safety stock Demand is steady" in page
 
