@@ -130,12 +130,17 @@ def advisor(request):
 
 
 def choices_of(values: list[str]) -> list[tuple[int, str]]:
-    """``line`` checkbox values ("<plan line id>:<strategy>") as pairs; bad ones are dropped."""
+    """``line`` checkbox values ("<plan line id>:<strategy>") as pairs; refuse a malformed one."""
     pairs = []
     for value in values:
         pk, _sep, kind = value.partition(":")
-        if pk.isdigit() and kind in Policy.Kind.values:
-            pairs.append((int(pk), kind))
+        if not pk.isdigit() or kind not in Policy.Kind.values:
+            raise PlanningError(
+                f"“{value[:40]}” is not a row of this page: reload the page and tick again. "
+                "Nothing was changed.",
+                field="line",
+            )
+        pairs.append((int(pk), kind))
     return pairs
 
 
@@ -154,9 +159,8 @@ def apply_advice(request):
     query = QueryDict(request.POST.get("query", ""))
     selected = request.POST.getlist("line")
     try:
-        saved = advisor_data.apply(
-            run=selectors.latest_run(), choices=choices_of(selected), user=request.user
-        )
+        choices = choices_of(selected)
+        saved = advisor_data.apply(run=selectors.latest_run(), choices=choices, user=request.user)
     except PlanningError as exc:
         context = advisor_context(query)
         context.update({"error": exc.message, "selected": set(selected)})

@@ -185,10 +185,21 @@ def test_a_line_of_an_older_plan_is_refused(client, buyer, plan):
 
 def test_nothing_ticked_is_refused(client, buyer, plan):
     client.force_login(buyer)
-    response = client.post(APPLY_URL, {"line": ["junk", "1:nonsense"]})
+    response = client.post(APPLY_URL, {"query": "advice=jit"})
     assert response.status_code == 400
     assert "Tick at least one product" in text_of(response)
     assert policies() == []
+
+
+@pytest.mark.parametrize("junk", ["junk", "1:nonsense", ":jit", "-3:jit"])
+def test_a_malformed_value_is_refused_with_the_rest(client, buyer, plan, junk):
+    mug = plan["lines"]["mug"]
+    client.force_login(buyer)
+    response = client.post(APPLY_URL, {"line": [value_of(mug, "jit"), junk]})
+    assert response.status_code == 400
+    assert f"“{junk}” is not a row of this page" in text_of(response)
+    assert "Nothing was changed." in text_of(response)
+    assert policies() == [] and histories() == 0
 
 
 def test_apply_under_debug_off(client, buyer, plan):

@@ -3,7 +3,7 @@ lines and histories (lots, receipts, dropship orders). Every case checks that th
 decision (``annotate_strategy``, which filters and counts) and the Python one (``recommend``,
 which explains) agree."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -268,3 +268,37 @@ def test_perishable_adds_fefo_to_whatever_is_chosen(shop):
     advice = advise(line_for(shop, "MLK-4", product=new, history_days=3))
     assert advice.strategy == "manual" and advice.fefo
     assert "no lot with an expiry received yet" in words(advice)
+
+
+def test_a_dropship_supplier_that_ships_late_leaves_little_control(shop):
+    product = Product.objects.create(
+        sku="DRP-3", name="Drop", sell_price=Decimal("10"), fulfilment="dropship"
+    )
+    SupplierProduct.objects.create(supplier=shop["drop"], product=product, unit_cost="4")
+    for day in (9, 4, 5):
+        shipped = date(2026, 1, day)
+        order = PurchaseOrder.objects.create(
+            number=f"DS-{day}",
+            supplier=shop["drop"],
+            warehouse=shop["warehouse"],
+            status=PurchaseOrder.Status.RECEIVED,
+            dropship=True,
+            expected_on=date(2026, 1, 5),
+            shipped_at=timezone.make_aware(datetime.combine(shipped, time(12))),
+        )
+        PurchaseOrderLine.objects.create(
+            order=order, product=product, quantity_ordered=2, quantity_received=2, unit_cost="4"
+        )
+    line = plan_line(shop["run"], product, shop["warehouse"], None, policy="dropship")
+    # One of three shipped after the expected day: 33 % late, above the 20 % setting.
+    assert "ships late (33%) or short (0% of units)" in words(advise(line))
+
+
+def test_a_punctual_complete_dropship_supplier_gets_no_warning(shop):
+    product = Product.objects.create(
+        sku="DRP-4", name="Drop", sell_price=Decimal("10"), fulfilment="dropship"
+    )
+    SupplierProduct.objects.create(supplier=shop["drop"], product=product, unit_cost="4")
+    line = plan_line(shop["run"], product, shop["warehouse"], None, policy="dropship")
+    advice = advise(line)
+    assert advice.strategy == "dropship" and advice.warnings == []
