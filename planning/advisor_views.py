@@ -24,6 +24,14 @@ from warehouses.models import Warehouse
 TEMPLATE = "planning/advisor.html"
 
 
+class EitherWidget(django_filters.widgets.BooleanWidget):
+    """Yes / no, with "Either" rather than django-filter's "Unknown" for no choice."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", _("Either")), ("true", _("Yes")), ("false", _("No"))]
+
+
 def with_current_policy(queryset):
     """``queryset`` with ``current``: the stored policy's kind, else the plan's (its default)."""
     stored = Policy.objects.filter(
@@ -54,7 +62,7 @@ class AdviceFilter(django_filters.FilterSet):
     differs = django_filters.BooleanFilter(
         label=_("Differs from current"),
         method="filter_differs",
-        widget=django_filters.widgets.BooleanWidget,
+        widget=EitherWidget,
     )
 
     class Meta:
