@@ -90,6 +90,7 @@ def page_urls(targets: dict) -> dict[str, str]:
         "product list, search": f"{reverse('product_list')}?q={targets['word']}",
         "product list, filter": f"{reverse('product_list')}?tracking=lot_expiry&active=true",
         "product detail (fastest mover)": reverse("product_detail", args=[product.sku]),
+        "stock list, unfiltered": reverse("stock_list"),
         "stock list, one zone": f"{reverse('stock_list')}?location={zone.barcode}",
         "location page (full bin)": reverse("location_detail", args=[location.barcode]),
         "admin StockMove changelist": reverse("admin:inventory_stockmove_changelist"),

@@ -89,10 +89,17 @@ class Product(models.Model):
             ("import_data", "Can import products and opening stock"),
             ("view_valuation", "Can see inventory value, costs and margins"),
         ]
-        indexes = [
-            models.Index(fields=["name"], name="product_name_idx"),
-            # A scanned or typed SKU matches in any case (scanning.resolve).
-            models.Index(Upper("sku"), name="product_sku_upper_idx"),
+        indexes = [models.Index(fields=["name"], name="product_name_idx")]
+        constraints = [
+            # SKUs ignore case: a scanned or typed SKU matches in any case
+            # (scanning.resolve, the forms), so two may not differ only in case. The
+            # unique index also serves those lookups.
+            models.UniqueConstraint(
+                Upper("sku"),
+                name="product_sku_unique_ignoring_case",
+                violation_error_message="Another product has this SKU in another case "
+                "(SKUs ignore case).",
+            ),
         ]
 
     def __str__(self):
@@ -351,6 +358,18 @@ class StockMove(AppendOnlyModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # The product's position after this move, in all locations (inventory.ledger.position):
+    # units, FIFO value, moving average. The valuation report reads these.
+    units_after = models.BigIntegerField(null=True, blank=True, editable=False)
+    value_after = models.DecimalField(
+        max_digits=24, decimal_places=6, null=True, blank=True, editable=False
+    )
+    average_cost_after = models.DecimalField(
+        max_digits=16, decimal_places=6, null=True, blank=True, editable=False
+    )
+    # Posted with an earlier time than the product's previous move (``at=``): the
+    # report replays such products instead of reading their positions by date.
+    backdated = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -370,6 +389,12 @@ class StockMove(AppendOnlyModel):
             models.Index(fields=["from_location", "-created_at"], name="move_from_idx"),
             models.Index(fields=["to_location", "-created_at"], name="move_to_idx"),
             models.Index(fields=["document_type", "document_id"], name="move_document_idx"),
+            # The last position: of a product (the ledger), of each product before a date.
+            models.Index(fields=["product", "id"], name="move_product_seq_idx"),
+            models.Index(fields=["product", "created_at", "id"], name="move_product_asof_idx"),
+            models.Index(
+                fields=["product"], condition=models.Q(backdated=True), name="move_backdated_idx"
+            ),
         ]
 
     def __str__(self):
@@ -452,3 +477,23 @@ class CostLayer(models.Model):
 
     def __str__(self):
         return f"{self.remaining}/{self.quantity} × {self.product_id} @ {self.unit_cost}"
+
+
+class ProductPosition(models.Model):
+    """A product's position after its last move: a copy of that move's stored position.
+
+    Written by the ledger with each move, under the product lock; the valuation as of
+    today reads these 1 row per product instead of looking up each product's last move.
+    """
+
+    product = models.OneToOneField(
+        Product, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    move = models.ForeignKey(StockMove, on_delete=models.PROTECT, related_name="+")
+    units = models.BigIntegerField()
+    value = models.DecimalField(max_digits=24, decimal_places=6)
+    average_cost = models.DecimalField(max_digits=16, decimal_places=6)
+    moved_at = models.DateTimeField(help_text="created_at of the move")
+
+    def __str__(self):
+        return f"{self.product_id}: {self.units} units"

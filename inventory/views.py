@@ -5,12 +5,13 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from common.pages import filtered_rows, paginate, render_list
+from common.pages import filtered_rows, paginate, paginate_uncounted, render_list
+from common.pagination import estimated_rows
 from inventory import ledger, selectors
 from inventory.errors import LedgerError
 from inventory.filters import ProductFilter, StockFilter
 from inventory.forms import AdjustmentForm, TransferForm
-from inventory.models import Product
+from inventory.models import Product, StockLevel
 
 
 @login_required
@@ -67,18 +68,25 @@ def product_detail(request, sku):
 def stock_list(request):
     filterset = StockFilter(request.GET or None, queryset=selectors.stock_rows())
     rows = filtered_rows(filterset)
-    page_obj = paginate(request, rows)
+    # Unfiltered, counting every balance row was most of the request: Previous/Next
+    # without a count, and the table's estimated size, labelled as an estimate, unless
+    # the rows are filtered or a count is asked for (``count=1``: the dashboard's cards).
+    filtered = request.GET.get("count") == "1" or (
+        filterset.is_bound and any(filterset.form.data.get(name) for name in filterset.filters)
+    )
+    page_obj = paginate(request, rows) if filtered else paginate_uncounted(request, rows)
     # Units on open purchase orders, per product of the page: one query, not one per row.
     incoming = (
         selectors.incoming_by_product({row.product_id for row in page_obj}) if page_obj else {}
     )
     for row in page_obj:
         row.incoming = incoming.get(row.product_id, 0)
-    return render_list(
-        request,
-        "inventory/stock_list.html",
-        {"filter": filterset, "page_obj": page_obj, "summary": selectors.stock_summary(rows)},
-    )
+    context = {"filter": filterset, "page_obj": page_obj, "summary": None, "estimate": None}
+    if filtered:
+        context["summary"] = selectors.stock_summary(rows)
+    else:
+        context["estimate"] = estimated_rows(StockLevel)
+    return render_list(request, "inventory/stock_list.html", context)
 
 
 def add_ledger_error(form, err: LedgerError) -> None:

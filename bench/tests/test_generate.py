@@ -8,7 +8,15 @@ from django.db import transaction
 from bench.load import load_bulk, load_via_ledger
 from bench.scenario import SIZES, Scenario
 from inventory.integrity import find_differences
-from inventory.models import CostLayer, Lot, Product, ReservationEntry, StockLevel, StockMove
+from inventory.models import (
+    CostLayer,
+    Lot,
+    Product,
+    ProductPosition,
+    ReservationEntry,
+    StockLevel,
+    StockMove,
+)
 
 END = date(2026, 11, 1)
 
@@ -27,6 +35,10 @@ def snapshot() -> dict:
             "total_cost",
             "reason",
             "created_at",
+            "units_after",
+            "value_after",
+            "average_cost_after",
+            "backdated",
         )
     )
     levels = sorted(
@@ -48,7 +60,13 @@ def snapshot() -> dict:
             "product__sku", "location__barcode", "lot__code", "quantity", "kind", "created_at"
         )
     )
+    positions = sorted(
+        ProductPosition.objects.values_list(
+            "product__sku", "move__created_at", "units", "value", "average_cost", "moved_at"
+        )
+    )
     return {
+        "positions": positions,
         "moves": moves,
         "levels": levels,
         "layers": layers,

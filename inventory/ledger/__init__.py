@@ -21,6 +21,7 @@ from common.transactions import atomic_with_retry
 from inventory import errors, signals
 from inventory.ledger.checks import (
     COST_PLACES,
+    MAX_BALANCE,
     MAX_QUANTITY,
     MAX_TOTAL_COST,
     MAX_UNIT_COST,
@@ -30,6 +31,7 @@ from inventory.ledger.checks import (
     check_lot,
     check_not_expired,
     check_quantity,
+    check_room,
     check_sellable,
     check_stocked,
     is_whole,
@@ -43,11 +45,13 @@ from inventory.ledger.locks import (
     lock_products,
 )
 from inventory.ledger.lots import get_or_create_lot, receipt_lot
+from inventory.ledger.position import post_move
 from inventory.models import Lot, Product, ReservationEntry, StockLevel, StockMove
 from warehouses.models import Location
 
 __all__ = [
     "COST_PLACES",
+    "MAX_BALANCE",
     "MAX_QUANTITY",
     "MAX_TOTAL_COST",
     "MAX_UNIT_COST",
@@ -102,9 +106,8 @@ def _announce_transfer(product: Product, source: Location, target: Location) -> 
 
 
 def _post_move(**fields) -> StockMove:
-    move = StockMove(**fields)
-    move.save()
-    return move
+    # With the product's position after the move, in the same insert (``position``).
+    return post_move(**fields)
 
 
 # --- the operations -----------------------------------------------------------------
@@ -140,6 +143,7 @@ def receive(
     lock_product(product)
     lot = receipt_lot(product, lot, lot_code, expires_on, at)
     (level,) = lock_levels(product, [(location, lot)], create=(True,))
+    check_room(product, level.on_hand, quantity, _where(location, lot))
     move = _post_move(
         product=product,
         lot=lot,
@@ -190,6 +194,7 @@ def transfer(
         product, [(from_location, lot), (to_location, lot)], create=(False, True)
     )
     _require_free(product, source, quantity, from_location, lot)
+    check_room(product, target.on_hand, quantity, _where(to_location, lot))
     move = _post_move(
         product=product,
         lot=lot,
@@ -281,6 +286,7 @@ def _post_inbound(
     at: datetime,
     **fields,
 ) -> StockMove:
+    check_room(product, level.on_hand, quantity, _where(location, lot))
     if cost is None:
         cost = current_average_cost(product)
     move = _post_move(

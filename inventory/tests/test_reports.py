@@ -227,7 +227,10 @@ def test_query_count_is_pinned_and_flat_in_rows(
         )
     many = count_queries(client, params)
     assert many == few
-    with django_assert_max_num_queries(QUERIES):
+    # One warehouse: the stored positions (issue 14) cost one query more than the replay
+    # did (backdated products, positions, shipments, then the per-warehouse units).
+    bound = QUERIES + (1 if code else 0)
+    with django_assert_max_num_queries(bound):
         client.get(URL, params)
-    with django_assert_max_num_queries(QUERIES):
+    with django_assert_max_num_queries(bound):
         client.get(URL, {**params, "format": "csv"})

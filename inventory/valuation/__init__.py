@@ -1,10 +1,12 @@
 """Inventory value as of a date (FIFO and moving average) and COGS and margin for a period.
 
-Everything is computed from the ledger: one streaming pass over the ``StockMove``
-rows that change what a product holds (receipts, found and lost units, shipments;
-transfers are skipped, they move units without changing their cost), in posting
-order (primary key), which is the order the ledger used its FIFO cost layers in.
-The pass holds a few numbers per product, never a query per product.
+Everything follows from the ledger: the moves that change what a product holds
+(receipts, found and lost units, shipments; transfers are skipped, they move units
+without changing their cost), in posting order (primary key), which is the order the
+ledger used its FIFO cost layers in. The ledger stores on every move the product's
+position after it (``inventory.ledger.position``), so the report reads positions
+(``stored``; as of today on the page, ``current``) and replays (``replay``) only the
+products the stored positions cannot answer: those with a backdated move.
 
 FIFO. Every inbound move opened a cost layer at its ``total_cost``; every outbound
 move stored the exact cost of the layers it used up in ``total_cost``. The value of
@@ -20,14 +22,14 @@ Moving average (perpetual). The same pass keeps, per product, the quantity and
 the average unit cost (six decimals, half-up): an inbound move sets
 ``(quantity × average + move cost) / (quantity + units in)``; an outbound move
 leaves the average unchanged and takes ``units × average`` out. Each shipment is
-thus costed at the average of the moment it was posted (``Shipment``). The
-average is computed by this replay rather than stored on the move: the replay is
-one indexed scan, needs no change to the ledger's write path or to existing rows,
-and gives the same numbers for moves posted before this module existed.
+thus costed at the average of the moment it was posted (``Shipment``): the average
+stored on the shipment itself.
 
 Moves posted with an earlier ``at=`` than moves already in the ledger still cost
 in posting order (that is what the ledger did); the date cut-off uses their
-``created_at``.
+``created_at``. Such a move is flagged ``backdated``; for its product the moves
+before a date are no longer the first ones in posting order, so the report replays
+that product.
 
 Values keep their full precision here; they are rounded to cents only for display
 (``cents``), in the CSV and on the page.
@@ -38,13 +40,13 @@ and returns ``{move_id: unit_price}``, so a sales-order module can look all pric
 up in one query. Pass it as ``prices=`` or name it in the setting
 ``STOCKROOM_SHIPMENT_PRICES`` (a dotted path).
 
-The pass is ``replay``; the rows and totals it yields are in ``results``; this
-module assembles the report and holds the public functions.
+The stored positions are read in ``stored`` and ``current``, the pass is ``replay``;
+the rows and totals are in ``results``; this module assembles the report and holds
+the public functions.
 """
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
@@ -55,8 +57,10 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils.module_loading import import_string
 
+from common.csvfiles import SafeWriter
 from inventory.models import Product, StockMove
-from inventory.valuation.replay import Period, Position, replay
+from inventory.valuation.current import CurrentValuation, current_valuation
+from inventory.valuation.replay import Period, Position, as_decimal, raw_rows, replay
 from inventory.valuation.results import (
     AVERAGE,
     CENT,
@@ -70,6 +74,7 @@ from inventory.valuation.results import (
     ValuationRow,
     cents,
 )
+from inventory.valuation.stored import add_period, backdated_products, positions_at
 
 __all__ = [
     "AVERAGE",
@@ -88,6 +93,7 @@ __all__ = [
     "csv_lines",
     "end_of_day",
     "inventory_value",
+    "page_report",
     "report",
     "shipment_costs",
     "start_of_day",
@@ -130,13 +136,20 @@ def _quantities_by_warehouse(until: datetime, warehouse_id: int | None) -> dict:
     return held
 
 
-def _products() -> dict[int, tuple[str, str, Decimal]]:
-    return {
-        pk: (sku, name, price)
-        for pk, sku, name, price in Product.objects.order_by().values_list(
-            "pk", "sku", "name", "sell_price"
-        )
-    }
+def _products(ids=None) -> dict[int, tuple[str, str, Decimal]]:
+    """``{pk: (sku, name, sell price)}`` of every product, or of ``ids`` only."""
+    # Raw rows: Django's per-value converters were most of the report's time at 50,000 SKUs.
+    found = {}
+    queryset = Product.objects.order_by().values_list("pk", "sku", "name", "sell_price")
+    if ids is None:
+        chunks = [queryset]
+    else:
+        ids = sorted(ids)
+        chunks = [queryset.filter(pk__in=ids[i : i + 5000]) for i in range(0, len(ids), 5000)]
+    for chunk in chunks:
+        for pk, sku, name, price in raw_rows(chunk):
+            found[pk] = (sku, name, as_decimal(price))
+    return found
 
 
 def _valuation_rows(
@@ -220,6 +233,30 @@ def _cogs_rows(period: Period, products: dict, prices: PricesHook | None) -> lis
     return rows
 
 
+def _positions(until: datetime | None, period: Period | None) -> dict[int, Position]:
+    """Read the stored positions (``stored``); replay only the products they cannot answer."""
+    skip, later = backdated_products(until)
+    positions: dict[int, Position] = {}
+    if until is not None:
+        positions, missing = positions_at(until, skip, later=later)
+        skip |= missing
+    if period is not None:
+        skip |= add_period(period, skip)
+    if not skip:
+        return positions
+    part = None
+    if period is not None:
+        part = Period(period.start, period.end, period.warehouse_id, period.keep_shipments)
+    for product_id in skip:
+        positions.pop(product_id, None)
+    positions.update(replay(until=until, period=part, products=skip))
+    if part is not None:
+        period.totals.update(part.totals)
+        period.shipments.extend(part.shipments)
+        period.shipments.sort(key=lambda shipment: shipment.move_id)
+    return positions
+
+
 def report(
     *,
     as_of: date | None = None,
@@ -249,8 +286,8 @@ def report(
             warehouse_id=warehouse_id,
             keep_shipments=with_shipments or prices is not None,
         )
-    positions = replay(until=until, period=period)
-    products = _products()
+    positions = _positions(until, period)
+    products = _products(None if as_of is not None else period.totals.keys())
     valuation = None
     if as_of is not None:
         held = (
@@ -275,6 +312,18 @@ def report(
             shipments=period.shipments,
         )
     return valuation, cogs
+
+
+def page_report(
+    *, as_of: date, date_from: date, date_to: date, warehouse=None
+) -> tuple[Valuation | CurrentValuation, CogsReport]:
+    """``report`` for the report page: as of today in all warehouses, the valuation's
+    totals and rows come from ``ProductPosition`` in SQL (``current``), a page at a time."""
+    later = warehouse is not None or backdated_products(end_of_day(as_of))[1]
+    if later:
+        return report(as_of=as_of, date_from=date_from, date_to=date_to, warehouse=warehouse)
+    cogs = cost_of_goods_sold(date_from=date_from, date_to=date_to)
+    return current_valuation(as_of), cogs
 
 
 def inventory_value(*, as_of: date, warehouse=None, by_warehouse: bool = False) -> Valuation:
@@ -324,4 +373,4 @@ def csv_lines(valuation: Valuation, method: str) -> Iterable[list]:
 
 def write_csv(valuation: Valuation, method: str, out) -> None:
     """Write the valuation as CSV (values rounded to cents) to the file ``out``."""
-    csv.writer(out, lineterminator="\n").writerows(csv_lines(valuation, method))
+    SafeWriter(out, lineterminator="\n").writerows(csv_lines(valuation, method))

@@ -11,45 +11,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Case, Q, Value, When
 from django.db.models.sql.constants import MULTI
 
-from inventory.ledger.checks import COST_PLACES
+from inventory.ledger.position import Position
 from inventory.models import StockMove
 from inventory.valuation.results import ZERO, Shipment
 from warehouses.models import Location
 
 CHUNK = 5000
-
-
-@dataclass
-class Position:
-    """What one product holds at some moment: units, FIFO value, moving average."""
-
-    quantity: int = 0
-    fifo_value: Decimal = ZERO
-    average_cost: Decimal = ZERO
-
-    def take_in(self, quantity: int, total_cost: Decimal) -> None:
-        held = self.quantity
-        if held <= 0:
-            self.average_cost = (total_cost / quantity).quantize(COST_PLACES, ROUND_HALF_UP)
-        else:
-            self.average_cost = (
-                (held * self.average_cost + total_cost) / (held + quantity)
-            ).quantize(COST_PLACES, ROUND_HALF_UP)
-        self.quantity = held + quantity
-        self.fifo_value += total_cost
-
-    def take_out(self, quantity: int, total_cost: Decimal) -> None:
-        self.quantity -= quantity
-        self.fifo_value -= total_cost
-
-    @property
-    def average_value(self) -> Decimal:
-        return self.quantity * self.average_cost
 
 
 @dataclass
@@ -64,11 +36,11 @@ class Period:
     shipments: list = field(default_factory=list)
 
 
-def _location_warehouses() -> dict[int, int]:
+def location_warehouses() -> dict[int, int]:
     return dict(Location.objects.order_by().values_list("pk", "warehouse_id"))
 
 
-def _decimal(value) -> Decimal:
+def as_decimal(value) -> Decimal:
     """Turn a raw database number into a Decimal (SQLite hands back floats or ints)."""
     if value is None:
         return ZERO
@@ -93,7 +65,7 @@ def _flag(condition: Q | None):
     return Case(When(condition, then=Value(True)), default=Value(False))
 
 
-def _raw_rows(queryset) -> Iterable[tuple]:
+def raw_rows(queryset) -> Iterable[tuple]:
     """Yield the rows of a ``values_list`` queryset as the driver returns them.
 
     Skips Django's per-value converters (a million Decimal and datetime
@@ -105,7 +77,7 @@ def _raw_rows(queryset) -> Iterable[tuple]:
         yield from chunk
 
 
-def _moves(*, until: datetime | None, period: Period | None, shared: bool):
+def _moves(*, until: datetime | None, period: Period | None, shared: bool, products=None):
     """Return the rows the replay reads, in posting order, each flagged with its books.
 
     A row is ``(pk, product, quantity, from location, total cost, [created_at,
@@ -127,8 +99,13 @@ def _moves(*, until: datetime | None, period: Period | None, shared: bool):
         else []
     )
     # The date tests run in the database: the flags say which books a move belongs to.
+    moves = (
+        StockMove.objects.all()
+        if products is None
+        else StockMove.objects.filter(product_id__in=sorted(products))
+    )
     return (
-        StockMove.objects.filter(created_at__lt=max(ends))
+        moves.filter(created_at__lt=max(ends))
         .filter(Q(from_location__isnull=True) | Q(to_location__isnull=True))
         .annotate(
             in_stock=_flag(Q(created_at__lt=until) if until is not None else None),
@@ -152,7 +129,7 @@ def _moves(*, until: datetime | None, period: Period | None, shared: bool):
     )
 
 
-def _count_shipment(
+def count_shipment(
     period: Period, row: tuple, warehouse_id: int | None, cost: Decimal, average: Decimal
 ) -> None:
     """Add a shipment of the period to its product's totals, and keep its record if asked."""
@@ -180,11 +157,14 @@ def _count_shipment(
         )
 
 
-def replay(*, until: datetime | None, period: Period | None = None) -> dict[int, Position]:
+def replay(
+    *, until: datetime | None, period: Period | None = None, products=None
+) -> dict[int, Position]:
     """Replay the moves posted before ``until`` and before ``period.end``, in posting order.
 
     Returns each product's position as of ``until`` (empty without ``until``) and
-    adds up the shipments posted in ``[period.start, period.end)`` in ``period``.
+    adds up the shipments posted in ``[period.start, period.end)`` in ``period``;
+    only ``products`` (ids) when given.
     """
     positions: dict[int, Position] = defaultdict(Position)
     if until is None and period is None:
@@ -195,11 +175,11 @@ def replay(*, until: datetime | None, period: Period | None = None) -> dict[int,
     if period is not None:
         period_positions = positions if period.end == until else defaultdict(Position)
     shared = period_positions is positions
-    warehouses = _location_warehouses() if period is not None else {}
-    for row in _raw_rows(_moves(until=until, period=period, shared=shared)):
+    warehouses = location_warehouses() if period is not None else {}
+    for row in raw_rows(_moves(until=until, period=period, shared=shared, products=products)):
         _pk, product_id, quantity, from_id, cost = row[:5]
         in_stock, in_period_book, shipped_in_period = row[-3:]
-        cost = _decimal(cost)
+        cost = as_decimal(cost)
         book = positions[product_id] if in_stock else None
         period_book = None
         if period_positions is not None:
@@ -219,5 +199,5 @@ def replay(*, until: datetime | None, period: Period | None = None) -> dict[int,
         if period_book is not None and period_book is not book:
             period_book.take_out(quantity, cost)
         if shipped_in_period:
-            _count_shipment(period, row, warehouses.get(from_id), cost, average)
+            count_shipment(period, row, warehouses.get(from_id), cost, average)
     return positions

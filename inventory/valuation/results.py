@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from inventory.ledger.checks import COST_PLACES
 
@@ -133,19 +134,20 @@ class CogsReport:
     def _sum(self, name: str) -> Decimal:
         return sum((getattr(row, name) for row in self.rows), ZERO)
 
-    @property
+    # Cached: the page asks for each total several times (margins, difference).
+    @cached_property
     def quantity(self) -> int:
         return sum(row.quantity for row in self.rows)
 
-    @property
+    @cached_property
     def revenue(self) -> Decimal:
         return self._sum("revenue")
 
-    @property
+    @cached_property
     def fifo_cogs(self) -> Decimal:
         return self._sum("fifo_cogs")
 
-    @property
+    @cached_property
     def average_cogs(self) -> Decimal:
         return self._sum("average_cogs")
 

@@ -530,3 +530,49 @@ def test_manager_allocates_picks_ships_and_adjusts(open_demo_browser, width):
     manager.pick(number, sku, BIN)
     manager.ship(number, "DHL", f"JD0146{width}{secrets.token_hex(3).upper()}")
     manager.assert_no_problems()
+
+
+def test_buyer_orders_from_the_demo_plan_in_one_action(open_demo_browser):
+    """The demo's first plan: a buyer reads why, picks a service level on the cost curve of a
+    product, and turns one supplier's suggestions into a draft purchase order and sends it.
+
+    Once, on a laptop: ordering changes the shared demo's plan for any later run (the pages'
+    own browser test covers 390 px on its own data)."""
+    buyer = open_demo_browser("buyer", LAPTOP)
+    buyer.log_in()
+    buyer.go("Buying", "Replenishment")
+    page = buyer.page
+    groups = page.locator("section.supplier-group", has=page.locator("h2 a"))
+    expect(groups.first).to_be_visible()
+    assert page.locator("td.inputs").count() > 0  # every line says why, in words
+    buyer.screenshot("replenishment")
+
+    # A product with a cost curve: pick 99 % and see it become the policy.
+    skus = groups.first.locator("tbody tr td:nth-child(2) a").all_inner_texts()
+    for sku in skus[:8]:
+        buyer.visit(f"{buyer.server.url}/planning/products/{sku}/")
+        if page.locator(".curve-picks").count():
+            break
+    else:
+        raise AssertionError(f"none of {skus[:8]} has a cost curve")
+    expect(page.locator("svg.cost-curve-chart").first).to_be_visible()
+    page.locator(".curve-picks").first.get_by_role("button", name="Use 99 % service level").click()
+    page.wait_for_load_state("networkidle")
+    expect(buyer.message()).to_contain_text(f"Policy of {sku}")
+    expect(page.locator("table.cost-table tr.current").first).to_contain_text("99 % (policy)")
+    buyer.screenshot("product-planning")
+
+    # Back to the plan: order all of the first supplier's lines in one action.
+    buyer.go("Buying", "Replenishment")
+    supplier = page.locator("section.supplier-group h2 a").first.inner_text()
+    order_all = re.compile(rf"^Order all \d+ of {re.escape(supplier)}$")
+    page.get_by_role("button", name=order_all).click()
+    page.wait_for_load_state("networkidle")
+    expect(buyer.message()).to_contain_text("draft purchase order")
+    link = page.locator("#drafts tbody tr td a").first
+    number = link.inner_text()
+    link.click()
+    buyer.send_purchase_order(number)
+    buyer.go("Buying", "Replenishment")
+    expect(page.get_by_role("button", name=order_all)).to_have_count(0)
+    buyer.assert_no_problems()
