@@ -262,3 +262,14 @@ def test_current_policy_filters_read_the_stored_policy(client, buyer, plan):
     same = text_of(client.get(f"{URL}?differs=false", headers={"HX-Request": "true"}))
     assert "MUG-1 Mug WH1 Just in time Just in time" in same
     assert "MUG-1 " in text_of(client.get(f"{URL}?policy=jit", headers={"HX-Request": "true"}))
+
+
+def test_without_a_plan_the_page_says_so_and_apply_refuses(client, buyer, catalogue):
+    client.force_login(buyer)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert "manage.py plan" in text_of(response)
+    refused = client.post(APPLY_URL, {"line": "1:jit"})
+    assert refused.status_code == 400
+    assert "There is no finished plan" in text_of(refused)
+    assert policies() == []
