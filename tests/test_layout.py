@@ -21,6 +21,7 @@ MANAGER_LINKS = [
     "supplier_list",
     "purchase_order_list",
     "planning:replenishment",
+    "planning:advisor",
     "sales_order_list",
     "sales_order_create",
     "channel_list",
@@ -36,6 +37,7 @@ BUYER_LINKS = [
     "supplier_list",
     "purchase_order_list",
     "planning:replenishment",
+    "planning:advisor",
     "sales_order_list",
     "channel_list",
 ]

@@ -59,6 +59,8 @@ PLANNING_PAGES = {
     "planning:drafts_created",
     "planning:product",
     "planning:policy",
+    "planning:advisor",
+    "planning:apply_advice",
 }
 # Pages a clerk may not open; every other page is one a clerk may view.
 CLERK_FORBIDDEN = {
