@@ -99,6 +99,10 @@ def page_urls(targets: dict) -> dict[str, str]:
             f"{reverse('planning:replenishment')}?warehouse={zone.warehouse.code}"
         ),
         "product planning page": reverse("planning:product", args=[planned.sku]),
+        "strategy advisor": reverse("planning:advisor"),
+        "strategy advisor, differs, one warehouse": (
+            f"{reverse('planning:advisor')}?differs=true&warehouse={zone.warehouse.code}"
+        ),
     }
 
 

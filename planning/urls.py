@@ -1,6 +1,6 @@
 from django.urls import path
 
-from planning import views
+from planning import advisor_views, views
 
 app_name = "planning"
 
@@ -10,4 +10,9 @@ urlpatterns = [
     path("replenishment/ordered/", views.drafts_created, name="drafts_created"),
     path("products/<str:sku>/", views.product_planning, name="product"),
     path("products/<str:sku>/policy/", views.edit_policy, name="policy"),
+]
+
+urlpatterns += [
+    path("advisor/", advisor_views.advisor, name="advisor"),
+    path("advisor/apply/", advisor_views.apply_advice, name="apply_advice"),
 ]

@@ -59,6 +59,8 @@ PLANNING_PAGES = {
     "planning:drafts_created",
     "planning:product",
     "planning:policy",
+    "planning:advisor",
+    "planning:apply_advice",
 }
 # Reports (planning/reports): buyers see units; values and margins are managers'.
 BUYER_REPORTS = {"reports:low_stock", "reports:stockouts", "reports:supplier_performance"}
