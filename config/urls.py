@@ -29,6 +29,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls()),
     path("reports/", include("inventory.report_urls")),
+    path("reports/", include("planning.report_urls")),
     path("planning/", include("planning.urls")),
     path("", include("scanning.urls")),
     path("", include("orders.urls")),
