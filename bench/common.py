@@ -47,6 +47,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# As `make run` serves it (config/gunicorn.conf.py): the API's 500 `sku=` parameters fit.
+GUNICORN_LIMIT_REQUEST_LINE = 8190
+
+
 @contextmanager
 def gunicorn(database_url: str, workers: int = 2):
     """Serve the project with gunicorn on a free port; yield ``(port, master pid)``."""
@@ -59,6 +63,7 @@ def gunicorn(database_url: str, workers: int = 2):
     }
     command = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
     command += ["--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
+    command += ["--limit-request-line", str(GUNICORN_LIMIT_REQUEST_LINE)]
     server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env)
     try:
         for _ in range(100):

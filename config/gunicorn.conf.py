@@ -20,6 +20,9 @@ bind = f"127.0.0.1:{int(PORT)}"
 workers = 2
 # Requests are short; a stuck worker is restarted rather than left holding a lock.
 timeout = 60
+# The API takes up to 500 `sku=` parameters (README "Input limits"); gunicorn's default
+# request line (4094 bytes) let only ~300 through. 8190 is gunicorn's largest finite limit.
+limit_request_line = 8190
 graceful_timeout = 20
 accesslog = "-"
 errorlog = "-"

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "ninja",  # its bundled Swagger UI for /api/v1/docs (no CDN, CSP-safe)
     "simple_history",
     "axes",  # login throttling (README "Login throttling")
+    "common",  # no models: the same column limits on SQLite and PostgreSQL (common/columns.py)
     "warehouses",
     "inventory",
     "orders",
@@ -64,6 +65,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "common.middleware.UnstorablePathMiddleware",  # NUL in a path: 404 on every database
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

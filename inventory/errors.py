@@ -85,5 +85,9 @@ class NotStocked(LedgerError):
     code = "not_stocked"
 
 
+class TooMuchStock(LedgerError):
+    code = "too_much_stock"
+
+
 class ReasonRequired(LedgerError):
     code = "reason_required"

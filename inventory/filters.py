@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.dates import day_in_range
 from inventory.models import Product, ProductBarcode
 from inventory.selectors import EXPIRY_WARNING_DAYS, LOT_EXPIRED, LOT_EXPIRING, lot_expiry_q
 from warehouses.models import Location, Warehouse, in_subtree
@@ -126,6 +127,7 @@ class StockFilter(django_filters.FilterSet):
         field_name="lot__expires_on",
         lookup_expr="lt",
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[day_in_range],
     )
 
     lot_expiry = django_filters.ChoiceFilter(

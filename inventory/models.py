@@ -89,10 +89,17 @@ class Product(models.Model):
             ("import_data", "Can import products and opening stock"),
             ("view_valuation", "Can see inventory value, costs and margins"),
         ]
-        indexes = [
-            models.Index(fields=["name"], name="product_name_idx"),
-            # A scanned or typed SKU matches in any case (scanning.resolve).
-            models.Index(Upper("sku"), name="product_sku_upper_idx"),
+        indexes = [models.Index(fields=["name"], name="product_name_idx")]
+        constraints = [
+            # SKUs ignore case: a scanned or typed SKU matches in any case
+            # (scanning.resolve, the forms), so two may not differ only in case. The
+            # unique index also serves those lookups.
+            models.UniqueConstraint(
+                Upper("sku"),
+                name="product_sku_unique_ignoring_case",
+                violation_error_message="Another product has this SKU in another case "
+                "(SKUs ignore case).",
+            ),
         ]
 
     def __str__(self):

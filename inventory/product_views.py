@@ -5,9 +5,9 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from common.csvfiles import streaming_csv
 from common.pages import filtered_rows
 from inventory import catalog, selectors
-from inventory.csv_export import safe_cell, streaming_csv
 from inventory.filters import ProductFilter, StockFilter
 from inventory.models import Product
 from inventory.product_forms import BarcodeFormSet, ProductForm
@@ -77,8 +77,8 @@ def product_export(request):
     products = filtered_rows(filterset).iterator(chunk_size=EXPORT_CHUNK)
     rows = (
         [
-            safe_cell(product.sku),
-            safe_cell(product.name),
+            product.sku,
+            product.name,
             product.gtin or "",
             product.sell_price,
             product.tracking,
@@ -113,12 +113,12 @@ def stock_export(request):
     levels = filtered_rows(filterset).iterator(chunk_size=EXPORT_CHUNK)
     rows = (
         [
-            safe_cell(level.product.sku),
-            safe_cell(level.product.name),
-            safe_cell(level.location.barcode),
+            level.product.sku,
+            level.product.name,
+            level.location.barcode,
             level.on_hand,
             level.available_qty,
-            safe_cell(level.lot.code) if level.lot else "",
+            level.lot.code if level.lot else "",
             level.lot.expires_on.isoformat() if level.lot and level.lot.expires_on else "",
             level.committed,
             level.location.warehouse.code,

@@ -1,7 +1,5 @@
 """Report pages under /reports/: parse the request, ask inventory.valuation, render."""
 
-import csv
-
 from django import forms
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -9,6 +7,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from common.csvfiles import SafeWriter
+from common.dates import day_in_range
 from common.pages import render_list
 from inventory import valuation
 from warehouses.models import Warehouse
@@ -25,6 +25,7 @@ class ValuationReportForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         error_messages=DATE_ERRORS,
+        validators=[day_in_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("End of that day; default today."),
     )
@@ -41,6 +42,7 @@ class ValuationReportForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         error_messages=DATE_ERRORS,
+        validators=[day_in_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Default: the first day of the as-of month."),
     )
@@ -49,6 +51,7 @@ class ValuationReportForm(forms.Form):
         required=False,
         input_formats=["%Y-%m-%d"],
         error_messages=DATE_ERRORS,
+        validators=[day_in_range],
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Default: the as-of date."),
     )
@@ -85,7 +88,7 @@ def _csv_response(result: valuation.Valuation, method: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"valuation-{method}-{result.as_of.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    csv.writer(response, lineterminator="\n").writerows(valuation.csv_lines(result, method))
+    SafeWriter(response, lineterminator="\n").writerows(valuation.csv_lines(result, method))
     return response
 
 

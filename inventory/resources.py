@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from import_export import resources
 
+from common.csvfiles import safe_cell
 from inventory import imports
 from inventory.models import Product
 
@@ -23,6 +24,11 @@ class ProductResource(resources.ModelResource):
         clean_model_instances = True
         skip_unchanged = True
         report_skipped = True
+
+    def export_resource(self, instance, selected_fields=None, **kwargs):
+        """Defuse formula cells in every export format (CSV, XLSX, …) as the CSV writer does."""
+        values = super().export_resource(instance, selected_fields, **kwargs)
+        return [safe_cell(value) for value in values]
 
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)

@@ -19,7 +19,7 @@ from inventory.imports.products import (
     save_products,
     validate_product_rows,
 )
-from inventory.imports.rows import check_rows
+from inventory.imports.rows import check_rows, storable_rows
 from inventory.imports.stock import (
     STOCK_COLUMNS,
     STOCK_REQUIRED,
@@ -46,6 +46,7 @@ __all__ = [
     "import_stock",
     "read_csv",
     "save_products",
+    "storable_rows",
     "validate_product_rows",
     "validate_stock_rows",
 ]

@@ -6,9 +6,17 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from inventory.imports.files import ImportRefused, RowError, read_csv
-from inventory.imports.rows import check_rows, parse_decimal, parsed, required, where_in
+from inventory.imports.rows import (
+    check_rows,
+    parse_decimal,
+    parsed,
+    required,
+    storable_rows,
+    where_in,
+)
 from inventory.models import Product, ProductBarcode, StockLevel, normalize_gtin, sku_validator
 
 PRODUCT_COLUMNS = ("sku", "name", "gtin", "sell_price", "tracking", "fulfilment")
@@ -112,8 +120,12 @@ class _ProductFile:
 
     def __init__(self, rows: list[tuple[int, dict[str, str]]]):
         self.gtins, self.gtin_errors = _normalized_gtins(rows)
-        skus = {row.get("sku", "") for _, row in rows} - {""}
-        self.existing = {p.sku: p for p in where_in(Product.objects.all(), "sku", skus)}
+        keys = {row.get("sku", "").upper() for _, row in rows} - {""}
+        # SKUs ignore case: find the products whose SKU matches in any case.
+        by_key = Product.objects.annotate(sku_key=Upper("sku"))
+        found = list(where_in(by_key, "sku_key", keys))
+        self.existing = {p.sku: p for p in found}
+        self.existing_keys = {p.sku.upper(): p.sku for p in found}
         codes = set(self.gtins.values())
         self.gtin_owners = dict(
             where_in(Product.objects.values_list("gtin", "sku"), "gtin", codes)
@@ -130,6 +142,7 @@ class _ProductFile:
             )
         )
         self.sku_lines: dict[str, int] = {}
+        self.key_lines: dict[str, tuple[str, int]] = {}
         self.gtin_lines: dict[str, int] = {}
 
     def check(self, line: int, row: dict[str, str], problems: list[str]) -> ProductRow:
@@ -172,10 +185,24 @@ class _ProductFile:
                 raise ValidationError("SKU is longer than 64 characters")
         except ValidationError as exc:
             problems.append(f"SKU “{sku}”: {exc.messages[0]}")
+        key = sku.upper()
         if sku in self.sku_lines:
             problems.append(f"SKU {sku} appears again (first on line {self.sku_lines[sku]})")
+        elif key in self.key_lines:
+            first, first_line = self.key_lines[key]
+            problems.append(
+                f"SKU {sku} differs only in case from {first} on line {first_line} "
+                "(SKUs ignore case)"
+            )
         else:
             self.sku_lines[sku] = line
+            self.key_lines[key] = (sku, line)
+        owner = self.existing_keys.get(key)
+        if owner is not None and owner != sku:
+            problems.append(
+                f"SKU {sku} differs only in case from the existing product {owner} "
+                "(SKUs ignore case)"
+            )
 
     def _check_gtin(self, line: int, sku: str, gtin: str, problems: list[str]) -> None:
         if gtin in self.gtin_lines:
@@ -198,7 +225,9 @@ def validate_product_rows(
     Empty optional cells mean "the default" for a new product and "unchanged" for
     an existing one.
     """
+    rows, refused = storable_rows(rows)
     good, errors = check_rows(rows, _ProductFile(rows).check)
+    errors += refused
     # By line, whatever order the caller gave the rows in.
     errors.sort(key=lambda error: error.line)
     return good, errors

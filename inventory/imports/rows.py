@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 
+from common.columns import unstorable
 from inventory.errors import LedgerError
 from inventory.imports.files import RowError
 
@@ -27,6 +28,28 @@ def check_rows[Row](
         if not problems:
             good.append(checked)
     return good, errors
+
+
+def storable_rows(
+    rows: list[tuple[int, dict[str, str]]],
+) -> tuple[list[tuple[int, dict[str, str]]], list[RowError]]:
+    """Split off the rows holding text no database can store (NUL, lone surrogates).
+
+    They are refused before anything looks them up, so the file is judged the same
+    on SQLite (which would store them) and PostgreSQL (which raises).
+    """
+    kept: list[tuple[int, dict[str, str]]] = []
+    errors: list[RowError] = []
+    for line, row in rows:
+        problems = [
+            f"{column}: {problem.removesuffix('.')}"
+            for column, value in row.items()
+            if (problem := unstorable(value))
+        ]
+        errors.extend(RowError(line, problem) for problem in problems)
+        if not problems:
+            kept.append((line, row))
+    return kept, errors
 
 
 def _chunks(values: list) -> Iterable[list]:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from common.dates import out_of_range
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.imports.files import ImportRefused, RowError, read_csv
@@ -16,6 +17,7 @@ from inventory.imports.rows import (
     parse_decimal,
     parsed,
     required,
+    storable_rows,
     where_in,
 )
 from inventory.ledger.checks import (
@@ -64,9 +66,13 @@ def _parse_date(text: str) -> date:
     if not _ISO_DATE.match(text):
         raise ValueError(f"expiry “{text}” is not a date in the form YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"expiry “{text}” is not a real date") from None
+    problem = out_of_range(day, what="expiry")
+    if problem:
+        raise ValueError(problem)
+    return day
 
 
 def _parse_quantity(text: str) -> int:
@@ -222,7 +228,9 @@ def validate_stock_rows(
     rows: list[tuple[int, dict[str, str]]],
 ) -> tuple[list[StockRow], list[RowError]]:
     """Check every opening-stock row; return (good rows, errors)."""
-    return check_rows(rows, _StockFile(rows).check)
+    rows, refused = storable_rows(rows)
+    good, errors = check_rows(rows, _StockFile(rows).check)
+    return good, sorted(errors + refused, key=lambda error: error.line)
 
 
 def import_stock(data: bytes | str, *, user=None) -> StockImportResult:

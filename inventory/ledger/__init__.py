@@ -21,6 +21,7 @@ from common.transactions import atomic_with_retry
 from inventory import errors, signals
 from inventory.ledger.checks import (
     COST_PLACES,
+    MAX_BALANCE,
     MAX_QUANTITY,
     MAX_TOTAL_COST,
     MAX_UNIT_COST,
@@ -30,6 +31,7 @@ from inventory.ledger.checks import (
     check_lot,
     check_not_expired,
     check_quantity,
+    check_room,
     check_sellable,
     check_stocked,
     is_whole,
@@ -48,6 +50,7 @@ from warehouses.models import Location
 
 __all__ = [
     "COST_PLACES",
+    "MAX_BALANCE",
     "MAX_QUANTITY",
     "MAX_TOTAL_COST",
     "MAX_UNIT_COST",
@@ -140,6 +143,7 @@ def receive(
     lock_product(product)
     lot = receipt_lot(product, lot, lot_code, expires_on, at)
     (level,) = lock_levels(product, [(location, lot)], create=(True,))
+    check_room(product, level.on_hand, quantity, _where(location, lot))
     move = _post_move(
         product=product,
         lot=lot,
@@ -190,6 +194,7 @@ def transfer(
         product, [(from_location, lot), (to_location, lot)], create=(False, True)
     )
     _require_free(product, source, quantity, from_location, lot)
+    check_room(product, target.on_hand, quantity, _where(to_location, lot))
     move = _post_move(
         product=product,
         lot=lot,
@@ -281,6 +286,7 @@ def _post_inbound(
     at: datetime,
     **fields,
 ) -> StockMove:
+    check_room(product, level.on_hand, quantity, _where(location, lot))
     if cost is None:
         cost = current_average_cost(product)
     move = _post_move(

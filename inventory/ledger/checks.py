@@ -8,6 +8,7 @@ Each returns the cleaned value or raises a ``LedgerError`` naming the field.
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from common.dates import out_of_range
 from inventory import errors
 from inventory.models import Lot, Product
 from warehouses.models import Location
@@ -16,6 +17,9 @@ COST_PLACES = Decimal("0.000001")
 # A scanned barcode typed into a quantity field must not become a receipt; the
 # bounds also keep every value inside its database column.
 MAX_QUANTITY = 1_000_000_000
+# StockLevel.on_hand is a 32-bit integer column on PostgreSQL; SQLite would store more,
+# so the ledger refuses a balance past it on every database alike.
+MAX_BALANCE = 2_147_483_647
 MAX_UNIT_COST = Decimal("9999999999.999999")  # StockMove.unit_cost: 16 digits, 6 places
 MAX_TOTAL_COST = Decimal("99999999999999.999999")  # StockMove.total_cost: 20 digits, 6 places
 
@@ -44,6 +48,16 @@ def check_quantity(quantity, product: Product, *, field: str = "quantity") -> in
             field=field,
         )
     return quantity
+
+
+def check_room(product: Product, on_hand: int, quantity: int, where: str) -> None:
+    """Refuse adding ``quantity`` to a locked balance of ``on_hand`` past ``MAX_BALANCE``."""
+    if on_hand + quantity > MAX_BALANCE:
+        raise errors.TooMuchStock(
+            f"{where} already holds {on_hand} of {product.sku}; {quantity} more would pass "
+            f"the largest balance a location can hold ({MAX_BALANCE}).",
+            field="quantity",
+        )
 
 
 def check_cost(unit_cost, product: Product, *, quantity: int = 1) -> Decimal:
@@ -129,4 +143,7 @@ def check_expiry_date(expires_on) -> date | None:
         not isinstance(expires_on, date) or isinstance(expires_on, datetime)
     ):
         raise errors.InvalidExpiry(f"“{expires_on}” is not an expiry date.", field="expires_on")
+    problem = expires_on and out_of_range(expires_on, what="The expiry date")
+    if problem:
+        raise errors.InvalidExpiry(problem, field="expires_on")
     return expires_on

@@ -44,7 +44,6 @@ module assembles the report and holds the public functions.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
@@ -55,6 +54,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.utils.module_loading import import_string
 
+from common.csvfiles import SafeWriter
 from inventory.models import Product, StockMove
 from inventory.valuation.replay import Period, Position, replay
 from inventory.valuation.results import (
@@ -324,4 +324,4 @@ def csv_lines(valuation: Valuation, method: str) -> Iterable[list]:
 
 def write_csv(valuation: Valuation, method: str, out) -> None:
     """Write the valuation as CSV (values rounded to cents) to the file ``out``."""
-    csv.writer(out, lineterminator="\n").writerows(csv_lines(valuation, method))
+    SafeWriter(out, lineterminator="\n").writerows(csv_lines(valuation, method))

@@ -14,6 +14,8 @@ from django.utils import timezone
 from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict, field_validator
 
+from common.columns import unstorable
+
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 500
 # What a channel's order number looks like; no "/" so it fits in a URL path segment.
@@ -22,12 +24,9 @@ EXTERNAL_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:#-]*$"
 
 def storable(value: str) -> str:
     """Refuse text no database column can hold: NUL characters, lone surrogates."""
-    if "\x00" in value:
-        raise ValueError("Text must not contain NUL characters.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("Text must be valid Unicode (no lone surrogates).") from None
+    problem = unstorable(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 

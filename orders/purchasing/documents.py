@@ -1,6 +1,5 @@
 """A purchase order as the supplier gets it: an A4 PDF (reportlab) and a CSV file."""
 
-import csv
 import io
 from decimal import ROUND_HALF_UP, Decimal
 from xml.sax.saxutils import escape
@@ -14,7 +13,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from inventory.csv_export import safe_cell
+from common.csvfiles import SafeWriter
 from orders.models import PurchaseOrder, SupplierProduct
 
 CENTS = Decimal("0.01")
@@ -59,15 +58,15 @@ def order_total(rows: list[dict]) -> Decimal:
 def order_csv(order: PurchaseOrder) -> str:
     """Return the order lines as CSV: supplier_sku,sku,name,quantity,unit_cost,line_total."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SafeWriter(out)
     writer.writerow(CSV_HEADER)
     for row in _lines(order):
         line = row["line"]
         writer.writerow(
             [
-                safe_cell(row["supplier_sku"]),
-                safe_cell(line.product.sku),
-                safe_cell(line.product.name),
+                row["supplier_sku"],
+                line.product.sku,
+                line.product.name,
                 line.quantity_ordered,
                 unit_cost_text(line.unit_cost),
                 str(row["total"]),

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from common.dates import day_in_range
 from inventory.fields import ProductField, ProductInput
 from inventory.models import Product
 from orders.models import Supplier, SupplierProduct
@@ -191,6 +192,7 @@ class PurchaseOrderForm(forms.Form):
         label=_("Expected delivery"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[day_in_range],
         help_text=_("Empty: today plus the supplier's lead time."),
     )
     notes = forms.CharField(
@@ -220,6 +222,7 @@ class LineForm(forms.Form):
         label=_("Expected on"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[day_in_range],
         help_text=_("Empty: the order's expected date."),
     )
 
@@ -279,6 +282,7 @@ class ReceiveRowForm(forms.Form):
         label=_("Expires on"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[day_in_range],
     )
 
     def __init__(self, *args, line, **kwargs):

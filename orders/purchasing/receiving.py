@@ -17,6 +17,7 @@ from decimal import ROUND_FLOOR, Decimal
 from django.db.models import F
 from django.utils import timezone
 
+from common.dates import out_of_range
 from common.transactions import atomic_with_retry
 from inventory import errors as ledger_errors
 from inventory import ledger
@@ -43,9 +44,12 @@ class _Entry:
 
 
 def allowance(line: PurchaseOrderLine, tolerance_percent) -> int:
-    """Return the most units the line may receive in total: ordered × (1 + tolerance %), floor."""
+    """Return the most units the line may receive in total: ordered × (1 + tolerance %), floor.
+
+    Never more than ``quantity_received``'s column holds (32-bit on PostgreSQL).
+    """
     exact = Decimal(line.quantity_ordered) * (100 + Decimal(tolerance_percent)) / 100
-    return int(exact.to_integral_value(rounding=ROUND_FLOOR))
+    return min(int(exact.to_integral_value(rounding=ROUND_FLOOR)), checks.MAX_BALANCE)
 
 
 def _percent(value) -> str:
@@ -126,6 +130,9 @@ def _check_entry(entry: _Entry, *, today: date, confirm_expired: bool) -> None:
         raise errors.InvalidDate(
             f"“{entry.expires_on}” is not an expiry date.", field="expires_on"
         )
+    problem = entry.expires_on and out_of_range(entry.expires_on, what="The expiry date")
+    if problem:
+        raise errors.InvalidDate(problem, field="expires_on")
     expiry = entry.expires_on
     if expiry is None:
         expiry = (

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from common.dates import out_of_range
 from inventory.errors import LedgerError
 from inventory.ledger import checks
 from inventory.ledger.checks import MAX_QUANTITY
@@ -67,6 +68,9 @@ def _check_date(value, *, field: str, what: str) -> date | None:
         return None
     if not isinstance(value, date) or isinstance(value, datetime):
         raise errors.InvalidDate(f"“{value}” is not a date for {what}.", field=field)
+    problem = out_of_range(value, what=f"The date for {what}")
+    if problem:
+        raise errors.InvalidDate(problem, field=field)
     return value
 
 

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from common.dates import day_in_range
 from orders.models import Channel, SalesOrder
 
 
@@ -45,12 +46,14 @@ class SalesOrderFilter(django_filters.FilterSet):
         field_name="created_at",
         lookup_expr="date__gte",
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[day_in_range],
     )
     created_to = django_filters.DateFilter(
         label=_("Created to"),
         field_name="created_at",
         lookup_expr="date__lte",
         widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[day_in_range],
     )
 
     class Meta:

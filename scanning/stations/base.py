@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from common.columns import unstorable
 from scanning.models import ScanRecord, StationSession
 from scanning.resolve import Scan, resolve
 
@@ -35,6 +36,7 @@ class Entry:
     cancel: bool = False
     done: bool = False
     command: str = ""
+    refusal: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,11 @@ def read_entry(code: str, *, action: str = "") -> Entry:
         return Entry(code=DONE, done=True)
     if NUMBER.match(code.strip()):
         return Entry(code=code.strip(), number=int(code.strip()))
+    problem = unstorable(code)
+    if problem:
+        # Kept in the scan log with the bad characters shown as replacement marks.
+        shown = code.replace("\x00", "\ufffd").encode("utf-8", "replace").decode()
+        return Entry(code=shown, refusal=f"“{shown}” is not a code: {problem}")
     return Entry(code=code, scan=resolve(code))
 
 
@@ -137,6 +144,8 @@ def submit(
 def answer_entry(station: Station, state: dict, entry: Entry, user) -> Answer:
     if entry.cancel:
         return station.cancel(state)
+    if entry.refusal:
+        return refuse(entry.refusal)
     if entry.scan is not None and not entry.scan.resolved and not station.wants_text(state):
         return refuse(entry.scan.message)
     return station.handle(state, entry, user)

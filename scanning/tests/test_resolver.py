@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -241,11 +241,12 @@ def test_a_lot_code_on_two_products_is_ambiguous(catalogue):
     )
 
 
-def test_a_sku_in_two_cases_is_ambiguous_unless_typed_exactly(catalogue):
-    Product.objects.create(sku="tea-GREEN", name="Another green tea")
+def test_a_sku_cannot_exist_in_two_cases_and_matches_in_any(catalogue):
+    # SKUs are unique ignoring case (issue 15): the database refuses the second.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.create(sku="tea-GREEN", name="Another green tea")
 
-    expect(resolve("TEA-GREEN"), Kind.UNKNOWN, message="2 products have the SKU TEA-GREEN")
-    expect(resolve("tea-GREEN"), Kind.PRODUCT, sku="tea-GREEN")
+    expect(resolve("tea-green"), Kind.PRODUCT, sku="Tea-Green")
 
 
 UNKNOWN = [

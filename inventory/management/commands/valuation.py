@@ -4,6 +4,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from common.dates import out_of_range
 from inventory import valuation
 from warehouses.models import Warehouse
 
@@ -14,9 +15,13 @@ def parse_day(value: str) -> date:
     if not ISO_DATE.match(value or ""):
         raise CommandError(f"--as-of must be a date written YYYY-MM-DD, not “{value}”.")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"--as-of “{value}” is not a date in the calendar.") from None
+    problem = out_of_range(day, what="--as-of")
+    if problem:
+        raise CommandError(problem)
+    return day
 
 
 class Command(BaseCommand):

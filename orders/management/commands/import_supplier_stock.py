@@ -13,7 +13,13 @@ from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from inventory.imports import CsvImportCommand, ImportRefused, RowError, read_csv
+from inventory.imports import (
+    CsvImportCommand,
+    ImportRefused,
+    RowError,
+    read_csv,
+    storable_rows,
+)
 from inventory.models import Product
 from orders.channels import outbox
 from orders.models import Supplier, SupplierProduct
@@ -27,7 +33,7 @@ def validate_rows(
     rows: list[tuple[int, dict[str, str]]],
 ) -> list[tuple[int, SupplierProduct, int]]:
     """Return ``[(line, supplier product, quantity)]`` or refuse with every bad row."""
-    problems: list[RowError] = []
+    rows, problems = storable_rows(rows)
     codes = {row["supplier"].upper() for _, row in rows if row["supplier"]}
     suppliers = {
         s.code.upper(): s
@@ -75,7 +81,7 @@ def validate_rows(
         if not errors:
             good.append((line, item, quantity))
     if problems:
-        raise ImportRefused(problems)
+        raise ImportRefused(sorted(problems, key=lambda problem: problem.line))
     return good
 
 

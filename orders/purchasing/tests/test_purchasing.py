@@ -1,7 +1,7 @@
 """Purchase orders: numbering, lines and rounding, sending, cancelling and closing."""
 
 import smtplib
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -514,3 +514,9 @@ def test_once_the_sales_order_is_cancelled_its_dropship_order_is_too(sofa_order,
 
     purchase.refresh_from_db()
     assert purchase.status == PurchaseOrder.Status.CANCELLED
+
+
+@pytest.mark.parametrize("day", [date(9999, 12, 31), date(1999, 12, 31)])
+def test_an_expected_date_out_of_range_is_refused(supplier, warehouse, refused, day):
+    with refused(errors.InvalidDate, "invalid_date", day.isoformat(), "out of range"):
+        purchasing.create_order(supplier=supplier, warehouse=warehouse, expected_on=day)

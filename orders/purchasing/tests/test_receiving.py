@@ -1,6 +1,6 @@
 """Receiving purchase orders: ledger receipts, lots, locations, tolerance, status, lead times."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -620,3 +620,10 @@ def test_a_failed_enqueue_never_fails_a_committed_receipt(
     assert ReceiptLine.objects.filter(pk=receipt.pk).exists()
     mug_line.refresh_from_db()
     assert mug_line.quantity_received == 4
+
+
+def test_an_expiry_date_out_of_range_is_refused(tea_line, refused):
+    with refused(errors.InvalidDate, "invalid_date", "9999-12-31", "out of range"):
+        receiving.receive_line(
+            line=tea_line, quantity=5, lot_code="FAR-1", expires_on=date(9999, 12, 31)
+        )

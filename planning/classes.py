@@ -1,0 +1,61 @@
+"""ABC and XYZ classes: the one place the advisor, the reports and the dashboard agree on.
+
+Pure functions over plain dicts keyed by product id; no database.
+
+**ABC** by consumption value (units consumed × unit cost over a period, a year by
+default): sort products by value, largest first (ties by product id so the result is
+stable); a product's cumulative share is the running total *including itself* divided
+by the grand total. A: cumulative share ≤ 80 %; B: ≤ 95 % (the next 15 %); C: the rest
+(the last 5 %), and every product with no consumption value. So the product that
+crosses 80 % is already a B — the convention of the worked example cited in
+``planning/tests/test_classes.py`` (16 items, cut-offs 80 % and 95 %). When nothing was
+consumed at all, every product is C.
+
+**XYZ** by demand variability, the coefficient of variation (standard deviation ÷
+mean) of weekly demand: X (steady) CV ≤ 0.5, Y (varying) 0.5 < CV ≤ 1.0, Z (erratic)
+CV > 1.0 — and Z when there is no CV (no demand in the period, mean 0).
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+A_SHARE = Decimal("0.80")
+B_SHARE = Decimal("0.95")
+X_CV = 0.5
+Y_CV = 1.0
+
+
+def abc_classes(values: Mapping[int, Decimal | float | int]) -> dict[int, str]:
+    """Return "A", "B" or "C" per product id from its consumption value."""
+    ordered = sorted(values.items(), key=lambda item: (-Decimal(item[1] or 0), item[0]))
+    total = sum((Decimal(value or 0) for _, value in ordered), Decimal(0))
+    classes: dict[int, str] = {}
+    running = Decimal(0)
+    for product_id, value in ordered:
+        value = Decimal(value or 0)
+        running += value
+        if value <= 0 or total <= 0:
+            classes[product_id] = "C"
+        elif running <= A_SHARE * total:
+            classes[product_id] = "A"
+        elif running <= B_SHARE * total:
+            classes[product_id] = "B"
+        else:
+            classes[product_id] = "C"
+    return classes
+
+
+def xyz_class(cv: float | None) -> str:
+    """Return "X", "Y" or "Z" for one coefficient of variation (None: no demand → Z)."""
+    if cv is None or cv != cv:  # None or NaN
+        return "Z"
+    if cv <= X_CV:
+        return "X"
+    if cv <= Y_CV:
+        return "Y"
+    return "Z"
+
+
+def xyz_classes(cv: Mapping[int, float | None]) -> dict[int, str]:
+    """Return "X", "Y" or "Z" per product id from the CV of its weekly demand."""
+    return {product_id: xyz_class(value) for product_id, value in cv.items()}
