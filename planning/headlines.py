@@ -9,7 +9,9 @@ All read the stored plan (one ``PlanRun``'s lines), never recompute it:
 - overstock: more than ``STOCKROOM_OVERSTOCK_DAYS`` days of cover (``available /
   forecast_daily``, for lines with a forecast); the value tied up is the units above
   that cover at the plan's unit cost;
-- backorders: the plan's backordered units (``open_demand``).
+- backorders: the plan's backordered units (``open_demand``);
+- consumption value (for ABC): a year of the forecast at the plan's unit cost, summed over
+  a product's warehouses.
 """
 
 from decimal import Decimal
@@ -44,7 +46,8 @@ def overstock_q(days: int | None = None) -> Q:
 def excess_units(days: int | None = None) -> ExpressionWrapper:
     """Units above the overstock cover (meaningful on ``overstock_q`` lines)."""
     days = overstock_days() if days is None else days
-    return ExpressionWrapper(F("available") - F("forecast_daily") * days, output_field=FloatField())
+    excess = F("available") - F("forecast_daily") * days
+    return ExpressionWrapper(excess, output_field=FloatField())
 
 
 def plan_figures(run: PlanRun | None, warehouse_id: int | None = None) -> dict:
@@ -66,3 +69,22 @@ def plan_figures(run: PlanRun | None, warehouse_id: int | None = None) -> dict:
     )
     row["overstock_value"] = Decimal(str(round(row["overstock_value"] or 0, 2)))
     return row
+
+
+def consumption_values(run: PlanRun | None) -> dict[int, float]:
+    """``{product_id: forecast units per year × unit cost}`` over the run's lines (one query)."""
+    if run is None:
+        return {}
+    rows = (
+        PlanLine.objects.filter(run=run, unit_cost__isnull=False)
+        .order_by()
+        .values_list("product_id")
+        .annotate(
+            value=Sum(
+                ExpressionWrapper(
+                    F("forecast_daily") * 365 * F("unit_cost"), output_field=FloatField()
+                )
+            )
+        )
+    )
+    return {product_id: round(value or 0, 2) for product_id, value in rows}

@@ -1,0 +1,194 @@
+"""The daily inventory snapshot: written at the end of the nightly plan, read by the charts.
+
+``write_snapshot`` stores one row for the whole store (with the plan's figures and the
+dashboard's details: top movers, sales per channel, ABC share) and one per warehouse
+(value and units). Values come from ``inventory.valuation`` as of the end of the day;
+the expiring value is the units of lots expiring within 30 days at their product's FIFO
+unit value (the valuation's own warehouse split). ``backfill`` writes the value and units
+of past days that have no snapshot yet (the demo and the benchmark), so the value chart
+has 90 days at once; the plan's figures of those days stay empty.
+"""
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from inventory import valuation
+from inventory.models import Product, StockLevel
+from inventory.selectors import LOT_EXPIRING, lot_expiry_q
+from orders.models import PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
+from planning import classes, headlines
+from planning.models import ImportedDemand, InventorySnapshot, PlanRun
+
+CENT = Decimal("0.01")
+TOP_MOVERS = 10
+RECENT_DAYS = 30
+
+
+def expiring_value(day: date, unit_values: dict[int, Decimal]) -> Decimal:
+    """Units of lots expiring within 30 days (not yet expired) at their FIFO unit value."""
+    held = (
+        StockLevel.objects.filter(Q(on_hand__gt=0) & lot_expiry_q(LOT_EXPIRING, day))
+        .order_by()
+        .values_list("product_id")
+        .annotate(units=Sum("on_hand"))
+    )
+    total = sum((units * unit_values.get(pid, Decimal(0)) for pid, units in held), Decimal(0))
+    return total.quantize(CENT)
+
+
+def incoming_value() -> Decimal:
+    """Open purchase order units not received yet, at their order's unit cost."""
+    total = PurchaseOrderLine.objects.filter(
+        order__status__in=PurchaseOrder.OPEN_STATUSES,
+        order__dropship=False,
+        quantity_ordered__gt=F("quantity_received"),
+    ).aggregate(value=Sum((F("quantity_ordered") - F("quantity_received")) * F("unit_cost")))
+    return (total["value"] or Decimal(0)).quantize(CENT)
+
+
+def recent_demand(day: date, days: int = RECENT_DAYS) -> tuple[dict, dict]:
+    """Units asked for in the ``days`` up to ``day``: per product and per channel.
+
+    Sales orders (not cancelled) by their channel's name, plus imported history by its
+    channel code ("imported" when it has none), with revenue where a price is known.
+    """
+    since = day - timedelta(days=days - 1)
+    per_product: dict[int, int] = defaultdict(int)
+    per_channel: dict[str, dict] = defaultdict(lambda: {"units": 0, "revenue": Decimal(0)})
+    sold = (
+        SalesOrderLine.objects.filter(
+            order__created_at__date__gte=since, order__created_at__date__lte=day
+        )
+        .exclude(order__status=SalesOrder.Status.CANCELLED)
+        .order_by()
+        .values_list("product_id", "order__channel__name")
+        .annotate(units=Sum("quantity"), revenue=Sum(F("quantity") * F("unit_price")))
+    )
+    for product_id, channel, units, revenue in sold:
+        per_product[product_id] += units
+        per_channel[channel]["units"] += units
+        per_channel[channel]["revenue"] += revenue or 0
+    imported = (
+        ImportedDemand.objects.filter(day__gte=since, day__lte=day)
+        .order_by()
+        .values_list("product_id", "channel")
+        .annotate(units=Sum("quantity"))
+    )
+    for product_id, channel, units in imported:
+        per_product[product_id] += units
+        per_channel[channel or "imported"]["units"] += units
+    return per_product, per_channel
+
+
+def top_movers(per_product: dict[int, int], limit: int = TOP_MOVERS) -> list[dict]:
+    ranked = sorted(
+        ((units, pid) for pid, units in per_product.items() if units > 0),
+        key=lambda item: (-item[0], item[1]),
+    )[:limit]
+    skus = dict(Product.objects.filter(pk__in=[pid for _, pid in ranked]).values_list("pk", "sku"))
+    return [
+        {"product_id": pid, "sku": skus.get(pid, "?"), "units": units} for units, pid in ranked
+    ]
+
+
+def abc_share(run: PlanRun | None) -> list[dict]:
+    """Products and consumption value per ABC class (``headlines.consumption_values``)."""
+    values = headlines.consumption_values(run)
+    found = classes.abc_classes(values)
+    share = {name: {"class": name, "products": 0, "value": Decimal(0)} for name in "ABC"}
+    for product_id, name in found.items():
+        share[name]["products"] += 1
+        share[name]["value"] += Decimal(values[product_id])
+    return [{**row, "value": str(row["value"].quantize(CENT))} for row in share.values()]
+
+
+def details(day: date, run: PlanRun | None) -> dict:
+    per_product, per_channel = recent_demand(day)
+    channels = [
+        {"channel": name, "units": row["units"], "revenue": str(_money(row["revenue"]))}
+        for name, row in sorted(per_channel.items(), key=lambda item: (-item[1]["units"], item[0]))
+    ]
+    return {"top_movers": top_movers(per_product), "channels": channels, "abc": abc_share(run)}
+
+
+def _money(value) -> Decimal:
+    return Decimal(value).quantize(CENT)
+
+
+def write_snapshot(day: date | None = None, run: PlanRun | None = None) -> InventorySnapshot:
+    """Store (or replace) the snapshot of ``day`` (default today) from the ledger and ``run``."""
+    day = day or timezone.localdate()
+    worth = valuation.inventory_value(as_of=day, by_warehouse=True)
+    by_warehouse: dict[int | None, dict] = defaultdict(
+        lambda: {"value_fifo": Decimal(0), "value_average": Decimal(0), "units": 0}
+    )
+    for row in worth.rows:
+        by_warehouse[row.warehouse_id]["value_fifo"] += row.fifo_value
+        by_warehouse[row.warehouse_id]["value_average"] += row.average_value
+        by_warehouse[row.warehouse_id]["units"] += row.quantity
+    per_product: dict[int, Decimal] = defaultdict(Decimal)
+    units: dict[int, int] = defaultdict(int)
+    for row in worth.rows:
+        per_product[row.product_id] += row.fifo_value
+        units[row.product_id] += row.quantity
+    unit_values = {pid: per_product[pid] / units[pid] for pid in units if units[pid] > 0}
+    figures = headlines.plan_figures(run)
+    figures.pop("overstock_lines", None)
+    store = {
+        "value_fifo": _money(worth.fifo_value),
+        "value_average": _money(worth.average_value),
+        "units": worth.quantity,
+        "run": run,
+        **figures,
+        "expiring_value": expiring_value(day, unit_values),
+        "incoming_value": incoming_value(),
+        "details": details(day, run),
+        "written_at": timezone.now(),
+    }
+    with transaction.atomic():
+        InventorySnapshot.objects.filter(day=day).delete()
+        snapshot = InventorySnapshot.objects.create(day=day, warehouse=None, **store)
+        InventorySnapshot.objects.bulk_create(
+            InventorySnapshot(
+                day=day,
+                warehouse_id=warehouse_id,
+                run=run,
+                value_fifo=_money(row["value_fifo"]),
+                value_average=_money(row["value_average"]),
+                units=row["units"],
+            )
+            for warehouse_id, row in sorted(by_warehouse.items())
+            if warehouse_id is not None
+        )
+    return snapshot
+
+
+def backfill(days: int = 90, today: date | None = None) -> int:
+    """Write the store's value and units for each of the last ``days`` days without a
+    snapshot; return how many were written."""
+    today = today or timezone.localdate()
+    have = set(
+        InventorySnapshot.objects.filter(
+            warehouse__isnull=True, day__gt=today - timedelta(days=days)
+        ).values_list("day", flat=True)
+    )
+    missing = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    missing = [day for day in missing if day not in have]
+    rows = []
+    for day in missing:
+        worth = valuation.inventory_value(as_of=day)
+        rows.append(
+            InventorySnapshot(
+                day=day,
+                value_fifo=_money(worth.fifo_value),
+                value_average=_money(worth.average_value),
+                units=worth.quantity,
+            )
+        )
+    InventorySnapshot.objects.bulk_create(rows)
+    return len(rows)
