@@ -1,6 +1,6 @@
 from django.urls import path
 
-from planning import views
+from planning import chart_views, views
 
 app_name = "planning"
 
@@ -10,4 +10,9 @@ urlpatterns = [
     path("replenishment/ordered/", views.drafts_created, name="drafts_created"),
     path("products/<str:sku>/", views.product_planning, name="product"),
     path("products/<str:sku>/policy/", views.edit_policy, name="policy"),
+    path(
+        "products/<str:sku>/demand-chart/",
+        chart_views.product_demand_chart,
+        name="demand_chart",
+    ),
 ]
