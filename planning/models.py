@@ -293,3 +293,31 @@ class InventorySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Snapshot {self.day} {self.warehouse_id or 'all'}"
+
+
+class CountSchedule(models.Model):
+    """When one location is next due for a cycle count, refreshed by the nightly plan.
+
+    A location's class is the best ABC class (``planning.classes``) of the products it
+    holds; its cadence comes from ``STOCKROOM_COUNT_CADENCE_DAYS``. ``due_on`` is the last
+    count move's day plus the cadence (today for a location never counted).
+    """
+
+    location = models.OneToOneField(
+        "warehouses.Location", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
+    abc_class = models.CharField(max_length=1)
+    cadence_days = models.PositiveIntegerField()
+    last_counted = models.DateTimeField(null=True, blank=True)
+    due_on = models.DateField()
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_on", "location"], name="count_schedule_due"),
+            models.Index(fields=["warehouse", "due_on", "location"], name="count_schedule_wh_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} due {self.due_on}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from planning import chart_views, views
+from planning import chart_views, count_views, views
 
 app_name = "planning"
 
@@ -15,4 +15,5 @@ urlpatterns = [
         chart_views.product_demand_chart,
         name="demand_chart",
     ),
+    path("cycle-counts/", count_views.cycle_counts_page, name="cycle_counts"),
 ]
