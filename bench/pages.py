@@ -98,6 +98,8 @@ def page_urls(targets: dict) -> dict[str, str]:
             f"{reverse('planning:replenishment')}?warehouse={zone.warehouse.code}"
         ),
         "product planning page": reverse("planning:product", args=[planned.sku]),
+        "demand vs stock chart": reverse("planning:demand_chart", args=[planned.sku]),
+        "cycle counts": reverse("planning:cycle_counts"),
     }
 
 

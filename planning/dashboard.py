@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from inventory import selectors
 from inventory.models import Product
-from planning import charts, demand_chart, headlines
+from planning import charts, headlines
 from planning.models import InventorySnapshot, PlanRun
 from planning.selectors import latest_run
 
@@ -166,7 +166,7 @@ def insight(request, counts: dict) -> dict:
             [{"label": f"Class {row['class']}", **row} for row in details.get("abc", [])],
             "value",
         ),
-        "demand": demand_chart.chart(product, run, today) if product else None,
+        "demand_product": product,
     }
 
 

@@ -21,7 +21,7 @@ from inventory import valuation
 from inventory.models import Product, StockLevel
 from inventory.selectors import LOT_EXPIRING, lot_expiry_q
 from orders.models import PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
-from planning import classes, headlines
+from planning import classes, cycle_counts, headlines
 from planning.models import ImportedDemand, InventorySnapshot, PlanRun
 
 CENT = Decimal("0.01")
@@ -113,7 +113,17 @@ def details(day: date, run: PlanRun | None) -> dict:
         {"channel": name, "units": row["units"], "revenue": str(_money(row["revenue"]))}
         for name, row in sorted(per_channel.items(), key=lambda item: (-item[1]["units"], item[0]))
     ]
-    return {"top_movers": top_movers(per_product), "channels": channels, "abc": abc_share(run)}
+    accuracy = [
+        {**row, "month": row["month"].date().isoformat()}
+        | {name: str(row[name]) for name in ("value_found", "value_lost", "net_value")}
+        for row in cycle_counts.accuracy(day)
+    ]
+    return {
+        "top_movers": top_movers(per_product),
+        "channels": channels,
+        "abc": abc_share(run),
+        "count_accuracy": accuracy,
+    }
 
 
 def _money(value) -> Decimal:

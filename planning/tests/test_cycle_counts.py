@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inventory import ledger
-from planning import cycle_counts
+from planning import cycle_counts, snapshots
 from planning.models import CountSchedule
 from warehouses.models import Location
 
@@ -48,6 +48,7 @@ def counted(plan, catalogue, locations):
     )
     ledger.count(product=p["JAR-1"], location=locations["bin2"], counted=5, at=days_ago(60))
     cycle_counts.refresh(plan["run"])
+    snapshots.write_snapshot(run=plan["run"])
     return {row.location.barcode: row for row in CountSchedule.objects.select_related("location")}
 
 
@@ -106,6 +107,9 @@ def test_page_permissions_and_filters(client, clerk, buyer, manager, counted):
     assert bad.status_code == 200 and "No warehouse “NOPE”" in bad.content.decode()
     assert bad.context["state"] == "due_or_overdue"
     assert response.context["summary"]["overdue"] == 1
+    months = response.context["accuracy"]  # stored with the nightly snapshot
+    assert sum(month["differences"] for month in months) == 2
+    assert sum(Decimal(month["net_value"]) for month in months) == Decimal("21")
 
 
 def test_a_count_today_moves_the_due_day_at_once(client, manager, counted, catalogue, locations):
