@@ -30,6 +30,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls()),
     path("reports/", include("inventory.report_urls")),
+    path("reports/", include("planning.report_urls")),
     path("planning/", include("planning.urls")),
     # The dashboard reads the plan and its snapshots, so planning serves it (layers).
     path("", dashboard, name="dashboard"),

@@ -8,7 +8,9 @@ stable); a product's cumulative share is the running total *including itself* di
 by the grand total. A: cumulative share ≤ 80 %; B: ≤ 95 % (the next 15 %); C: the rest
 (the last 5 %), and every product with no consumption value. So the product that
 crosses 80 % is already a B — the convention of the worked example cited in
-``planning/tests/test_classes.py`` (16 items, cut-offs 80 % and 95 %). When nothing was
+``planning/tests/test_classes.py`` (16 items, cut-offs 80 % and 95 %) — except the
+largest product, which is always A (alone it is 100 % of the value: a shop, or a
+warehouse, with one selling product would otherwise have no A at all). When nothing was
 consumed at all, every product is C.
 
 **XYZ** by demand variability, the coefficient of variation (standard deviation ÷
@@ -36,7 +38,7 @@ def abc_classes(values: Mapping[int, Decimal | float | int]) -> dict[int, str]:
         running += value
         if value <= 0 or total <= 0:
             classes[product_id] = "C"
-        elif running <= A_SHARE * total:
+        elif running <= A_SHARE * total or running == value:  # the largest is always A
             classes[product_id] = "A"
         elif running <= B_SHARE * total:
             classes[product_id] = "B"

@@ -49,8 +49,13 @@ def test_the_published_worked_example_gets_the_published_classes():
 def test_exactly_80_percent_is_still_a_and_exactly_95_still_b():
     classes = abc_classes({1: 80, 2: 15, 3: 5})
     assert classes == {1: "A", 2: "B", 3: "C"}
-    classes = abc_classes({1: Decimal("80.01"), 2: Decimal("14.99"), 3: Decimal("5")})
-    assert classes == {1: "B", 2: "B", 3: "C"}  # the first already passes 80 %
+    classes = abc_classes({1: Decimal("60"), 2: Decimal("20.01"), 3: Decimal("14.99"), 4: 5})
+    assert classes == {1: "A", 2: "B", 3: "B", 4: "C"}  # 80.01 % is already B
+
+
+def test_the_largest_product_is_always_a():
+    assert abc_classes({1: 10}) == {1: "A"}
+    assert abc_classes({1: 90, 2: 10}) == {1: "A", 2: "C"}
 
 
 def test_no_consumption_is_c_and_ties_are_stable_by_id():

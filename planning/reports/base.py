@@ -1,0 +1,158 @@
+"""What every report page does: check a permission, filter, paginate, or stream the CSV."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import DecimalField, QuerySet
+
+from common.csvfiles import streaming_csv
+from common.pages import PAGE_SIZE, filtered_rows, render_list
+
+MONEY = DecimalField(max_digits=24, decimal_places=6)
+TEMPLATE = "planning/reports/report.html"
+# Buyers see units; costs, values and margins need the manager's valuation permission.
+BUYERS = "planning.view_planline"
+MANAGERS = "inventory.view_valuation"
+
+
+def money(value) -> Decimal | None:
+    """Round a money amount to cents for the page and the CSV."""
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def one_decimal(value) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its header, how to read it from a row, and an optional link."""
+
+    header: str
+    value: Callable[[dict], object]
+    link: Callable[[dict], str | None] | None = None
+    number: bool = False
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report: its name, rule, filters, rows and columns (see the package docstring)."""
+
+    slug: str
+    title: str
+    permission: str
+    filterset: type
+    rows: Callable[[object], QuerySet]
+    columns: list[Column]
+    rule: Callable[[dict], str]
+    totals: Callable[[QuerySet], list[tuple[str, object]]] | None = None
+    actions: Callable[[dict], list[tuple[str, str]]] = field(default=lambda params: [])
+    # Rows built in Python from a few grouped queries (a list, small: one per supplier);
+    # the filters are all parameters then, applied by ``rows`` itself.
+    python_rows: bool = False
+    # Turns the filtered rows into what the columns read (e.g. ``values()`` with joined
+    # names); counting and totals use the rows before it, without those joins.
+    shape: Callable[[QuerySet], QuerySet] | None = None
+
+    def params(self, filterset) -> dict:
+        """The filter values in force: the form's when valid, else the defaults."""
+        form = filterset.form
+        defaults = {name: f.initial for name, f in form.fields.items()}
+        if filterset.is_bound and form.is_valid():
+            given = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+            return {**defaults, **given}
+        return defaults
+
+    def cells(self, row: dict) -> list[object]:
+        return [column.value(row) for column in self.columns]
+
+
+def report_view(report: Report):
+    """The page (or ``?format=csv``) of ``report``."""
+
+    @login_required
+    @permission_required(report.permission, raise_exception=True)
+    def view(request):
+        query = request.GET.copy()
+        wants_csv = query.pop("format", [""])[-1] == "csv"
+        query.pop("page", None)
+        filterset = report.filterset(query or None)
+        params = report.params(filterset)
+        # The parameters (days, thresholds) shape the rows; the field filters then narrow them.
+        if report.python_rows:
+            valid = not filterset.is_bound or filterset.is_valid()
+            plain = rows = report.rows(params) if valid else []
+        else:
+            filterset.queryset = report.rows(params)
+            plain = filtered_rows(filterset)
+            rows = report.shape(plain) if report.shape else plain
+        if wants_csv:
+            header = [column.header for column in report.columns]
+            each = iter(rows) if report.python_rows else rows.iterator(chunk_size=2000)
+            lines = (report.cells(row) for row in each)
+            return streaming_csv(f"{report.slug}.csv", header, lines)
+        page_obj = page_of(report, plain, rows, request.GET.get("page"))
+        table = [
+            [
+                (column.value(row), column.link(row) if column.link else None, column.number)
+                for column in report.columns
+            ]
+            for row in page_obj
+        ]
+        context = {
+            "report": report,
+            "here": report.slug,
+            "rule": report.rule(params),
+            "filter": filterset,
+            "page_obj": page_obj,
+            "table": table,
+            "totals": report.totals(plain) if report.totals else [],
+            "actions": report.actions(params),
+            "csv_query": _csv_query(query),
+        }
+        return render_list(request, TEMPLATE, context)
+
+    view.__name__ = report.slug
+    return view
+
+
+class ShapedPaginator(Paginator):
+    """Counts the plain rows (no joins) and fetches a page keys-first: the page's ids from
+    the plain rows in their order, then the shaped rows (joins, subqueries) for those ids."""
+
+    def __init__(self, plain, shape, per_page):
+        super().__init__(plain, per_page)
+        self.shape = shape
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        keys = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
+        rows = {
+            row["id"]: row for row in self.shape(self.object_list.order_by().filter(pk__in=keys))
+        }
+        return self._get_page([rows[key] for key in keys if key in rows], number, self)
+
+
+def page_of(report: Report, plain, rows, number):
+    if report.python_rows or report.shape is None:
+        return Paginator(rows, PAGE_SIZE).get_page(number)
+    return ShapedPaginator(plain, report.shape, PAGE_SIZE).get_page(number)
+
+
+def keep(queryset, name, value):
+    """A filter method for report parameters: the rows already use the value (``rows``)."""
+    return queryset
+
+
+def _csv_query(query) -> str:
+    csv = query.copy()
+    csv["format"] = "csv"
+    return csv.urlencode()
