@@ -74,9 +74,9 @@ def headline_cards(user, counts, run, snapshot) -> list[dict]:
         }
     )
     plan_cards = [
-        ("low_stock", figures["skus_below_rop"], "SKUs below reorder point", "reports:low_stock"),
-        ("stockouts", figures["stockouts"], "SKUs out of stock", "reports:stockouts"),
-        ("overstock", figures["overstock_value"], "overstock value", "reports:overstock"),
+        ("low_stock", figures["skus_below_rop"], "below reorder point", "reports:low_stock"),
+        ("stockouts", figures["stockouts"], "stockouts, now or lately", "reports:stockouts"),
+        ("overstock", figures["overstock_value"], "tied up in overstock", "reports:overstock"),
     ]
     for key, number, words, name in plan_cards:
         if number is not None:
@@ -105,8 +105,8 @@ def snapshot_cards(snapshot: InventorySnapshot) -> list[dict]:
             "key": "expiring",
             "number": snapshot.expiring_value,
             "money": True,
-            "words": "value expiring within 30 days",
-            "href": link("reports:expiring", "days=30"),
+            "words": "in lots expiring within 30 days or expired",
+            "href": link("reports:expiring"),
         },
         {
             "key": "incoming",

@@ -1,74 +1,62 @@
-"""The rules behind the dashboard's plan figures, in one place for the dashboard and reports.
+"""The dashboard's plan figures, counted by the reports' own rules so a card and the report
+it links to always agree.
 
-All read the stored plan (one ``PlanRun``'s lines), never recompute it:
+Each figure runs a report (``planning.reports``) exactly as its page does with no filter
+given — its default parameters, its rows, its totals — and keeps the count or the total:
 
-- below reorder point: a stocked line (not dropship) whose ``available`` is under its
-  ``reorder_point`` (``reorder_point > 0``);
-- stockout: a stocked line with nothing available (``available <= 0``) while there is
-  demand for it (``forecast_daily > 0`` or backordered units);
-- overstock: more than ``STOCKROOM_OVERSTOCK_DAYS`` days of cover (``available /
-  forecast_daily``, for lines with a forecast); the value tied up is the units above
-  that cover at the plan's unit cost;
-- backorders: the plan's backordered units (``open_demand``);
-- consumption value (for ABC): a year of the forecast at the plan's unit cost, summed over
-  a product's warehouses.
+- below reorder point: lines of the low-stock report (position < reorder point);
+- stockouts: lines of the stockouts report;
+- overstock value: the overstock report's "value tied up" total (default cover);
+- expiring value: the expiring-lots report's rows' value summed (default 30 days,
+  expired lots included, as the report lists them).
+
+The nightly plan stores them with the snapshot (``planning.snapshots``), so the dashboard
+reads one row. Also here: consumption value per product for ABC, and backordered units.
 """
 
 from decimal import Decimal
 
-from django.conf import settings
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, Sum
+from django.db.models import ExpressionWrapper, F, FloatField, Sum
 from django.db.models.functions import Coalesce
 
-from planning.models import PlanLine, PlanRun, Policy
-
-STOCKED = ~Q(policy=Policy.Kind.DROPSHIP)
-
-
-def overstock_days() -> int:
-    """Days of cover above which stock is overstock (setting ``STOCKROOM_OVERSTOCK_DAYS``)."""
-    return int(getattr(settings, "STOCKROOM_OVERSTOCK_DAYS", 180))
+from common.pages import filtered_rows
+from planning.models import PlanLine, PlanRun
+from planning.reports import movement, stock
+from planning.reports.base import Report, money
 
 
-def below_rop_q() -> Q:
-    return STOCKED & Q(reorder_point__gt=0, available__lt=F("reorder_point"))
+def report_rows(report: Report):
+    """The report's rows as its page computes them with no filter given (plain, unshaped)."""
+    filterset = report.filterset(None)
+    params = report.params(filterset)
+    filterset.queryset = report.rows(params)
+    return filtered_rows(filterset)
 
 
-def stockout_q() -> Q:
-    return STOCKED & Q(available__lte=0) & (Q(forecast_daily__gt=0) | Q(open_demand__gt=0))
+def expiring_value() -> Decimal:
+    rows = movement.expiring_shape(report_rows(movement.EXPIRING))
+    total = rows.order_by().aggregate(total=Sum("value"))["total"]
+    return money(total or 0)
 
 
-def overstock_q(days: int | None = None) -> Q:
-    days = overstock_days() if days is None else days
-    return STOCKED & Q(forecast_daily__gt=0, available__gt=F("forecast_daily") * days)
-
-
-def excess_units(days: int | None = None) -> ExpressionWrapper:
-    """Units above the overstock cover (meaningful on ``overstock_q`` lines)."""
-    days = overstock_days() if days is None else days
-    excess = F("available") - F("forecast_daily") * days
-    return ExpressionWrapper(excess, output_field=FloatField())
-
-
-def plan_figures(run: PlanRun | None, warehouse_id: int | None = None) -> dict:
-    """Below-ROP SKUs, stockouts, overstock lines and value, backordered units (one query)."""
+def plan_figures(run: PlanRun | None) -> dict:
+    """Figures of the latest plan by the reports' rules (the reports read the latest run)."""
     if run is None:
-        return {"skus_below_rop": None, "stockouts": None, "overstock_value": None}
-    lines = PlanLine.objects.filter(run=run)
-    if warehouse_id is not None:
-        lines = lines.filter(warehouse_id=warehouse_id)
-    row = lines.aggregate(
-        skus_below_rop=Count("product", distinct=True, filter=below_rop_q()),
-        stockouts=Count("product", distinct=True, filter=stockout_q()),
-        overstock_lines=Count("pk", filter=overstock_q()),
-        overstock_value=Sum(
-            ExpressionWrapper(excess_units() * F("unit_cost"), output_field=FloatField()),
-            filter=overstock_q(),
-        ),
-        backorders=Coalesce(Sum("open_demand"), 0),
-    )
-    row["overstock_value"] = Decimal(str(round(row["overstock_value"] or 0, 2)))
-    return row
+        return {
+            "skus_below_rop": None,
+            "stockouts": None,
+            "overstock_value": None,
+            "backorders": None,
+        }
+    overstock = report_rows(stock.OVERSTOCK)
+    return {
+        "skus_below_rop": report_rows(stock.LOW_STOCK).count(),
+        "stockouts": report_rows(stock.STOCKOUTS).count(),
+        "overstock_value": stock.overstock_totals(overstock)[0][1],
+        "backorders": PlanLine.objects.filter(run=run).aggregate(
+            units=Coalesce(Sum("open_demand"), 0)
+        )["units"],
+    }
 
 
 def consumption_values(run: PlanRun | None) -> dict[int, float]:

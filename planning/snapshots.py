@@ -2,9 +2,9 @@
 
 ``write_snapshot`` stores one row for the whole store (with the plan's figures and the
 dashboard's details: top movers, sales per channel, ABC share) and one per warehouse
-(value and units). Values come from ``inventory.valuation`` as of the end of the day;
-the expiring value is the units of lots expiring within 30 days at their product's FIFO
-unit value (the valuation's own warehouse split). ``backfill`` writes the value and units
+(value and units). Values come from ``inventory.valuation`` as of the end of the day; the
+plan's figures and the expiring value from the reports' rules (``planning.headlines``).
+``backfill`` writes the value and units
 of past days that have no snapshot yet (the demo and the benchmark), so the value chart
 has 90 days at once; the plan's figures of those days stay empty.
 """
@@ -14,12 +14,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from inventory import valuation
-from inventory.models import Product, StockLevel
-from inventory.selectors import LOT_EXPIRING, lot_expiry_q
+from inventory.models import Product
 from orders.models import PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
 from planning import classes, cycle_counts, headlines
 from planning.models import ImportedDemand, InventorySnapshot, PlanRun
@@ -27,18 +26,6 @@ from planning.models import ImportedDemand, InventorySnapshot, PlanRun
 CENT = Decimal("0.01")
 TOP_MOVERS = 10
 RECENT_DAYS = 30
-
-
-def expiring_value(day: date, unit_values: dict[int, Decimal]) -> Decimal:
-    """Units of lots expiring within 30 days (not yet expired) at their FIFO unit value."""
-    held = (
-        StockLevel.objects.filter(Q(on_hand__gt=0) & lot_expiry_q(LOT_EXPIRING, day))
-        .order_by()
-        .values_list("product_id")
-        .annotate(units=Sum("on_hand"))
-    )
-    total = sum((units * unit_values.get(pid, Decimal(0)) for pid, units in held), Decimal(0))
-    return total.quantize(CENT)
 
 
 def incoming_value() -> Decimal:
@@ -141,21 +128,14 @@ def write_snapshot(day: date | None = None, run: PlanRun | None = None) -> Inven
         by_warehouse[row.warehouse_id]["value_fifo"] += row.fifo_value
         by_warehouse[row.warehouse_id]["value_average"] += row.average_value
         by_warehouse[row.warehouse_id]["units"] += row.quantity
-    per_product: dict[int, Decimal] = defaultdict(Decimal)
-    units: dict[int, int] = defaultdict(int)
-    for row in worth.rows:
-        per_product[row.product_id] += row.fifo_value
-        units[row.product_id] += row.quantity
-    unit_values = {pid: per_product[pid] / units[pid] for pid in units if units[pid] > 0}
     figures = headlines.plan_figures(run)
-    figures.pop("overstock_lines", None)
     store = {
         "value_fifo": _money(worth.fifo_value),
         "value_average": _money(worth.average_value),
         "units": worth.quantity,
         "run": run,
         **figures,
-        "expiring_value": expiring_value(day, unit_values),
+        "expiring_value": headlines.expiring_value(),
         "incoming_value": incoming_value(),
         "details": details(day, run),
         "written_at": timezone.now(),

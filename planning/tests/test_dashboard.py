@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from inventory import ledger
@@ -24,9 +24,10 @@ pytestmark = pytest.mark.django_db
 def store(plan, locations, catalogue):
     """Plan lines with a known answer for every rule, stock worth 250.00, one snapshot.
 
-    Below ROP: MUG (30 < 42), CUP (0 < 42), JAR in WH1 (30 < 42) — JAR in WH2 has ROP 3,
-    PAN has none, LID holds 2000. Stockout: CUP. Overstock: LID, 2000 − 4.2 × 180 = 1244
-    units at 1.00. Backordered: 3 MUG.
+    By the reports' rules. Below ROP (available + incoming − open demand < ROP): MUG
+    (30 − 3 < 42), CUP (0 < 42), JAR in WH1 (30 < 42) — JAR in WH2 has ROP 3, PAN has none,
+    LID holds 2000. Stockout: CUP. Overstock (default cover 120 days): LID, 2000 − 4.2 ×
+    120 = 1496 units at 1.00. Backordered: 3 MUG.
     """
     lines = plan["lines"]
     p = catalogue["products"]
@@ -62,7 +63,7 @@ def test_snapshot_figures_by_hand(store):
         100,
     )
     assert (snap.skus_below_rop, snap.stockouts, snap.backorders) == (3, 1, 3)
-    assert snap.overstock_value == Decimal("1244.00")
+    assert snap.overstock_value == Decimal("1496.00")
     assert snap.incoming_value == Decimal("0.00")
     assert snap.details["top_movers"] == [
         {"product_id": store["products"]["MUG-1"].pk, "sku": "MUG-1", "units": 9},
@@ -138,7 +139,7 @@ def test_manager_sees_every_headline_figure(client, manager, store):
     numbers = {key: number for key, (_, number) in cards.items()}
     assert numbers["value"] == "250.00"
     assert (numbers["units"], numbers["low_stock"], numbers["stockouts"]) == ("100", "3", "1")
-    assert numbers["overstock"] == "1,244.00"
+    assert numbers["overstock"] == "1,496.00"
     assert numbers["backorders"] == "3"
     day = store["snapshot"].day.isoformat()
     assert cards["value"][0] == f"{reverse('valuation_report')}?as_of={day}"
@@ -152,25 +153,34 @@ def test_the_value_card_is_what_the_valuation_report_says(client, manager, store
     assert f"{stock.fifo_value:.2f}" == number
 
 
-def report_url(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
-
-
-@pytest.mark.parametrize(
-    "key, name", [("low_stock", "reports:low_stock"), ("stockouts", "reports:stockouts")]
-)
-def test_plan_cards_link_to_their_reports(client, manager, store, key, name):
-    """Each card's link is its report's; once the report exists, it counts the same."""
+@pytest.mark.parametrize("key", ["low_stock", "stockouts", "overstock", "expiring"])
+def test_plan_cards_link_to_their_reports_with_the_same_figure(
+    client, manager, store, key, locations, lot_product
+):
+    today = timezone.localdate()
+    for code, days, quantity in (("OLD", -2, 3), ("SOON", 10, 4), ("LATE", 90, 6)):
+        ledger.receive(
+            product=lot_product,
+            location=locations["bin2"],
+            quantity=quantity,
+            unit_cost="3.00",
+            lot_code=code,
+            expires_on=today + timedelta(days=days),
+        )
+    snapshots.write_snapshot(today, store["run"])
     client.force_login(manager)
     href, number = headline(client.get(reverse("dashboard")).content.decode())[key]
-    url = report_url(name)
-    assert href == url  # None while the report is not merged: the card has no link
-    if url is not None:
-        response = client.get(url)
-        assert response.status_code == 200
+    assert href == reverse(f"reports:{key}")
+    response = client.get(href)
+    assert response.status_code == 200
+    if key == "overstock":
+        totals = dict(response.context["totals"])
+        assert f"{totals['Value tied up above the cover']:,}" == number
+    elif key == "expiring":
+        column = [c.header for c in response.context["report"].columns].index("Value")
+        value = sum(row[column][0] for row in response.context["table"])
+        assert number == f"{value:,.2f}" == "21.00"  # OLD and SOON: 7 units at 3.00
+    else:
         assert response.context["page_obj"].paginator.count == int(number)
 
 
