@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from inventory import selectors
 from inventory.models import Product
-from planning import charts, headlines
+from planning import charts, cycle_counts, headlines
 from planning.models import InventorySnapshot, PlanRun
 from planning.selectors import latest_run
 
@@ -93,6 +93,16 @@ def headline_cards(user, counts, run, snapshot) -> list[dict]:
                 "number": figures["backorders"],
                 "words": "units backordered",
                 "href": link("sales_order_list", "status=backordered"),
+            }
+        )
+    if user.has_perm("inventory.adjust_stock"):
+        due = cycle_counts.summary(timezone.localdate())
+        cards.append(
+            {
+                "key": "counts",
+                "number": due["overdue"],
+                "words": "locations overdue for a cycle count",
+                "href": link("planning:cycle_counts", "state=overdue"),
             }
         )
     return cards

@@ -133,3 +133,12 @@ def test_query_count_does_not_grow(
     with django_assert_max_num_queries(len(pinned.captured_queries)):
         response = client.get(URL, {"state": ""})
     assert len(response.context["page_obj"]) > 6
+
+
+def test_dashboard_card_lands_on_the_overdue_locations(client, manager, counted):
+    client.force_login(manager)
+    html = client.get(reverse("dashboard")).content.decode()
+    href = f"{URL}?state=overdue"
+    card = f'data-key="counts"><a href="{href.replace("&", "&amp;")}"><span class="card-number">1<'
+    assert card in html
+    assert client.get(href).context["page_obj"].paginator.count == 1
