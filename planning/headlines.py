@@ -7,8 +7,8 @@ given — its default parameters, its rows, its totals — and keeps the count o
 - below reorder point: lines of the low-stock report (position < reorder point);
 - stockouts: lines of the stockouts report;
 - overstock value: the overstock report's "value tied up" total (default cover);
-- expiring value: the expiring-lots report's rows' value summed (default 30 days,
-  expired lots included, as the report lists them).
+- expiring value: the expiring-lots report's rows' values as it shows them, added up
+  (default 30 days, expired lots included, as the report lists them).
 
 The nightly plan stores them with the snapshot (``planning.snapshots``), so the dashboard
 reads one row. Also here: consumption value per product for ABC, and backordered units.
@@ -34,9 +34,10 @@ def report_rows(report: Report):
 
 
 def expiring_value() -> Decimal:
-    rows = movement.expiring_shape(report_rows(movement.EXPIRING))
-    total = rows.order_by().aggregate(total=Sum("value"))["total"]
-    return money(total or 0)
+    """The report's rows' values as it shows them (each rounded to cents), added up."""
+    rows = movement.expiring_shape(report_rows(movement.EXPIRING)).order_by()
+    values = (row["value"] for row in rows.iterator(chunk_size=5_000))
+    return sum((money(value or 0) for value in values), Decimal(0))
 
 
 def plan_figures(run: PlanRun | None) -> dict:
