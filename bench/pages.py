@@ -105,7 +105,21 @@ def page_urls(targets: dict) -> dict[str, str]:
 
 def report_urls() -> dict[str, str]:
     """Reports that replay the ledger; measured apart from the pages with their targets."""
-    return {"valuation as of today (FIFO and average)": reverse("valuation_report")}
+    planning_reports = [
+        "low_stock",
+        "stockouts",
+        "overstock",
+        "slow_movers",
+        "expiring",
+        "abc_xyz",
+        "turnover",
+        "channel_sales",
+        "supplier_performance",
+    ]
+    return {
+        "valuation as of today (FIFO and average)": reverse("valuation_report"),
+        **{f"report {name}": reverse(f"reports:{name}") for name in planning_reports},
+    }
 
 
 def measure_pages(urls: dict[str, str], repeats: int) -> dict:

@@ -28,19 +28,25 @@ Y_CV = 1.0
 
 
 def abc_classes(values: Mapping[int, Decimal | float | int]) -> dict[int, str]:
-    """Return "A", "B" or "C" per product id from its consumption value."""
-    ordered = sorted(values.items(), key=lambda item: (-Decimal(item[1] or 0), item[0]))
-    total = sum((Decimal(value or 0) for _, value in ordered), Decimal(0))
+    """Return "A", "B" or "C" per product id from its consumption value.
+
+    Exact (``Decimal``) arithmetic when any value is a ``Decimal``, else floats (a page
+    classing 50,000 products from float plan figures).
+    """
+    number = Decimal if any(isinstance(v, Decimal) for v in values.values()) else float
+    amounts = {product_id: number(value or 0) for product_id, value in values.items()}
+    ordered = sorted(amounts.items(), key=lambda item: (-item[1], item[0]))
+    total = sum(amounts.values(), number(0))
+    a_limit, b_limit = number(A_SHARE) * total, number(B_SHARE) * total
     classes: dict[int, str] = {}
-    running = Decimal(0)
+    running = number(0)
     for product_id, value in ordered:
-        value = Decimal(value or 0)
         running += value
         if value <= 0 or total <= 0:
             classes[product_id] = "C"
-        elif running <= A_SHARE * total or running == value:  # the largest is always A
+        elif running <= a_limit or running == value:  # the largest is always A
             classes[product_id] = "A"
-        elif running <= B_SHARE * total:
+        elif running <= b_limit:
             classes[product_id] = "B"
         else:
             classes[product_id] = "C"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning.reports import abc, movement, sales, stock, suppliers
+from planning.reports import abc, movement, sales, stock, suppliers, turnover
 from planning.reports.base import report_view
 
 app_name = "reports"
@@ -14,6 +14,7 @@ REPORTS = [
     stock.SLOW_MOVERS,
     movement.EXPIRING,
     abc.ABC_XYZ,
+    turnover.TURNOVER,
     sales.CHANNEL_SALES,
     suppliers.SUPPLIER_PERFORMANCE,
 ]

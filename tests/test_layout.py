@@ -8,6 +8,16 @@ from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
 
+# Reports (planning/reports): buyers see units; values and margins are managers'.
+BUYER_REPORTS = ["reports:low_stock", "reports:stockouts", "reports:supplier_performance"]
+MANAGER_REPORTS = [
+    "reports:overstock",
+    "reports:slow_movers",
+    "reports:expiring",
+    "reports:abc_xyz",
+    "reports:turnover",
+    "reports:channel_sales",
+]
 # Every link of the navigation, by the role that sees it.
 MANAGER_LINKS = [
     "dashboard",
@@ -24,6 +34,9 @@ MANAGER_LINKS = [
     "sales_order_create",
     "channel_list",
     "valuation_report",
+    "planning:replenishment",
+    *BUYER_REPORTS,
+    *MANAGER_REPORTS,
     "admin:index",
 ]
 BUYER_LINKS = [
@@ -36,6 +49,8 @@ BUYER_LINKS = [
     "purchase_order_list",
     "sales_order_list",
     "channel_list",
+    "planning:replenishment",
+    *BUYER_REPORTS,
 ]
 CLERK_LINKS = [
     "dashboard",
@@ -99,7 +114,7 @@ def parse(response) -> NavParser:
     ("role", "expected", "groups"),
     [
         ("manager", MANAGER_LINKS, ["Stock", "Buying", "Selling", "Reports"]),
-        ("buyer", BUYER_LINKS, ["Stock", "Buying", "Selling"]),
+        ("buyer", BUYER_LINKS, ["Stock", "Buying", "Selling", "Reports"]),
         ("clerk", CLERK_LINKS, ["Stock", "Buying", "Selling"]),
     ],
 )

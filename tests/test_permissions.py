@@ -60,9 +60,21 @@ PLANNING_PAGES = {
     "planning:product",
     "planning:policy",
 }
+# Reports (planning/reports): buyers see units; values and margins are managers'.
+BUYER_REPORTS = {"reports:low_stock", "reports:stockouts", "reports:supplier_performance"}
+MANAGER_REPORTS = {
+    "reports:overstock",
+    "reports:slow_movers",
+    "reports:expiring",
+    "reports:abc_xyz",
+    "reports:turnover",
+    "reports:channel_sales",
+}
 # Pages a clerk may not open; every other page is one a clerk may view.
 CLERK_FORBIDDEN = {
     *PLANNING_PAGES,
+    *BUYER_REPORTS,
+    *MANAGER_REPORTS,
     "adjust_stock",
     *CATALOG_PAGES,
     "valuation_report",
@@ -75,6 +87,7 @@ BUYER_FORBIDDEN = {
     "adjust_stock",
     "transfer_stock",
     "valuation_report",
+    *MANAGER_REPORTS,
     "purchase_order_receive",
     "scan_station",  # tried with the put-away station (kind "putaway")
     "scan_count_list",

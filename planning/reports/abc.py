@@ -9,10 +9,11 @@ come from ``planning.classes`` (the one place the advisor and the dashboard use 
 import math
 
 import django_filters
-from django.db.models import F, FloatField, Max, Sum
+from django.db.models import F, FloatField, Sum
 from django.db.models.functions import Cast
 from django.urls import reverse
 
+from inventory.models import Product
 from planning.classes import abc_classes, xyz_classes
 from planning.models import PlanLine
 from planning.reports.base import MANAGERS, Column, Report, keep, money, one_decimal
@@ -51,7 +52,6 @@ def classified(params) -> list[dict]:
         lines.order_by()
         .values("product_id")
         .annotate(
-            sku=Max("product__sku"),
             daily=Sum("forecast_daily"),
             variance=Sum(F("sd_daily_demand") * F("sd_daily_demand"), output_field=FloatField()),
             yearly_value=Sum(
@@ -108,6 +108,14 @@ def matrix(rows: list[dict]) -> list[tuple[str, object]]:
     ]
 
 
+def add_skus(rows: list[dict]) -> None:
+    skus = dict(
+        Product.objects.filter(pk__in=[row["product_id"] for row in rows]).values_list("pk", "sku")
+    )
+    for row in rows:
+        row["sku"] = skus.get(row["product_id"], "")
+
+
 ABC_XYZ = Report(
     slug="abc_xyz",
     title="ABC × XYZ classes",
@@ -115,6 +123,7 @@ ABC_XYZ = Report(
     filterset=AbcFilter,
     rows=abc_rows,
     python_rows=True,
+    enrich=add_skus,
     columns=[
         Column(
             "SKU",
@@ -138,5 +147,5 @@ ABC_XYZ = Report(
         "weekly demand (σd·√7 ÷ 7·d̄ from the plan): X ≤ 0.5, Y ≤ 1.0, Z above or no demand. "
         "The totals give products · yearly value per cell (e.g. AX); choose a class to list it."
     ),
-    totals=lambda rows: getattr(rows, "matrix", []),
+    totals=lambda rows, params: getattr(rows, "matrix", []),
 )

@@ -52,14 +52,18 @@ class Report:
     rows: Callable[[object], QuerySet]
     columns: list[Column]
     rule: Callable[[dict], str]
-    totals: Callable[[QuerySet], list[tuple[str, object]]] | None = None
+    # The totals line; a report that counts its rows in the same query returns
+    # ``(count, totals)`` so the pager does not count them again.
+    totals: Callable[[QuerySet, dict], list | tuple[int, list]] | None = None
     actions: Callable[[dict], list[tuple[str, str]]] = field(default=lambda params: [])
     # Rows built in Python from a few grouped queries (a list, small: one per supplier);
     # the filters are all parameters then, applied by ``rows`` itself.
     python_rows: bool = False
     # Turns the filtered rows into what the columns read (e.g. ``values()`` with joined
     # names); counting and totals use the rows before it, without those joins.
-    shape: Callable[[QuerySet], QuerySet] | None = None
+    shape: Callable[[QuerySet, dict], QuerySet] | None = None
+    # Python rows: fills in what the columns need (e.g. SKUs) for the rows shown only.
+    enrich: Callable[[list[dict]], None] | None = None
 
     def params(self, filterset) -> dict:
         """The filter values in force: the form's when valid, else the defaults."""
@@ -92,13 +96,17 @@ def report_view(report: Report):
         else:
             filterset.queryset = report.rows(params)
             plain = filtered_rows(filterset)
-            rows = report.shape(plain) if report.shape else plain
+            rows = report.shape(plain, params) if report.shape else plain
         if wants_csv:
             header = [column.header for column in report.columns]
             each = iter(rows) if report.python_rows else rows.iterator(chunk_size=2000)
-            lines = (report.cells(row) for row in each)
+            lines = (report.cells(row) for row in enriched(report, each))
             return streaming_csv(f"{report.slug}.csv", header, lines)
-        page_obj = page_of(report, plain, rows, request.GET.get("page"))
+        totals = report.totals(plain, params) if report.totals else []
+        count, totals = totals if isinstance(totals, tuple) else (None, totals)
+        page_obj = page_of(report, plain, rows, params, request.GET.get("page"), count)
+        if report.enrich:
+            report.enrich(list(page_obj.object_list))
         table = [
             [
                 (column.value(row), column.link(row) if column.link else None, column.number)
@@ -108,12 +116,11 @@ def report_view(report: Report):
         ]
         context = {
             "report": report,
-            "here": report.slug,
             "rule": report.rule(params),
             "filter": filterset,
             "page_obj": page_obj,
             "table": table,
-            "totals": report.totals(plain) if report.totals else [],
+            "totals": totals,
             "actions": report.actions(params),
             "csv_query": _csv_query(query),
         }
@@ -127,24 +134,46 @@ class ShapedPaginator(Paginator):
     """Counts the plain rows (no joins) and fetches a page keys-first: the page's ids from
     the plain rows in their order, then the shaped rows (joins, subqueries) for those ids."""
 
-    def __init__(self, plain, shape, per_page):
+    def __init__(self, plain, shape, params, per_page):
         super().__init__(plain, per_page)
         self.shape = shape
+        self.params = params
 
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         keys = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
         rows = {
-            row["id"]: row for row in self.shape(self.object_list.order_by().filter(pk__in=keys))
+            row["id"]: row
+            for row in self.shape(self.object_list.order_by().filter(pk__in=keys), self.params)
         }
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
 
 
-def page_of(report: Report, plain, rows, number):
+def page_of(report: Report, plain, rows, params, number, count: int | None = None):
     if report.python_rows or report.shape is None:
-        return Paginator(rows, PAGE_SIZE).get_page(number)
-    return ShapedPaginator(plain, report.shape, PAGE_SIZE).get_page(number)
+        paginator = Paginator(rows, PAGE_SIZE)
+    else:
+        paginator = ShapedPaginator(plain, report.shape, params, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # counted with the totals
+    return paginator.get_page(number)
+
+
+def enriched(report: Report, rows, size: int = 2000):
+    """``rows`` again, enriched ``size`` at a time when the report asks for it."""
+    if report.enrich is None:
+        yield from rows
+        return
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            report.enrich(chunk)
+            yield from chunk
+            chunk = []
+    report.enrich(chunk)
+    yield from chunk
 
 
 def keep(queryset, name, value):

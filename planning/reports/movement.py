@@ -80,7 +80,7 @@ def expiring_rows(params):
     )
 
 
-def expiring_shape(levels):
+def expiring_shape(levels, params):
     return (
         levels.values(
             "id",
@@ -115,7 +115,7 @@ def expiry_state(row) -> str:
     return "expired" if row["lot__expires_on"] < timezone.localdate() else "expiring"
 
 
-def expiring_totals(rows):
+def expiring_totals(rows, params):
     return [("Value", money(rows.order_by().aggregate(total=Sum("value"))["total"] or 0))]
 
 

@@ -70,7 +70,7 @@ def margin_percent(row):
     return (100 * margin(row) / row["shipped_revenue"]).quantize(Decimal("0.1"))
 
 
-def channel_totals(rows):
+def channel_totals(rows, params):
     # One row per channel (an order has one channel): the totals are the rows' sums.
     fields = ("orders", "units", "revenue", "units_shipped", "shipped_revenue", "cogs")
     total = dict.fromkeys(fields, 0)

@@ -6,7 +6,7 @@ nothing over the sales history and show what the nightly plan saw.
 """
 
 import django_filters
-from django.db.models import ExpressionWrapper, F, FloatField, IntegerField, Q, Sum, Value
+from django.db.models import Count, ExpressionWrapper, F, FloatField, IntegerField, Q, Sum, Value
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -37,7 +37,7 @@ def plan_lines():
     return PlanLine.objects.filter(run=run) if run else PlanLine.objects.none()
 
 
-def with_names(lines):
+def with_names(lines, params=None):
     """What every plan report shows of a line, with the product, warehouse and supplier."""
     return lines.values(
         "id",
@@ -224,9 +224,9 @@ def overstock_rows(params):
     )
 
 
-def overstock_totals(rows):
-    total = rows.order_by().aggregate(value=Sum("tied_up"))["value"]
-    return [("Value tied up above the cover", money(total or 0))]
+def overstock_totals(rows, params):
+    sums = rows.order_by().aggregate(count=Count("id"), value=Sum("tied_up"))
+    return sums["count"], [("Value tied up above the cover", money(sums["value"] or 0))]
 
 
 OVERSTOCK = Report(
@@ -288,9 +288,9 @@ def slow_rows(params):
     )
 
 
-def slow_totals(rows):
-    total = rows.order_by().aggregate(value=Sum("stock_value"))["value"]
-    return [("Value on hand", money(total or 0))]
+def slow_totals(rows, params):
+    sums = rows.order_by().aggregate(count=Count("id"), value=Sum("stock_value"))
+    return sums["count"], [("Value on hand", money(sums["value"] or 0))]
 
 
 def slow_state(row) -> str:

@@ -73,3 +73,9 @@ def test_xyz_cut_offs_and_no_demand():
     assert xyz_class(None) == "Z"
     assert xyz_class(float("nan")) == "Z"
     assert xyz_classes({1: 0.2, 2: 0.7, 3: 3.0}) == {1: "X", 2: "Y", 3: "Z"}
+
+
+def test_floats_give_the_same_classes_as_decimals():
+    values = {item: units * Decimal(price) for item, (units, price) in PUBLISHED.items()}
+    assert abc_classes({k: float(v) for k, v in values.items()}) == abc_classes(values)
+    assert abc_classes({1: 80.0, 2: 15.0, 3: 5.0}) == {1: "A", 2: "B", 3: "C"}

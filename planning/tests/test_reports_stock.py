@@ -222,3 +222,17 @@ def test_query_count_does_not_grow_with_rows(
         response = client.get(url, {"warehouse": "WH1"})
     assert "60 rows" in text_of(response)
     assert few <= 12
+
+
+def test_the_reports_nav_group_links_what_each_role_may_open(client, clerk, buyer, manager):
+    low, over = reverse("reports:low_stock"), reverse("reports:overstock")
+    client.force_login(buyer)
+    html = html_of(client.get(reverse("reports:low_stock")))
+    assert f'href="{low}" aria-current="page"' in html
+    assert over not in html
+    client.force_login(manager)
+    html = html_of(client.get(reverse("reports:overstock")))
+    assert low in html and f'href="{over}" aria-current="page"' in html
+    assert reverse("reports:abc_xyz") in html and reverse("reports:channel_sales") in html
+    client.force_login(clerk)
+    assert low not in html_of(client.get(reverse("dashboard")))
