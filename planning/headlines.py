@@ -25,17 +25,23 @@ from planning.reports import movement, stock
 from planning.reports.base import Report, money
 
 
-def report_rows(report: Report):
-    """The report's rows as its page computes them with no filter given (plain, unshaped)."""
+def run_report(report: Report) -> tuple[int, list, object, dict]:
+    """Count, totals, plain rows and parameters of ``report`` as its page computes them
+    with no filter given (``planning.reports.base.report_view``)."""
     filterset = report.filterset(None)
     params = report.params(filterset)
     filterset.queryset = report.rows(params)
-    return filtered_rows(filterset)
+    plain = filtered_rows(filterset)
+    totals = report.totals(plain, params) if report.totals else []
+    count, totals = totals if isinstance(totals, tuple) else (None, totals)
+    return (plain.count() if count is None else count), totals, plain, params
 
 
 def expiring_value() -> Decimal:
     """The report's rows' values as it shows them (each rounded to cents), added up."""
-    rows = movement.expiring_shape(report_rows(movement.EXPIRING)).order_by()
+    report = movement.EXPIRING
+    _, _, plain, params = run_report(report)
+    rows = report.shape(plain, params).order_by()
     values = (row["value"] for row in rows.iterator(chunk_size=5_000))
     return sum((money(value or 0) for value in values), Decimal(0))
 
@@ -49,11 +55,11 @@ def plan_figures(run: PlanRun | None) -> dict:
             "overstock_value": None,
             "backorders": None,
         }
-    overstock = report_rows(stock.OVERSTOCK)
+    _, overstock, _, _ = run_report(stock.OVERSTOCK)
     return {
-        "skus_below_rop": report_rows(stock.LOW_STOCK).count(),
-        "stockouts": report_rows(stock.STOCKOUTS).count(),
-        "overstock_value": stock.overstock_totals(overstock)[0][1],
+        "skus_below_rop": run_report(stock.LOW_STOCK)[0],
+        "stockouts": run_report(stock.STOCKOUTS)[0],
+        "overstock_value": overstock[0][1],  # the report's one total: value tied up
         "backorders": PlanLine.objects.filter(run=run).aggregate(
             units=Coalesce(Sum("open_demand"), 0)
         )["units"],
