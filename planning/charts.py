@@ -71,7 +71,7 @@ def bar_chart(rows: Sequence[dict], key: str = "value") -> dict:
     if not rows:
         return {"bars": []}
     high = max(float(row[key]) for row in rows) or 1.0
-    span = WIDTH - LABEL_WIDTH - 60
+    span = WIDTH - LABEL_WIDTH - 76  # room after the bar for a value of nine characters
     bars = []
     for index, row in enumerate(rows):
         y = TOP + index * (BAR_HEIGHT + BAR_GAP)

@@ -42,11 +42,12 @@ def recent_demand(day: date, days: int = RECENT_DAYS) -> tuple[dict, dict]:
     """Units asked for in the ``days`` up to ``day``: per product and per channel.
 
     Sales orders (not cancelled) by their channel's name, plus imported history by its
-    channel code ("imported" when it has none), with revenue where a price is known.
+    channel code ("imported" when it has none), with revenue where a price is known (None
+    for a channel seen only in imported history).
     """
     since = day - timedelta(days=days - 1)
     per_product: dict[int, int] = defaultdict(int)
-    per_channel: dict[str, dict] = defaultdict(lambda: {"units": 0, "revenue": Decimal(0)})
+    per_channel: dict[str, dict] = defaultdict(lambda: {"units": 0, "revenue": None})
     sold = (
         SalesOrderLine.objects.filter(
             order__created_at__date__gte=since, order__created_at__date__lte=day
@@ -59,7 +60,7 @@ def recent_demand(day: date, days: int = RECENT_DAYS) -> tuple[dict, dict]:
     for product_id, channel, units, revenue in sold:
         per_product[product_id] += units
         per_channel[channel]["units"] += units
-        per_channel[channel]["revenue"] += revenue or 0
+        per_channel[channel]["revenue"] = (per_channel[channel]["revenue"] or 0) + (revenue or 0)
     imported = (
         ImportedDemand.objects.filter(day__gte=since, day__lte=day)
         .order_by()
@@ -97,7 +98,12 @@ def abc_share(run: PlanRun | None) -> list[dict]:
 def details(day: date, run: PlanRun | None) -> dict:
     per_product, per_channel = recent_demand(day)
     channels = [
-        {"channel": name, "units": row["units"], "revenue": str(_money(row["revenue"]))}
+        {
+            "channel": name,
+            "units": row["units"],
+            # Imported history carries no prices: no revenue rather than a false 0.
+            "revenue": None if row["revenue"] is None else str(_money(row["revenue"])),
+        }
         for name, row in sorted(per_channel.items(), key=lambda item: (-item[1]["units"], item[0]))
     ]
     accuracy = [
