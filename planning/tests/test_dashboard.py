@@ -11,11 +11,12 @@ from django.utils import timezone
 
 from inventory import ledger
 from inventory.models import Product
-from orders.models import Supplier, SupplierProduct
+from orders.models import PurchaseOrderLine, SalesOrder, Supplier, SupplierProduct
 from planning import snapshots
 from planning.models import ImportedDemand, InventorySnapshot
 from planning.plan import run_plan
 from planning.tests.factories import plan_line
+from planning.tests.world import world  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -295,3 +296,22 @@ def test_the_plan_writes_the_snapshot_the_chart_reads(client, manager, store):
     response = client.get(reverse("dashboard"))
     assert response.context["snapshot"] == snap
     assert response.context["value_chart"]["series"][0]["last"] == 250.0
+
+
+def test_sales_per_channel_and_incoming_value_by_hand(world):  # noqa: F811
+    """Two orders of the web shop in the last 30 days, one 40 days ago, one cancelled; an
+    open purchase order of 12 at 2.00 with 5 received."""
+    mug = world.product("MUG-9", cost="2.00")
+    today = timezone.localdate()
+    world.sell(mug, 3, today - timedelta(days=1))
+    world.sell(mug, 2, today - timedelta(days=29))
+    world.sell(mug, 7, today - timedelta(days=40))
+    cancelled = world.sell(mug, 50, today - timedelta(days=2))
+    SalesOrder.objects.filter(pk=cancelled.pk).update(status=SalesOrder.Status.CANCELLED)
+    world.purchase(mug, 12)
+    PurchaseOrderLine.objects.filter(product=mug).update(quantity_received=5)
+    snap = snapshots.write_snapshot(today, None)
+    assert snap.details["channels"] == [{"channel": "Web shop", "units": 5, "revenue": "49.95"}]
+    assert snap.details["top_movers"] == [{"product_id": mug.pk, "sku": "MUG-9", "units": 5}]
+    assert snap.incoming_value == Decimal("14.00")  # 7 open units × 2.00
+    assert snap.skus_below_rop is None and snap.details["abc"][0]["products"] == 0  # no plan
