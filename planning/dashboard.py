@@ -17,9 +17,21 @@ from inventory import selectors
 from inventory.models import Product
 from planning import charts, cycle_counts, headlines
 from planning.models import InventorySnapshot, PlanRun
+from planning.reports import movement, stock
 from planning.selectors import latest_run
 
 VALUE_DAYS = 90
+CARD_PERMISSIONS = {
+    "value": "inventory.view_valuation",
+    "units": "inventory.view_stocklevel",
+    "low_stock": stock.LOW_STOCK.permission,
+    "stockouts": stock.STOCKOUTS.permission,
+    "overstock": stock.OVERSTOCK.permission,
+    "expiring": movement.EXPIRING.permission,
+    "incoming": "orders.view_purchaseorder",
+    "backorders": "orders.view_salesorder",
+    "counts": "inventory.adjust_stock",
+}
 
 
 def link(name: str, query: str = "", args=()) -> str | None:
@@ -55,7 +67,7 @@ def headline_cards(user, counts, run, snapshot) -> list[dict]:
     """The headline figures, each with the report it is counted from."""
     figures = plan_figures(run, snapshot)
     cards = []
-    if snapshot is not None and user.has_perm("inventory.view_valuation"):
+    if snapshot is not None:
         cards.append(
             {
                 "key": "value",
@@ -95,7 +107,7 @@ def headline_cards(user, counts, run, snapshot) -> list[dict]:
                 "href": link("sales_order_list", "status=backordered"),
             }
         )
-    if user.has_perm("inventory.adjust_stock"):
+    if user.has_perm(CARD_PERMISSIONS["counts"]):
         due = cycle_counts.summary(timezone.localdate())
         cards.append(
             {
@@ -105,7 +117,8 @@ def headline_cards(user, counts, run, snapshot) -> list[dict]:
                 "href": link("planning:cycle_counts", "state=overdue"),
             }
         )
-    return cards
+    # A card shows only to whoever may open the page it links to.
+    return [card for card in cards if user.has_perm(CARD_PERMISSIONS[card["key"]])]
 
 
 def snapshot_cards(snapshot: InventorySnapshot) -> list[dict]:

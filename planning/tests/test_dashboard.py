@@ -315,3 +315,11 @@ def test_sales_per_channel_and_incoming_value_by_hand(world):  # noqa: F811
     assert snap.details["top_movers"] == [{"product_id": mug.pk, "sku": "MUG-9", "units": 5}]
     assert snap.incoming_value == Decimal("14.00")  # 7 open units × 2.00
     assert snap.skus_below_rop is None and snap.details["abc"][0]["products"] == 0  # no plan
+
+
+def test_buyer_sees_only_the_cards_whose_pages_they_may_open(client, buyer, store):
+    client.force_login(buyer)
+    cards = headline(client.get(reverse("dashboard")).content.decode())
+    assert list(cards) == ["units", "low_stock", "stockouts", "incoming", "backorders"]
+    for href, _ in cards.values():
+        assert client.get(href).status_code == 200, href
