@@ -103,6 +103,8 @@ def page_urls(targets: dict) -> dict[str, str]:
         "strategy advisor, differs, one warehouse": (
             f"{reverse('planning:advisor')}?differs=true&warehouse={zone.warehouse.code}"
         ),
+        "demand vs stock chart": reverse("planning:demand_chart", args=[planned.sku]),
+        "cycle counts": reverse("planning:cycle_counts"),
     }
 
 

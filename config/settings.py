@@ -173,6 +173,17 @@ STOCKROOM_JIT_MAX_LATE_SHARE = float(os.environ.get("STOCKROOM_JIT_MAX_LATE_SHAR
 STOCKROOM_GS1_SEPARATOR = os.environ.get("STOCKROOM_GS1_SEPARATOR", "|")
 # Yearly cost of holding one unit, as a fraction of its unit cost (what a buffer costs).
 STOCKROOM_HOLDING_COST_RATE = float(os.environ.get("STOCKROOM_HOLDING_COST_RATE", "0.25"))
+# Overstock: more days of cover than this (dashboard and reports, planning.headlines).
+STOCKROOM_OVERSTOCK_DAYS = int(os.environ.get("STOCKROOM_OVERSTOCK_DAYS") or 180)
+# Cycle counts: days between counts of a location by the best ABC class it holds,
+# e.g. STOCKROOM_COUNT_CADENCE="A=30,B=90,C=365" (planning.cycle_counts).
+STOCKROOM_COUNT_CADENCE_DAYS = {
+    name.strip(): int(days)
+    for name, days in (
+        part.split("=")
+        for part in (os.environ.get("STOCKROOM_COUNT_CADENCE") or "A=30,B=90,C=365").split(",")
+    )
+}
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")

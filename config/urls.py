@@ -7,6 +7,7 @@ from django.views.static import serve
 
 from common.health import healthz
 from orders.channels import api
+from planning.dashboard import dashboard
 
 # An unwritable database answers 503 also when a middleware hits it (common.unavailable).
 handler500 = "common.unavailable.server_error"
@@ -31,6 +32,8 @@ urlpatterns = [
     path("reports/", include("inventory.report_urls")),
     path("reports/", include("planning.report_urls")),
     path("planning/", include("planning.urls")),
+    # The dashboard reads the plan and its snapshots, so planning serves it (layers).
+    path("", dashboard, name="dashboard"),
     path("", include("scanning.urls")),
     path("", include("orders.urls")),
     path("", include("inventory.urls")),

@@ -3,7 +3,6 @@ from django.urls import path
 from inventory import location_views, product_views, views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("products/", views.product_list, name="product_list"),
     path("products/new/", product_views.product_create, name="product_create"),
     path("products/<path:sku>/edit/", product_views.product_edit, name="product_edit"),

@@ -16,27 +16,6 @@ from inventory.models import Product, StockLevel
 
 @login_required
 @permission_required("inventory.view_product", raise_exception=True)
-def dashboard(request):
-    expired = list(selectors.expired_stock()[:10])
-    if expired:
-        # Each row's "Quarantine" link moves it to a quarantine location of its warehouse.
-        quarantine = selectors.quarantine_by_warehouse()
-        for row in expired:
-            row.quarantine = quarantine.get(row.location.warehouse_id)
-    return render(
-        request,
-        "inventory/dashboard.html",
-        {
-            "counts": selectors.dashboard_counts(),
-            "expired_stock": expired,
-            "expiring_lots": selectors.expiring_lots()[:10],
-            "moves": selectors.recent_moves(10),
-        },
-    )
-
-
-@login_required
-@permission_required("inventory.view_product", raise_exception=True)
 def product_list(request):
     filterset = ProductFilter(request.GET or None, queryset=selectors.products_with_totals())
     products = filtered_rows(filterset)

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from inventory.models import StockMove
 from planning.models import ImportedDemand, PlanLine, PlanRun, Policy
 from planning.plan import run_plan
+from planning.snapshots import backfill
 
 SOURCE = "demo: shipments of the stock history"
 
@@ -92,7 +93,9 @@ def seed_plan_demo() -> PlanRun | None:
     if first.status != PlanRun.Status.DONE:
         return first
     seed_policies(first)
-    return run_plan()
+    run = run_plan()
+    backfill(90)  # the value chart's 90 days (the plan wrote today's)
+    return run
 
 
 def history_span() -> timedelta | None:

@@ -246,3 +246,78 @@ class PlanLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}@{self.warehouse_id}: order {self.suggested_qty}"
+
+
+class InventorySnapshot(models.Model):
+    """The store's figures at the end of one day, written by the nightly plan.
+
+    ``warehouse`` empty means the whole store (only those rows carry the plan's figures
+    and ``details``). Charts read these rows and never recompute the past. Figures the
+    plan gives (below reorder point, stockouts, overstock, backorders) are empty on days
+    backfilled from the ledger alone.
+    """
+
+    day = models.DateField()
+    warehouse = models.ForeignKey(
+        Warehouse, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    run = models.ForeignKey(
+        PlanRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    value_fifo = models.DecimalField(max_digits=20, decimal_places=2)
+    value_average = models.DecimalField(max_digits=20, decimal_places=2)
+    units = models.BigIntegerField()
+    skus_below_rop = models.PositiveIntegerField(null=True, blank=True)
+    stockouts = models.PositiveIntegerField(null=True, blank=True)
+    overstock_value = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    expiring_value = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    incoming_value = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
+    backorders = models.PositiveIntegerField(null=True, blank=True)
+    details = models.JSONField(
+        default=dict, blank=True, help_text="Top movers, sales per channel, ABC share."
+    )
+    written_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "warehouse"], name="one_snapshot_per_day_and_warehouse"
+            ),
+            models.UniqueConstraint(
+                fields=["day"],
+                condition=models.Q(warehouse__isnull=True),
+                name="one_store_snapshot_per_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["warehouse", "-day"], name="snapshot_latest")]
+
+    def __str__(self) -> str:
+        return f"Snapshot {self.day} {self.warehouse_id or 'all'}"
+
+
+class CountSchedule(models.Model):
+    """When one location is next due for a cycle count, refreshed by the nightly plan.
+
+    A location's class is the best ABC class (``planning.classes``) of the products it
+    holds; its cadence comes from ``STOCKROOM_COUNT_CADENCE_DAYS``. ``due_on`` is the last
+    count move's day plus the cadence (today for a location never counted).
+    """
+
+    location = models.OneToOneField(
+        "warehouses.Location", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    warehouse = models.ForeignKey(Warehouse, on_delete=models.CASCADE, related_name="+")
+    abc_class = models.CharField(max_length=1)
+    cadence_days = models.PositiveIntegerField()
+    last_counted = models.DateTimeField(null=True, blank=True)
+    due_on = models.DateField()
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_on", "location"], name="count_schedule_due"),
+            models.Index(fields=["warehouse", "due_on", "location"], name="count_schedule_wh_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} due {self.due_on}"

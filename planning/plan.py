@@ -20,7 +20,15 @@ from django.utils import timezone
 
 from inventory.models import Product
 from orders.purchasing.services import rounded_quantity
-from planning import forecasting, history, leadtimes, policy_numbers, positions
+from planning import (
+    cycle_counts,
+    forecasting,
+    history,
+    leadtimes,
+    policy_numbers,
+    positions,
+    snapshots,
+)
 from planning.models import NO_SUPPLIER_RANK, PlanLine, PlanRun, Policy, supplier_ranks
 from warehouses.models import Warehouse
 
@@ -70,7 +78,18 @@ def run_plan(as_of: date | None = None, progress: Progress | None = None) -> Pla
         if progress is not None:
             progress(run)
         return run
+    _snapshot(run)
     return run
+
+
+def _snapshot(run: PlanRun) -> None:
+    """Store the day's inventory snapshot and refresh the cycle-count schedule; a failure
+    here leaves the plan as it is."""
+    try:
+        snapshots.write_snapshot(run.as_of, run)
+        cycle_counts.refresh(run, run.as_of)
+    except Exception:  # the plan is done and readable; the chart just misses a day
+        logger.exception("Snapshot after plan %s failed", run.pk)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from planning import advisor_views, views
+from planning import advisor_views, chart_views, count_views, views
 
 app_name = "planning"
 
@@ -10,6 +10,12 @@ urlpatterns = [
     path("replenishment/ordered/", views.drafts_created, name="drafts_created"),
     path("products/<str:sku>/", views.product_planning, name="product"),
     path("products/<str:sku>/policy/", views.edit_policy, name="policy"),
+    path(
+        "products/<str:sku>/demand-chart/",
+        chart_views.product_demand_chart,
+        name="demand_chart",
+    ),
+    path("cycle-counts/", count_views.cycle_counts_page, name="cycle_counts"),
 ]
 
 urlpatterns += [

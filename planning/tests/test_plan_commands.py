@@ -129,7 +129,9 @@ def plan_queries(world, count: int, prefix: str) -> int:  # noqa: F811
 def test_the_plans_query_count_does_not_grow_with_products(world, django_assert_max_num_queries):  # noqa: F811
     small = plan_queries(world, 10, "Q")
     large = plan_queries(world, 40, "R")
-    assert large == small <= 30, (small, large)
+    # About 30 for the plan, as many again for the snapshot and the cycle-count schedule
+    # written after it (planning.snapshots, planning.cycle_counts).
+    assert large == small <= 65, (small, large)
     with django_assert_max_num_queries(small):
         run_plan()
 
