@@ -61,6 +61,7 @@ PLANNING_PAGES = {
     "planning:policy",
     "planning:advisor",
     "planning:apply_advice",
+    "planning:demand_chart",
 }
 # Reports (planning/reports): buyers see units; values and margins are managers'.
 BUYER_REPORTS = {"reports:low_stock", "reports:stockouts", "reports:supplier_performance"}
@@ -78,6 +79,7 @@ CLERK_FORBIDDEN = {
     *BUYER_REPORTS,
     *MANAGER_REPORTS,
     "adjust_stock",
+    "planning:cycle_counts",  # managers schedule counts (inventory.adjust_stock)
     *CATALOG_PAGES,
     "valuation_report",
     *BUYING_PAGES,
@@ -90,6 +92,7 @@ BUYER_FORBIDDEN = {
     "transfer_stock",
     "valuation_report",
     *MANAGER_REPORTS,
+    "planning:cycle_counts",
     "purchase_order_receive",
     "scan_station",  # tried with the put-away station (kind "putaway")
     "scan_count_list",
