@@ -9,6 +9,7 @@ come from ``planning.classes`` (the one place the advisor and the dashboard use 
 import math
 
 import django_filters
+from django.core.cache import cache
 from django.db.models import F, FloatField, Sum
 from django.db.models.functions import Cast
 from django.urls import reverse
@@ -18,6 +19,7 @@ from planning.classes import abc_classes, xyz_classes
 from planning.models import PlanLine
 from planning.reports.base import MANAGERS, Column, Report, keep, money, one_decimal
 from planning.reports.stock import plan_lines
+from planning.selectors import latest_run
 from warehouses.models import Warehouse
 
 CLASS_CHOICES = [("A", "A"), ("B", "B"), ("C", "C")]
@@ -43,8 +45,27 @@ class AbcFilter(django_filters.FilterSet):
         fields = ["warehouse", "abc", "xyz"]
 
 
+CLASSES_SECONDS = 24 * 3600
+
+
 def classified(params) -> list[dict]:
-    """Every product of the plan with its value, CV and classes, largest value first."""
+    """Every product of the plan with its value, CV and classes, largest value first.
+
+    A stored plan never changes, so the classes are computed once per plan run (and
+    warehouse) in each server process and kept in the cache under the run's id: a new
+    plan is a new key, never a stale answer.
+    """
+    run = latest_run()
+    warehouse = params.get("warehouse")
+    key = f"abc-xyz:{run.pk if run else 0}:{warehouse.pk if warehouse else 0}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = classify(params)
+        cache.set(key, rows, CLASSES_SECONDS)
+    return [dict(row) for row in rows]
+
+
+def classify(params) -> list[dict]:
     lines = plan_lines()
     if params.get("warehouse"):
         lines = lines.filter(warehouse=params["warehouse"])

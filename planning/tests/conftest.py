@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 
 from inventory.models import Product
 from orders.models import Supplier, SupplierProduct
@@ -95,3 +96,11 @@ def plan(catalogue, warehouse, wh2):
         "jar": plan_line(run, p["JAR-1"], warehouse, o["JAR-1"], suggested_qty=0),
     }
     return {"run": run, "lines": lines}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Answers cached per plan run (advisor summary, ABC × XYZ) never leak between tests."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -4,6 +4,7 @@ CSV = page, permissions, query counts."""
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -82,6 +83,7 @@ def test_query_count_does_not_grow_with_rows(client, manager, abc_plan, warehous
     url = reverse("reports:abc_xyz")
 
     def count():
+        cache.clear()  # the classes of a run are cached; count the computing request
         with CaptureQueriesContext(connection) as captured:
             assert client.get(url).status_code == 200
         return len(captured)
@@ -92,3 +94,20 @@ def test_query_count_does_not_grow_with_rows(client, manager, abc_plan, warehous
         plan_line(abc_plan, product, warehouse, None, forecast_daily=0.1)
     assert count() == few
     assert few <= 10
+
+
+def test_classes_are_computed_once_per_plan_run(client, manager, abc_plan, warehouse):
+    """A stored plan never changes: the second view reads the classes from the cache, and a
+    new plan run is classified afresh (its own key, never a stale answer)."""
+    client.force_login(manager)
+    url = reverse("reports:abc_xyz")
+    with CaptureQueriesContext(connection) as first:
+        client.get(url)
+    with CaptureQueriesContext(connection) as second:
+        page = client.get(url).content.decode()
+    assert len(second) < len(first)
+    newer = plan_run()
+    product = Product.objects.create(sku="NEW-RUN", name="only in the new run")
+    plan_line(newer, product, warehouse, None, forecast_daily=50.0)
+    assert "NEW-RUN" not in page
+    assert "NEW-RUN" in client.get(url).content.decode()
