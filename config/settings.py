@@ -205,7 +205,9 @@ STOCKROOM_WEBHOOK_ALLOW_PRIVATE = env_bool("STOCKROOM_WEBHOOK_ALLOW_PRIVATE", Fa
 
 # Admin product uploads are checked in the request: bigger files go to `manage.py
 # import_products`, which streams them (issue 15).
-STOCKROOM_ADMIN_IMPORT_MAX_BYTES = int(os.environ.get("STOCKROOM_ADMIN_IMPORT_MAX_BYTES") or 10_000_000)
+STOCKROOM_ADMIN_IMPORT_MAX_BYTES = int(
+    os.environ.get("STOCKROOM_ADMIN_IMPORT_MAX_BYTES") or 10_000_000
+)
 STOCKROOM_ADMIN_IMPORT_MAX_ROWS = int(os.environ.get("STOCKROOM_ADMIN_IMPORT_MAX_ROWS") or 100_000)
 
 # Content Security Policy: everything from our own origin, scripts only with a nonce.

@@ -67,7 +67,7 @@ class ProductImportForm(ImportForm):
             fmt = self.formats[int(chosen)]()
             data = upload.read()
             dataset = fmt.create_dataset(data if fmt.is_binary() else data.decode("utf-8-sig"))
-        except Exception:  # noqa: BLE001 - the admin reports an unreadable file itself
+        except Exception:  # the admin reports an unreadable file itself, as it always has
             return cleaned
         finally:
             upload.seek(0)

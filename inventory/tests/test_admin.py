@@ -322,7 +322,9 @@ def test_admin_product_import_names_missing_columns(client, superuser, product, 
 
 
 @pytest.mark.django_db
-def test_admin_product_import_refuses_more_rows_than_the_limit(client, superuser, product, settings):
+def test_admin_product_import_refuses_more_rows_than_the_limit(
+    client, superuser, product, settings
+):
     settings.STOCKROOM_ADMIN_IMPORT_MAX_ROWS = 3
     client.force_login(superuser)
     rows = "".join(f"NEW-{i},Cup {i}\n" for i in range(4))
@@ -350,6 +352,8 @@ def test_admin_product_import_refuses_a_file_over_the_size_limit(
     response = _import(client, text)
     assert response.status_code == 200
     (error,) = response.context["form"].errors["import_file"]
-    assert error.startswith(f"The file is {len(text):,} bytes; the admin takes at most 1,000 bytes")
+    assert error.startswith(
+        f"The file is {len(text):,} bytes; the admin takes at most 1,000 bytes"
+    )
     assert "manage.py import_products FILE" in error
     assert set(Product.objects.values_list("sku", flat=True)) == {"MUG-001"}
