@@ -1,6 +1,6 @@
 """CSV imports of products and opening stock: validate every row, then write all or nothing.
 
-Both imports read the whole file, check every row (reporting each bad row with its
+Both imports check every row (reporting each bad row with its
 line in the file, the header being line 1), and write nothing unless every row is
 good. The writes run in one transaction, so a failure half-way leaves no trace.
 Opening stock is posted as receipts through ``inventory.ledger``.
@@ -9,14 +9,19 @@ Opening stock is posted as receipts through ``inventory.ledger``.
 row loop and the checks the imports share, ``products`` and ``stock`` the two imports.
 """
 
-from inventory.imports.files import CsvImportCommand, ImportRefused, RowError, read_csv
+from inventory.imports.files import (
+    CsvImportCommand,
+    ImportRefused,
+    RowError,
+    iter_csv,
+    read_csv,
+)
 from inventory.imports.products import (
     PRODUCT_COLUMNS,
     PRODUCT_REQUIRED,
     ProductImportResult,
     ProductRow,
     import_products,
-    save_products,
     validate_product_rows,
 )
 from inventory.imports.rows import check_rows, storable_rows
@@ -44,8 +49,8 @@ __all__ = [
     "check_rows",
     "import_products",
     "import_stock",
+    "iter_csv",
     "read_csv",
-    "save_products",
     "storable_rows",
     "validate_product_rows",
     "validate_stock_rows",

@@ -2,13 +2,18 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import batched
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.db.models.functions import Upper
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from inventory.imports.files import ImportRefused, RowError, read_csv
+from common.statistics import analyze_after
+from inventory.imports.files import ImportRefused, RowError, iter_csv
 from inventory.imports.rows import (
     check_rows,
     parse_decimal,
@@ -21,6 +26,18 @@ from inventory.models import Product, ProductBarcode, StockLevel, normalize_gtin
 
 PRODUCT_COLUMNS = ("sku", "name", "gtin", "sell_price", "tracking", "fulfilment")
 PRODUCT_REQUIRED = ("sku", "name")
+
+# Rows looked up, checked and written together: few enough queries, little memory.
+BATCH = 5_000
+_UPDATED_FIELDS = ["name", "gtin", "sell_price", "tracking", "fulfilment", "updated_at"]
+# Checked without a lock, written under one: another writer took a SKU or GTIN between.
+_CHANGED_MEANWHILE = [
+    RowError(
+        0,
+        "Products changed while the file was being checked (a SKU or GTIN in it was "
+        "taken meanwhile); run the import again",
+    )
+]
 
 
 @dataclass
@@ -115,17 +132,38 @@ def _check_change_with_stock(
         problems.append(f"{product.sku} has stock: it cannot become a dropship product")
 
 
-class _ProductFile:
-    """A product file's rows checked one by one against the database and the rows before."""
+def _existing_products(keys: set[str]) -> dict[str, Product]:
+    """Return the products whose SKU is one of ``keys`` in any case (SKUs ignore case)."""
+    by_key = Product.objects.annotate(sku_key=Upper("sku"))
+    return {p.sku: p for p in where_in(by_key, "sku_key", keys)}
 
-    def __init__(self, rows: list[tuple[int, dict[str, str]]]):
+
+def _holding_stock(products) -> set[int]:
+    """Return the primary keys of ``products`` that hold or promise stock."""
+    holding = StockLevel.objects.filter(Q(on_hand__gt=0) | Q(committed__gt=0))
+    ids = [p.pk for p in products]
+    return set(where_in(holding.values_list("product_id", flat=True), "product_id", ids))
+
+
+class _ProductFile:
+    """A product file's rows checked one by one against the database and the rows before.
+
+    ``prefetch`` looks up what the next chunk of rows needs from the database; only the
+    first line of each SKU and GTIN is kept for the whole file (to refuse repeats), so a
+    file of any size is checked in bounded memory apart from those two maps.
+    """
+
+    def __init__(self):
+        self.first_sku_line: dict[str, int] = {}  # SKU in upper case -> its first line
+        self.first_sku_case: dict[str, str] = {}  # ... and its spelling, where not upper case
+        self.first_gtin_line: dict[int, int] = {}
+
+    def prefetch(self, rows: list[tuple[int, dict[str, str]]]) -> None:
+        """Look up the products, GTINs and stock that ``rows`` name."""
         self.gtins, self.gtin_errors = _normalized_gtins(rows)
         keys = {row.get("sku", "").upper() for _, row in rows} - {""}
-        # SKUs ignore case: find the products whose SKU matches in any case.
-        by_key = Product.objects.annotate(sku_key=Upper("sku"))
-        found = list(where_in(by_key, "sku_key", keys))
-        self.existing = {p.sku: p for p in found}
-        self.existing_keys = {p.sku.upper(): p.sku for p in found}
+        self.existing = _existing_products(keys)
+        self.existing_keys = {p.sku.upper(): p.sku for p in self.existing.values()}
         codes = set(self.gtins.values())
         self.gtin_owners = dict(
             where_in(Product.objects.values_list("gtin", "sku"), "gtin", codes)
@@ -133,17 +171,7 @@ class _ProductFile:
         self.barcode_owners = dict(
             where_in(ProductBarcode.objects.values_list("code", "product__sku"), "code", codes)
         )
-        holding = StockLevel.objects.filter(Q(on_hand__gt=0) | Q(committed__gt=0))
-        self.with_stock = set(
-            where_in(
-                holding.values_list("product_id", flat=True),
-                "product_id",
-                [p.pk for p in self.existing.values()],
-            )
-        )
-        self.sku_lines: dict[str, int] = {}
-        self.key_lines: dict[str, tuple[str, int]] = {}
-        self.gtin_lines: dict[str, int] = {}
+        self.with_stock = _holding_stock(self.existing.values())
 
     def check(self, line: int, row: dict[str, str], problems: list[str]) -> ProductRow:
         """Note what is wrong with the row in ``problems``; return what it would import."""
@@ -186,17 +214,19 @@ class _ProductFile:
         except ValidationError as exc:
             problems.append(f"SKU “{sku}”: {exc.messages[0]}")
         key = sku.upper()
-        if sku in self.sku_lines:
-            problems.append(f"SKU {sku} appears again (first on line {self.sku_lines[sku]})")
-        elif key in self.key_lines:
-            first, first_line = self.key_lines[key]
+        first_line = self.first_sku_line.get(key)
+        first = self.first_sku_case.get(key, key)
+        if first_line is not None and first == sku:
+            problems.append(f"SKU {sku} appears again (first on line {first_line})")
+        elif first_line is not None:
             problems.append(
                 f"SKU {sku} differs only in case from {first} on line {first_line} "
                 "(SKUs ignore case)"
             )
         else:
-            self.sku_lines[sku] = line
-            self.key_lines[key] = (sku, line)
+            self.first_sku_line[key] = line
+            if sku != key:
+                self.first_sku_case[key] = sku
         owner = self.existing_keys.get(key)
         if owner is not None and owner != sku:
             problems.append(
@@ -205,10 +235,11 @@ class _ProductFile:
             )
 
     def _check_gtin(self, line: int, sku: str, gtin: str, problems: list[str]) -> None:
-        if gtin in self.gtin_lines:
-            problems.append(f"GTIN {gtin} appears again (first on line {self.gtin_lines[gtin]})")
+        first_line = self.first_gtin_line.get(int(gtin))
+        if first_line is not None:
+            problems.append(f"GTIN {gtin} appears again (first on line {first_line})")
         else:
-            self.gtin_lines[gtin] = line
+            self.first_gtin_line[int(gtin)] = line
         owner = self.gtin_owners.get(gtin)
         if owner is not None and owner != sku:
             problems.append(f"GTIN {gtin} already belongs to product {owner}")
@@ -226,39 +257,93 @@ def validate_product_rows(
     an existing one.
     """
     rows, refused = storable_rows(rows)
-    good, errors = check_rows(rows, _ProductFile(rows).check)
+    checker = _ProductFile()
+    checker.prefetch(rows)
+    good, errors = check_rows(rows, checker.check)
     errors += refused
     # By line, whatever order the caller gave the rows in.
     errors.sort(key=lambda error: error.line)
     return good, errors
 
 
-def import_products(data: bytes | str) -> ProductImportResult:
-    """Create or update products by SKU from CSV ``data``; refuse the file if any row is bad."""
-    rows = read_csv(data, required=PRODUCT_REQUIRED)
-    with transaction.atomic():
-        good, errors = validate_product_rows(rows)
-        if errors:
-            raise ImportRefused(errors)
-        return save_products(good)
+def _refusals(source: bytes | str | Path) -> list[RowError]:
+    """Check the whole file chunk by chunk, keeping only what is wrong; write nothing."""
+    checker = _ProductFile()
+    errors: list[RowError] = []
+    for chunk in batched(iter_csv(source, required=PRODUCT_REQUIRED), BATCH):
+        rows, refused = storable_rows(list(chunk))
+        checker.prefetch(rows)
+        _, bad = check_rows(rows, checker.check)
+        errors += bad + refused
+    errors.sort(key=lambda error: error.line)
+    return errors
 
 
-def save_products(rows: list[ProductRow]) -> ProductImportResult:
-    """Create or update the checked rows' products; count what changed."""
-    result = ProductImportResult()
+def import_products(source: bytes | str | Path) -> ProductImportResult:
+    """Create or update products by SKU from a CSV file; refuse the file if any row is bad.
+
+    ``source`` is the file's contents or its path (read as it goes, twice). The file is
+    checked first without a transaction, so other writers go on meanwhile; then every
+    row is written in bulk in one transaction (all or nothing), the only time other
+    writers wait.
+    """
+    errors = _refusals(source)
+    if errors:
+        raise ImportRefused(errors)
+    try:
+        with transaction.atomic():
+            result = ProductImportResult()
+            for chunk in batched(iter_csv(source, required=PRODUCT_REQUIRED), BATCH):
+                _write_chunk(list(chunk), result)
+            analyze_after(result.created, Product, Product.history.model)
+    except IntegrityError:
+        raise ImportRefused(_CHANGED_MEANWHILE) from None
+    return result
+
+
+def _parse_checked(line: int, row: dict[str, str], existing: Product | None) -> ProductRow:
+    """Return a row that ``_refusals`` found good, parsed again without the database checks."""
+    gtin = row.get("gtin", "")
+    return ProductRow(
+        line=line,
+        sku=row["sku"],
+        name=row["name"],
+        gtin=normalize_gtin(gtin) if gtin else None,
+        sell_price=_parse_price(row.get("sell_price", "")),
+        tracking=_choice(row.get("tracking", ""), Product.Tracking, what="tracking"),
+        fulfilment=_choice(row.get("fulfilment", ""), Product.Fulfilment, what="fulfilment"),
+        existing=existing,
+    )
+
+
+def _write_chunk(chunk: list[tuple[int, dict[str, str]]], result: ProductImportResult) -> None:
+    """Create and update one chunk's products in bulk, with their history rows."""
+    existing = _existing_products({row["sku"].upper() for _, row in chunk})
+    rows = [_parse_checked(line, row, existing.get(row["sku"])) for line, row in chunk]
+    existing_keys = {sku.upper() for sku in existing}
+    with_stock = _holding_stock(row.existing for row in rows if row.existing is not None)
+    new, changed = [], []
     for row in rows:
-        values = row.values()
+        if row.existing is None and row.sku.upper() in existing_keys:
+            raise ImportRefused(_CHANGED_MEANWHILE)
         product = row.existing
         if product is None:
-            Product(**values).save()
-            result.created += 1
+            new.append(Product(**row.values()))
             continue
-        changed = [name for name, value in values.items() if getattr(product, name) != value]
-        if not changed:
+        if product.pk in with_stock:
+            problems: list[str] = []
+            _check_change_with_stock(product, row.tracking, row.fulfilment, problems)
+            if problems:
+                raise ImportRefused([RowError(row.line, problem) for problem in problems])
+        values = row.values()
+        if all(getattr(product, name) == value for name, value in values.items()):
             result.unchanged += 1
             continue
-        for name in changed:
-            setattr(product, name, values[name])
-        product.save()
-        result.updated += 1
-    return result
+        for name, value in values.items():
+            setattr(product, name, value)
+        product.updated_at = timezone.now()
+        changed.append(product)
+    bulk_create_with_history(new, Product, batch_size=BATCH)
+    bulk_update_with_history(changed, Product, fields=_UPDATED_FIELDS, batch_size=BATCH)
+    result.created += len(new)
+    result.updated += len(changed)
