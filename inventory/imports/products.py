@@ -6,11 +6,11 @@ from itertools import batched
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from common.statistics import analyze_after
 from inventory.imports.files import ImportRefused, RowError, iter_csv
@@ -89,6 +89,20 @@ def _choice(text: str, choices, *, what: str) -> str | None:
     return value
 
 
+def _gtin14(text: str) -> str:
+    """Return ``normalize_gtin(text)``, computing the common case (plain digits) here.
+
+    stdnum's check is most of the time of checking a large file's GTINs; the digits it
+    accepts are checked the same way here, and everything else goes to it for its message.
+    """
+    if text.isascii() and text.isdigit() and len(text) in (8, 12, 13, 14):
+        digits = text.zfill(14)
+        total = sum(int(d) * (1 if i % 2 else 3) for i, d in enumerate(digits[:13]))
+        if (10 - total % 10) % 10 == int(digits[13]):
+            return digits
+    return normalize_gtin(text)
+
+
 def _normalized_gtins(
     rows: list[tuple[int, dict[str, str]]],
 ) -> tuple[dict[int, str], dict[int, str]]:
@@ -99,7 +113,7 @@ def _normalized_gtins(
         text = row.get("gtin", "")
         if text:
             try:
-                gtins[line] = normalize_gtin(text)
+                gtins[line] = _gtin14(text)
             except ValidationError as exc:
                 errors[line] = exc.messages[0]
     return gtins, errors
@@ -308,7 +322,7 @@ def _parse_checked(line: int, row: dict[str, str], existing: Product | None) -> 
         line=line,
         sku=row["sku"],
         name=row["name"],
-        gtin=normalize_gtin(gtin) if gtin else None,
+        gtin=_gtin14(gtin) if gtin else None,
         sell_price=_parse_price(row.get("sell_price", "")),
         tracking=_choice(row.get("tracking", ""), Product.Tracking, what="tracking"),
         fulfilment=_choice(row.get("fulfilment", ""), Product.Fulfilment, what="fulfilment"),
@@ -328,7 +342,7 @@ def _write_chunk(chunk: list[tuple[int, dict[str, str]]], result: ProductImportR
             raise ImportRefused(_CHANGED_MEANWHILE)
         product = row.existing
         if product is None:
-            new.append(Product(**row.values()))
+            new.append(row.values())
             continue
         if product.pk in with_stock:
             problems: list[str] = []
@@ -343,7 +357,51 @@ def _write_chunk(chunk: list[tuple[int, dict[str, str]]], result: ProductImportR
             setattr(product, name, value)
         product.updated_at = timezone.now()
         changed.append(product)
-    bulk_create_with_history(new, Product, batch_size=BATCH)
+    _insert_products(new)
     bulk_update_with_history(changed, Product, fields=_UPDATED_FIELDS, batch_size=BATCH)
     result.created += len(new)
     result.updated += len(changed)
+
+
+_NEW_COLUMNS = ("sku", "name", "gtin", "sell_price", "tracking", "fulfilment", "active")
+
+
+def _insert_products(rows: list[dict]) -> None:
+    """Insert new products, and their "created" history rows, with one statement each.
+
+    Most of a large import's time went into the ORM preparing each field of each object
+    (twice: product and history row); these values are checked and normalised already.
+    """
+    if not rows:
+        return
+    ops = connection.ops
+    stamp = ops.adapt_datetimefield_value(timezone.now())
+    price = Product._meta.get_field("sell_price")
+    places = price.decimal_places
+    columns = [*_NEW_COLUMNS, "created_at", "updated_at"]
+    names = ", ".join(ops.quote_name(column) for column in columns)
+    params = [
+        (
+            *(row[column] for column in _NEW_COLUMNS[:3]),
+            ops.adapt_decimalfield_value(row["sell_price"], price.max_digits, places),
+            row["tracking"],
+            row["fulfilment"],
+            True,
+            stamp,
+            stamp,
+        )
+        for row in rows
+    ]
+    table = ops.quote_name(Product._meta.db_table)
+    history = ops.quote_name(Product.history.model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", params
+        )
+        skus = [row["sku"] for row in rows]
+        cursor.execute(
+            f"INSERT INTO {history} (id, {names}, history_date, history_change_reason, "
+            f"history_type, history_user_id) SELECT id, {names}, %s, NULL, '+', NULL "
+            f"FROM {table} WHERE sku IN ({', '.join(['%s'] * len(skus))})",
+            [stamp, *skus],
+        )
