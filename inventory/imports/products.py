@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from itertools import batched
 from pathlib import Path
 
@@ -80,11 +81,17 @@ class ProductRow:
         }
 
 
+@cache
+def _values(choices) -> frozenset[str]:
+    # Django builds ``choices.values`` anew on every access: too slow for every row.
+    return frozenset(choices.values)
+
+
 def _choice(text: str, choices, *, what: str) -> str | None:
     if not text:
         return None
     value = text.lower()
-    if value not in choices.values:
+    if value not in _values(choices):
         raise ValueError(f"{what} “{text}” is not one of: {', '.join(choices.values)}")
     return value
 
@@ -97,7 +104,7 @@ def _gtin14(text: str) -> str:
     """
     if text.isascii() and text.isdigit() and len(text) in (8, 12, 13, 14):
         digits = text.zfill(14)
-        total = sum(int(d) * (1 if i % 2 else 3) for i, d in enumerate(digits[:13]))
+        total = 3 * sum(map(int, digits[0:13:2])) + sum(map(int, digits[1:13:2]))
         if (10 - total % 10) % 10 == int(digits[13]):
             return digits
     return normalize_gtin(text)
