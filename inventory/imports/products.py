@@ -31,6 +31,7 @@ PRODUCT_REQUIRED = ("sku", "name")
 # Rows looked up, checked and written together: few enough queries, little memory.
 BATCH = 5_000
 _UPDATED_FIELDS = ["name", "gtin", "sell_price", "tracking", "fulfilment", "updated_at"]
+_FILE_CHANGED = [RowError(0, "The file changed while it was being checked; run the import again")]
 # Checked without a lock, written under one: another writer took a SKU or GTIN between.
 _CHANGED_MEANWHILE = [
     RowError(
@@ -308,11 +309,14 @@ def import_products(source: bytes | str | Path) -> ProductImportResult:
     row is written in bulk in one transaction (all or nothing), the only time other
     writers wait.
     """
+    checked = _file_stamp(source)
     errors = _refusals(source)
     if errors:
         raise ImportRefused(errors)
     try:
         with transaction.atomic():
+            if _file_stamp(source) != checked:
+                raise ImportRefused(_FILE_CHANGED)
             result = ProductImportResult()
             for chunk in batched(iter_csv(source, required=PRODUCT_REQUIRED), BATCH):
                 _write_chunk(list(chunk), result)
@@ -320,6 +324,14 @@ def import_products(source: bytes | str | Path) -> ProductImportResult:
     except IntegrityError:
         raise ImportRefused(_CHANGED_MEANWHILE) from None
     return result
+
+
+def _file_stamp(source: bytes | str | Path) -> tuple | None:
+    """Return what shows a file was rewritten between its two readings (size, time)."""
+    if not isinstance(source, Path):
+        return None
+    status = source.stat()
+    return status.st_size, status.st_mtime_ns
 
 
 def _parse_checked(line: int, row: dict[str, str], existing: Product | None) -> ProductRow:

@@ -113,3 +113,21 @@ def test_a_gtin_taken_between_checking_and_writing_refuses_the_whole_file(monkey
         imports.import_products("sku,name,gtin\nA-1,First,\nB-2,Second,96385074\n")
     assert "changed while the file was being checked" in str(info.value)
     assert list(Product.objects.values_list("sku", flat=True)) == ["OTHER"]
+
+
+@pytest.mark.django_db
+def test_a_file_rewritten_between_checking_and_writing_is_refused(monkeypatch, tmp_path):
+    path = tmp_path / "products.csv"
+    path.write_text("sku,name\nA-1,First\n", encoding="utf-8")
+    real_refusals = products_import._refusals
+
+    def refusals_then_rewrite(source):
+        errors = real_refusals(source)
+        path.write_text("sku,name\nA-1,First\n,\nB-2,\n", encoding="utf-8")
+        return errors
+
+    monkeypatch.setattr(products_import, "_refusals", refusals_then_rewrite)
+    with pytest.raises(imports.ImportRefused) as info:
+        imports.import_products(path)
+    assert "The file changed while it was being checked" in str(info.value)
+    assert not Product.objects.exists()
