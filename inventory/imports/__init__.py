@@ -1,9 +1,18 @@
 """CSV imports of products and opening stock: validate every row, then write all or nothing.
 
-Both imports check every row (reporting each bad row with its
-line in the file, the header being line 1), and write nothing unless every row is
-good. The writes run in one transaction, so a failure half-way leaves no trace.
-Opening stock is posted as receipts through ``inventory.ledger``.
+Both imports check every row (reporting each bad row with its line in the file, the
+header being line 1), and write nothing unless every row is good. The writes run in
+one transaction, so a failure half-way leaves no trace. Opening stock is posted as
+receipts through ``inventory.ledger``.
+
+The product import is built for files of hundreds of thousands of rows (issue 15):
+it reads the file as it goes, twice. The first reading checks it in chunks with reads
+only, outside any transaction, because SQLite's IMMEDIATE transactions take the write
+lock at BEGIN and would lock every other writer out while a large file is checked.
+The second writes it in bulk in one transaction: all or nothing, so it is the one time
+other writers wait (measured: about 19 s for 663,656 new products, within the 30 s
+busy timeout; committing batch by batch would shorten it but leave half a file behind
+on a failure). ``bench.imports`` measures it.
 
 ``files`` reads a file (and runs it from a management command), ``rows`` holds the
 row loop and the checks the imports share, ``products`` and ``stock`` the two imports.
