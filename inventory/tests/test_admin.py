@@ -357,3 +357,14 @@ def test_admin_product_import_refuses_a_file_over_the_size_limit(
     )
     assert "manage.py import_products FILE" in error
     assert set(Product.objects.values_list("sku", flat=True)) == {"MUG-001"}
+
+
+@pytest.mark.django_db
+def test_admin_product_import_default_limit_fits_a_web_request(client, superuser, product):
+    """At about 4 ms a row per step, more than 5,000 rows would pass gunicorn's timeout."""
+    client.force_login(superuser)
+    text = "sku,name\n" + "".join(f"N{i},C\n" for i in range(5_001))
+    response = _import(client, text)
+    (error,) = response.context["form"].errors["import_file"]
+    assert error.startswith("The file has 5,001 rows; the admin takes at most 5,000: ")
+    assert set(Product.objects.values_list("sku", flat=True)) == {"MUG-001"}
