@@ -179,6 +179,7 @@ class _ProductFile:
         self.first_sku_line: dict[str, int] = {}  # SKU in upper case -> its first line
         self.first_sku_case: dict[str, str] = {}  # ... and its spelling, where not upper case
         self.first_gtin_line: dict[int, int] = {}
+        self.known_lines: set[int] = set()  # rows that update an existing product
 
     def prefetch(self, rows: list[tuple[int, dict[str, str]]]) -> None:
         """Look up the products, GTINs and stock that ``rows`` name."""
@@ -215,6 +216,8 @@ class _ProductFile:
             problems, _choice, row.get("fulfilment", ""), Product.Fulfilment, what="fulfilment"
         )
         product = self.existing.get(sku)
+        if product is not None:
+            self.known_lines.add(line)
         if product is not None and product.pk in self.with_stock:
             _check_change_with_stock(product, tracking, fulfilment, problems)
         return ProductRow(
@@ -288,8 +291,11 @@ def validate_product_rows(
     return good, errors
 
 
-def _refusals(source: bytes | str | Path) -> list[RowError]:
-    """Check the whole file chunk by chunk, keeping only what is wrong; write nothing."""
+def _refusals(source: bytes | str | Path) -> tuple[list[RowError], set[int]]:
+    """Check the whole file chunk by chunk; write nothing.
+
+    Return what is wrong, and the lines that update existing products.
+    """
     checker = _ProductFile()
     errors: list[RowError] = []
     for chunk in batched(iter_csv(source, required=PRODUCT_REQUIRED), BATCH):
@@ -298,7 +304,7 @@ def _refusals(source: bytes | str | Path) -> list[RowError]:
         _, bad = check_rows(rows, checker.check)
         errors += bad + refused
     errors.sort(key=lambda error: error.line)
-    return errors
+    return errors, checker.known_lines
 
 
 def import_products(source: bytes | str | Path) -> ProductImportResult:
@@ -310,7 +316,7 @@ def import_products(source: bytes | str | Path) -> ProductImportResult:
     writers wait.
     """
     checked = _file_stamp(source)
-    errors = _refusals(source)
+    errors, known_lines = _refusals(source)
     if errors:
         raise ImportRefused(errors)
     try:
@@ -319,7 +325,7 @@ def import_products(source: bytes | str | Path) -> ProductImportResult:
                 raise ImportRefused(_FILE_CHANGED)
             result = ProductImportResult()
             for chunk in batched(iter_csv(source, required=PRODUCT_REQUIRED), BATCH):
-                _write_chunk(list(chunk), result)
+                _write_chunk(list(chunk), known_lines, result)
             analyze_after(result.created, Product, Product.history.model)
     except IntegrityError:
         raise ImportRefused(_CHANGED_MEANWHILE) from None
@@ -349,19 +355,39 @@ def _parse_checked(line: int, row: dict[str, str], existing: Product | None) -> 
     )
 
 
-def _write_chunk(chunk: list[tuple[int, dict[str, str]]], result: ProductImportResult) -> None:
-    """Create and update one chunk's products in bulk, with their history rows."""
-    existing = _existing_products({row["sku"].upper() for _, row in chunk})
-    rows = [_parse_checked(line, row, existing.get(row["sku"])) for line, row in chunk]
-    existing_keys = {sku.upper() for sku in existing}
+def _new_product(row: dict[str, str]) -> tuple:
+    """Return a checked new product row's values in ``_NEW_COLUMNS`` order (defaults filled)."""
+    gtin, price = row.get("gtin", ""), row.get("sell_price", "")
+    return (
+        row["sku"],
+        row["name"],
+        _gtin14(gtin) if gtin else None,
+        _parse_price(price) if price else Decimal("0.00"),
+        _choice(row.get("tracking", ""), Product.Tracking, what="tracking")
+        or Product.Tracking.NONE,
+        _choice(row.get("fulfilment", ""), Product.Fulfilment, what="fulfilment")
+        or Product.Fulfilment.STOCKED,
+        True,
+    )
+
+
+def _write_chunk(
+    chunk: list[tuple[int, dict[str, str]]], known_lines: set[int], result: ProductImportResult
+) -> None:
+    """Create and update one chunk's products in bulk, with their history rows.
+
+    Only the rows the check found existing products for are looked up again; a SKU or
+    GTIN another writer took meanwhile fails the unique constraints, refusing the file.
+    """
+    known = [(line, row) for line, row in chunk if line in known_lines]
+    existing = _existing_products({row["sku"].upper() for _, row in known}) if known else {}
+    rows = [_parse_checked(line, row, existing.get(row["sku"])) for line, row in known]
     with_stock = _holding_stock(row.existing for row in rows if row.existing is not None)
-    new, changed = [], []
+    new = [_new_product(row) for line, row in chunk if row["sku"] not in existing]
+    changed = []
     for row in rows:
-        if row.existing is None and row.sku.upper() in existing_keys:
-            raise ImportRefused(_CHANGED_MEANWHILE)
         product = row.existing
         if product is None:
-            new.append(row.values())
             continue
         if product.pk in with_stock:
             problems: list[str] = []
@@ -385,7 +411,7 @@ def _write_chunk(chunk: list[tuple[int, dict[str, str]]], result: ProductImportR
 _NEW_COLUMNS = ("sku", "name", "gtin", "sell_price", "tracking", "fulfilment", "active")
 
 
-def _insert_products(rows: list[dict]) -> None:
+def _insert_products(rows: list[tuple]) -> None:
     """Insert new products, and their "created" history rows, with one statement each.
 
     Most of a large import's time went into the ORM preparing each field of each object
@@ -398,26 +424,20 @@ def _insert_products(rows: list[dict]) -> None:
     price = Product._meta.get_field("sell_price")
     places = price.decimal_places
     columns = [*_NEW_COLUMNS, "created_at", "updated_at"]
+    stamps = (stamp, stamp)
     names = ", ".join(ops.quote_name(column) for column in columns)
     params = [
-        (
-            *(row[column] for column in _NEW_COLUMNS[:3]),
-            ops.adapt_decimalfield_value(row["sell_price"], price.max_digits, places),
-            row["tracking"],
-            row["fulfilment"],
-            True,
-            stamp,
-            stamp,
-        )
+        (*row[:3], ops.adapt_decimalfield_value(row[3], price.max_digits, places), *row[4:])
         for row in rows
     ]
     table = ops.quote_name(Product._meta.db_table)
     history = ops.quote_name(Product.history.model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})", params
+            f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
+            [values + stamps for values in params],
         )
-        skus = [row["sku"] for row in rows]
+        skus = [row[0] for row in rows]
         cursor.execute(
             f"INSERT INTO {history} (id, {names}, history_date, history_change_reason, "
             f"history_type, history_user_id) SELECT id, {names}, %s, NULL, '+', NULL "

@@ -24,9 +24,9 @@ def test_the_file_is_checked_outside_any_transaction_and_written_inside_one(monk
         seen.setdefault("checking", set()).add(connection.in_atomic_block)
         return real_prefetch(self, rows)
 
-    def write_chunk(chunk, result):
+    def write_chunk(chunk, known_lines, result):
         seen.setdefault("writing", set()).add(connection.in_atomic_block)
-        return real_write(chunk, result)
+        return real_write(chunk, known_lines, result)
 
     monkeypatch.setattr(products_import._ProductFile, "prefetch", prefetch)
     monkeypatch.setattr(products_import, "_write_chunk", write_chunk)
@@ -104,9 +104,9 @@ def test_a_gtin_taken_between_checking_and_writing_refuses_the_whole_file(monkey
     real_refusals = products_import._refusals
 
     def refusals_then_another_writer(source):
-        errors = real_refusals(source)
+        checked = real_refusals(source)
         Product.objects.create(sku="OTHER", name="Other", gtin="96385074")
-        return errors
+        return checked
 
     monkeypatch.setattr(products_import, "_refusals", refusals_then_another_writer)
     with pytest.raises(imports.ImportRefused) as info:
@@ -122,12 +122,28 @@ def test_a_file_rewritten_between_checking_and_writing_is_refused(monkeypatch, t
     real_refusals = products_import._refusals
 
     def refusals_then_rewrite(source):
-        errors = real_refusals(source)
+        checked = real_refusals(source)
         path.write_text("sku,name\nA-1,First\n,\nB-2,\n", encoding="utf-8")
-        return errors
+        return checked
 
     monkeypatch.setattr(products_import, "_refusals", refusals_then_rewrite)
     with pytest.raises(imports.ImportRefused) as info:
         imports.import_products(path)
     assert "The file changed while it was being checked" in str(info.value)
     assert not Product.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_sku_taken_in_another_case_meanwhile_refuses_the_whole_file(monkeypatch):
+    real_refusals = products_import._refusals
+
+    def refusals_then_another_writer(source):
+        checked = real_refusals(source)
+        Product.objects.create(sku="b-2", name="Other")
+        return checked
+
+    monkeypatch.setattr(products_import, "_refusals", refusals_then_another_writer)
+    with pytest.raises(imports.ImportRefused) as info:
+        imports.import_products("sku,name\nA-1,First\nB-2,Second\n")
+    assert "changed while the file was being checked" in str(info.value)
+    assert list(Product.objects.values_list("sku", flat=True)) == ["b-2"]
