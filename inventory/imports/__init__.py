@@ -10,9 +10,9 @@ it reads the file as it goes, twice. The first reading checks it in chunks with 
 only, outside any transaction, because SQLite's IMMEDIATE transactions take the write
 lock at BEGIN and would lock every other writer out while a large file is checked.
 The second writes it in bulk in one transaction: all or nothing, so it is the one time
-other writers wait (measured: about 19 s for 663,656 new products, within the 30 s
-busy timeout; committing batch by batch would shorten it but leave half a file behind
-on a failure). ``bench.imports`` measures it.
+other writers wait (measured: 15-28 s for 663,656 new products on a busy 2-core
+machine, within the 30 s busy timeout; committing batch by batch would shorten it but
+leave half a file behind on a failure). ``bench.imports`` measures it.
 
 ``files`` reads a file (and runs it from a management command), ``rows`` holds the
 row loop and the checks the imports share, ``products`` and ``stock`` the two imports.

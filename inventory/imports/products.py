@@ -167,6 +167,22 @@ def _holding_stock(products) -> set[int]:
     return set(where_in(holding.values_list("product_id", flat=True), "product_id", ids))
 
 
+class LineSet:
+    """A set of file lines in one byte per line: a file that updates 600,000 products
+    keeps 600 kB here instead of 40 MB of ``int`` objects in a ``set``."""
+
+    def __init__(self):
+        self.marks = bytearray()
+
+    def add(self, line: int) -> None:
+        if line >= len(self.marks):
+            self.marks.extend(bytes(line + 4096 - len(self.marks)))
+        self.marks[line] = 1
+
+    def __contains__(self, line: int) -> bool:
+        return line < len(self.marks) and self.marks[line] == 1
+
+
 class _ProductFile:
     """A product file's rows checked one by one against the database and the rows before.
 
@@ -179,7 +195,7 @@ class _ProductFile:
         self.first_sku_line: dict[str, int] = {}  # SKU in upper case -> its first line
         self.first_sku_case: dict[str, str] = {}  # ... and its spelling, where not upper case
         self.first_gtin_line: dict[int, int] = {}
-        self.known_lines: set[int] = set()  # rows that update an existing product
+        self.known_lines = LineSet()  # rows that update an existing product
 
     def prefetch(self, rows: list[tuple[int, dict[str, str]]]) -> None:
         """Look up the products, GTINs and stock that ``rows`` name."""
@@ -291,7 +307,7 @@ def validate_product_rows(
     return good, errors
 
 
-def _refusals(source: bytes | str | Path) -> tuple[list[RowError], set[int]]:
+def _refusals(source: bytes | str | Path) -> tuple[list[RowError], LineSet]:
     """Check the whole file chunk by chunk; write nothing.
 
     Return what is wrong, and the lines that update existing products.
@@ -372,7 +388,7 @@ def _new_product(row: dict[str, str]) -> tuple:
 
 
 def _write_chunk(
-    chunk: list[tuple[int, dict[str, str]]], known_lines: set[int], result: ProductImportResult
+    chunk: list[tuple[int, dict[str, str]]], known_lines: LineSet, result: ProductImportResult
 ) -> None:
     """Create and update one chunk's products in bulk, with their history rows.
 
