@@ -1,15 +1,18 @@
 """Admin for the catalog, lots and the (read-only) ledger; stock changes go through the ledger."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 from import_export.admin import ImportExportMixin
+from import_export.forms import ImportForm
 from simple_history.admin import SimpleHistoryAdmin
 
 from common.pagination import KeysFirstPaginator
 from inventory import ledger
 from inventory.errors import LedgerError
+from inventory.imports import PRODUCT_REQUIRED
 from inventory.models import (
     CostLayer,
     Lot,
@@ -28,9 +31,72 @@ class ProductBarcodeInline(admin.TabularInline):
     fields = ("code", "units")
 
 
+_BIG_FILE_HINT = "import bigger files with `manage.py import_products FILE`"
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+class ProductImportForm(ImportForm):
+    """The upload step: refuse a file too big for a web request or without the required columns.
+
+    Both refusals are form errors, so the page shows them beside the file and nothing is read
+    further or imported.
+    """
+
+    def __init__(self, formats, resources, **kwargs):
+        super().__init__(formats, resources, **kwargs)
+        self.formats = formats
+
+    def clean(self):
+        cleaned = super().clean()
+        upload, chosen = cleaned.get("import_file"), cleaned.get("format")
+        if upload is None or chosen in (None, ""):
+            return cleaned
+        limit = settings.STOCKROOM_ADMIN_IMPORT_MAX_BYTES
+        if upload.size > limit:
+            self.add_error(
+                "import_file",
+                f"The file is {_size(upload.size)}; the admin takes at most {_size(limit)}: "
+                f"{_BIG_FILE_HINT}. Nothing was imported.",
+            )
+            return cleaned
+        try:
+            upload.seek(0)
+            fmt = self.formats[int(chosen)]()
+            data = upload.read()
+            dataset = fmt.create_dataset(data if fmt.is_binary() else data.decode("utf-8-sig"))
+        except Exception:  # the admin reports an unreadable file itself, as it always has
+            return cleaned
+        finally:
+            upload.seek(0)
+        self._check_dataset(dataset)
+        return cleaned
+
+    def _check_dataset(self, dataset) -> None:
+        headers = [str(name or "").strip().lower() for name in dataset.headers or []]
+        missing = [name for name in PRODUCT_REQUIRED if name not in headers]
+        if missing:
+            self.add_error(
+                "import_file",
+                f"Required column(s) missing: {', '.join(missing)} "
+                f"(the header has: {', '.join(h for h in headers if h) or 'nothing'}). "
+                "Nothing was imported.",
+            )
+        limit = settings.STOCKROOM_ADMIN_IMPORT_MAX_ROWS
+        if len(dataset) > limit:
+            self.add_error(
+                "import_file",
+                f"The file has {len(dataset):,} rows; the admin takes at most {limit:,}: "
+                f"{_BIG_FILE_HINT}. Nothing was imported.",
+            )
+
+
 @admin.register(Product)
 class ProductAdmin(ImportExportMixin, SimpleHistoryAdmin):
     resource_classes = [ProductResource]
+    import_form_class = ProductImportForm
     list_display = ("sku", "name", "gtin", "sell_price", "tracking", "fulfilment", "active")
     list_filter = ("tracking", "fulfilment", "active")
     search_fields = ("sku", "name", "gtin", "barcodes__code")

@@ -25,6 +25,12 @@ class ProductResource(resources.ModelResource):
         skip_unchanged = True
         report_skipped = True
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Filled by before_import; empty if it refused the file, so no row is imported.
+        self._row_errors: dict[int, list[str]] = {}
+        self._row_values: dict[int, dict] = {}
+
     def export_resource(self, instance, selected_fields=None, **kwargs):
         """Defuse formula cells in every export format (CSV, XLSX, …) as the CSV writer does."""
         values = super().export_resource(instance, selected_fields, **kwargs)
@@ -47,7 +53,7 @@ class ProductResource(resources.ModelResource):
             rows.append((number + 1, row))
         good, errors = imports.validate_product_rows(rows)
         # Keyed by the dataset row number import-export passes to import_row.
-        self._row_errors: dict[int, list[str]] = {}
+        self._row_errors = {}
         for error in errors:
             self._row_errors.setdefault(error.line - 1, []).append(error.message)
         self._row_values = {row.line - 1: row.values() for row in good}

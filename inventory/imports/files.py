@@ -2,7 +2,7 @@
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,26 +39,35 @@ def _refused(line: int, message: str) -> ImportRefused:
     return ImportRefused([RowError(line, message)])
 
 
-def _decode(data: bytes | str) -> str:
-    """Return the file's text without a byte-order mark, or refuse bytes that are not UTF-8."""
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _refused(
-            0,
-            f"The file is not UTF-8 text (byte {exc.start + 1} cannot be read); "
-            "save it as “CSV UTF-8” and try again",
-        ) from None
+def _text_lines(source: bytes | str | Path) -> Iterator[str]:
+    """Yield ``source``'s lines (file contents, or the path of a file) as text, BOM dropped.
+
+    A path is read as it is iterated, so a large file is never held in memory whole;
+    each line is decoded on its own, so a byte that is not UTF-8 is reported on its line.
+    """
+    if isinstance(source, str):
+        yield from io.StringIO(source.removeprefix("\ufeff"), newline="")
+        return
+    with source.open("rb") if isinstance(source, Path) else io.BytesIO(source) as stream:
+        for number, raw in enumerate(stream, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _not_utf8(number) from None
+            yield line.removeprefix("\ufeff") if number == 1 else line
 
 
-def _read_header(reader, required: Iterable[str]) -> list[str]:
+def _not_utf8(line: int) -> ImportRefused:
+    return _refused(
+        line,
+        "The file is not UTF-8 text (this line cannot be read); "
+        "save it as “CSV UTF-8” and try again",
+    )
+
+
+def _read_header(cells: list[str], required: Iterable[str]) -> list[str]:
     """Return the lower-case column names; refuse a missing required or a repeated column."""
-    try:
-        header = [name.strip().lower() for name in next(reader)]
-    except csv.Error as exc:
-        raise _refused(1, f"The header cannot be read: {exc}") from None
+    header = [name.strip().lower() for name in cells]
     missing = [name for name in required if name not in header]
     if missing:
         raise _refused(
@@ -72,41 +81,54 @@ def _read_header(reader, required: Iterable[str]) -> list[str]:
     return header
 
 
-def _read_rows(reader, header: list[str]) -> list[tuple[int, dict[str, str]]]:
-    """Return ``[(line, row)]`` for the rows after the header, skipping empty ones."""
-    rows = []
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise _refused(reader.line_num, f"The row cannot be read: {exc}") from None
-        if not any(cell.strip() for cell in cells):
-            continue
-        row = {name: "" for name in header if name}
-        for name, cell in zip(header, cells, strict=False):
-            if name:
-                row[name] = cell.strip()
-        rows.append((reader.line_num, row))
-    return rows
+def _next_cells(reader, what: str = "row") -> list[str] | None:
+    """Return the next record's cells, None at the end; refuse one that cannot be read."""
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        raise _refused(reader.line_num, f"The {what} cannot be read: {exc}") from None
+
+
+def iter_csv(
+    source: bytes | str | Path, *, required: Iterable[str]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield ``(line, row)`` with lower-case headers and stripped values, or refuse the file.
+
+    ``line`` is the file line where the row ends (the header is line 1). Rows with
+    every cell empty are skipped. The file is read as the rows are taken, so a refusal
+    of a late row comes only when the caller reaches it.
+    """
+    lines = _text_lines(source)
+    try:
+        reader = csv.reader(lines)
+        first = _next_cells(reader, "header")
+        while first is not None and not any(cell.strip() for cell in first):
+            first = _next_cells(reader, "header")
+        if first is None:
+            raise _refused(0, "The file is empty")
+        header = _read_header(first, required)
+        names = [name for name in header if name]
+        count = 0
+        while (cells := _next_cells(reader)) is not None:
+            if not any(cell.strip() for cell in cells):
+                continue
+            row = dict.fromkeys(names, "")
+            for name, cell in zip(header, cells, strict=False):
+                if name:
+                    row[name] = cell.strip()
+            count += 1
+            yield reader.line_num, row
+    finally:
+        lines.close()
+    if not count:
+        raise _refused(0, "The file has a header but no rows")
 
 
 def read_csv(data: bytes | str, *, required: Iterable[str]) -> list[tuple[int, dict[str, str]]]:
-    """Return ``[(line, row)]`` with lower-case headers and stripped values, or refuse the file.
-
-    ``line`` is the file line where the row ends (the header is line 1). Rows with
-    every cell empty are skipped.
-    """
-    text = _decode(data)
-    if not text.strip():
-        raise _refused(0, "The file is empty")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = _read_header(reader, required)
-    rows = _read_rows(reader, header)
-    if not rows:
-        raise _refused(0, "The file has a header but no rows")
-    return rows
+    """Return every ``(line, row)`` of ``iter_csv``, or refuse the file."""
+    return list(iter_csv(data, required=required))
 
 
 class CsvImportCommand(BaseCommand):
@@ -119,9 +141,16 @@ class CsvImportCommand(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, help="CSV file (UTF-8)")
 
+    # True: ``run`` gets the file's path and reads it as it goes (large files).
+    streams = False
+
     def handle(self, *args, file: Path, **options):
         try:
-            data = file.read_bytes()
+            if self.streams:
+                file.open("rb").close()
+                data = file
+            else:
+                data = file.read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {file}: {exc.strerror}") from None
         try:
@@ -132,7 +161,7 @@ class CsvImportCommand(BaseCommand):
             raise CommandError(refused.summary) from None
         self.stdout.write(self.style.SUCCESS(self.summary(result)))
 
-    def run(self, data: bytes):
+    def run(self, data: bytes | Path):
         """Import ``data`` or raise ``ImportRefused``; return what ``summary`` reports."""
         raise NotImplementedError
 

@@ -304,3 +304,67 @@ def test_location_admin_keeps_history(client, superuser, warehouse):
     assert location.history.count() == 1
     history = client.get(reverse("admin:warehouses_location_history", args=[location.pk]))
     assert history.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [True, False])
+def test_admin_product_import_names_missing_columns(client, superuser, product, settings, debug):
+    settings.DEBUG = debug
+    client.force_login(superuser)
+    response = _import(client, "title,price\nNew cup,1.00\n")
+    assert response.status_code == 200
+    assert response.context["form"].errors["import_file"] == [
+        "Required column(s) missing: sku, name (the header has: title, price). "
+        "Nothing was imported."
+    ]
+    assert response.context.get("confirm_form") is None
+    assert set(Product.objects.values_list("sku", flat=True)) == {"MUG-001"}
+
+
+@pytest.mark.django_db
+def test_admin_product_import_refuses_more_rows_than_the_limit(
+    client, superuser, product, settings
+):
+    settings.STOCKROOM_ADMIN_IMPORT_MAX_ROWS = 3
+    client.force_login(superuser)
+    rows = "".join(f"NEW-{i},Cup {i}\n" for i in range(4))
+    response = _import(client, "sku,name\n" + rows)
+    assert response.status_code == 200
+    (error,) = response.context["form"].errors["import_file"]
+    assert error.startswith("The file has 4 rows; the admin takes at most 3: ")
+    assert "manage.py import_products FILE" in error
+    assert response.context.get("confirm_form") is None
+    assert set(Product.objects.values_list("sku", flat=True)) == {"MUG-001"}
+    # At the limit the file goes on to the confirmation step.
+    response = _import(client, "sku,name\n" + rows.split("\n", 1)[1])
+    assert response.context["confirm_form"] is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [True, False])
+def test_admin_product_import_refuses_a_file_over_the_size_limit(
+    client, superuser, product, settings, debug
+):
+    settings.DEBUG = debug
+    settings.STOCKROOM_ADMIN_IMPORT_MAX_BYTES = 1_000
+    client.force_login(superuser)
+    text = "sku,name\n" + "".join(f"NEW-{i},A cup with a long name {i}\n" for i in range(60))
+    response = _import(client, text)
+    assert response.status_code == 200
+    (error,) = response.context["form"].errors["import_file"]
+    assert error.startswith(
+        f"The file is {len(text):,} bytes; the admin takes at most 1,000 bytes"
+    )
+    assert "manage.py import_products FILE" in error
+    assert set(Product.objects.values_list("sku", flat=True)) == {"MUG-001"}
+
+
+@pytest.mark.django_db
+def test_admin_product_import_default_limit_fits_a_web_request(client, superuser, product):
+    """At about 4 ms a row per step, more than 5,000 rows would pass gunicorn's timeout."""
+    client.force_login(superuser)
+    text = "sku,name\n" + "".join(f"N{i},C\n" for i in range(5_001))
+    response = _import(client, text)
+    (error,) = response.context["form"].errors["import_file"]
+    assert error.startswith("The file has 5,001 rows; the admin takes at most 5,000: ")
+    assert set(Product.objects.values_list("sku", flat=True)) == {"MUG-001"}

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from inventory import imports, ledger
+from inventory.imports import products as products_import
 from inventory.models import CostLayer, Lot, Product, StockLevel, StockMove
 
 DATA = Path(__file__).parent / "data"
@@ -163,18 +164,15 @@ def test_missing_columns_empty_file_and_non_utf8_are_refused(tmp_path):
 
 
 @pytest.mark.django_db
-def test_failure_half_way_through_writing_leaves_nothing(monkeypatch, tmp_path):
-    real_save = Product.save
+def test_failure_half_way_through_writing_leaves_nothing(monkeypatch, tmp_path, product):
+    def failing_update(*args, **kwargs):
+        raise RuntimeError("disk full")
 
-    def failing_save(self, *args, **kwargs):
-        if self.sku == "B":
-            raise RuntimeError("disk full")
-        return real_save(self, *args, **kwargs)
-
-    monkeypatch.setattr(Product, "save", failing_save)
+    # The new products are written first, then the update fails.
+    monkeypatch.setattr(products_import, "bulk_update_with_history", failing_update)
     with pytest.raises(RuntimeError):
-        imports.import_products("sku,name\nA,First\nB,Second\n")
-    assert not Product.objects.exists()
+        imports.import_products("sku,name\nA,First\nB,Second\nMUG-001,Renamed\n")
+    assert list(Product.objects.values_list("sku", "name")) == [("MUG-001", product.name)]
 
 
 @pytest.mark.django_db

@@ -9,5 +9,8 @@ class Command(imports.CsvImportCommand):
         "Every row is checked first; if any is bad nothing is imported."
     )
 
-    def run(self, data: bytes):
+    # Read as it goes: files of hundreds of thousands of rows (issue 15).
+    streams = True
+
+    def run(self, data):
         return imports.import_products(data)
