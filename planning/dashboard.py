@@ -82,7 +82,8 @@ def headline_cards(user, counts, run, snapshot) -> list[dict]:
             "key": "units",
             "number": counts["units_on_hand"],
             "words": "units on hand",
-            "href": link("stock_list"),
+            # The unfiltered stock list counts only when asked (its pager skips COUNT(*)).
+            "href": link("stock_list", "count=1"),
         }
     )
     plan_cards = [
