@@ -9,6 +9,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from config.database import apply_pool
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -108,6 +110,8 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL only: STOCKROOM_DB_POOL=1 uses Django's psycopg pool (README "Several app servers").
+apply_pool(DATABASES["default"], os.environ)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     SQLITE_PATH = Path(DATABASES["default"]["NAME"])
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
