@@ -3,7 +3,10 @@ app servers"): what each variable does, and every bad value stops the start with
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import OperationalError, connection
+from django.db.backends.postgresql.base import DatabaseWrapper
 
+from common.unavailable import is_unavailable
 from config import database
 from tests.test_settings import effective_database, run_python
 
@@ -153,3 +156,25 @@ def test_a_pool_on_sqlite_stops_the_start_with_a_sentence(tmp_path):
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured: STOCKROOM_DB_POOL=1 needs PostgreSQL" in result.stderr
+
+
+@pytest.mark.postgres
+def test_an_exhausted_pool_is_a_database_unavailable_error(db):
+    """A request that waits past STOCKROOM_DB_POOL_TIMEOUT answers 503, not 500."""
+    entry = {**connection.settings_dict, "CONN_MAX_AGE": 0}
+    entry["OPTIONS"] = {**entry["OPTIONS"], "pool": {"min_size": 0, "max_size": 1, "timeout": 0.3}}
+    holder = DatabaseWrapper(entry, alias="pool-test")
+    waiter = DatabaseWrapper(entry, alias="pool-test")
+    try:
+        holder.ensure_connection()  # takes the pool's only connection
+        with pytest.raises(OperationalError) as waited:
+            waiter.ensure_connection()
+        assert "couldn't get a connection after 0.30 sec" in str(waited.value)
+        assert is_unavailable(waited.value)
+        holder.close()  # back to the pool: the next request gets it
+        waiter.ensure_connection()
+        assert waiter.is_usable()
+    finally:
+        waiter.close()
+        holder.close()
+        holder.close_pool()
