@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from django.core.exceptions import ImproperlyConfigured
 
 POSTGRESQL_ENGINES = frozenset({"django.db.backends.postgresql"})
-# A sync gunicorn worker serves one request at a time, so it holds one connection;
-# the maximum leaves room for a thread that also reads (a health check, a task).
+# A sync gunicorn worker or a db_worker uses one connection at a time; under load it was
+# measured holding two (one in use while the pool readies the one just given back), and
+# no more with a larger maximum (tests/test_multi_server.py).
 DEFAULT_MIN_SIZE = 1
-DEFAULT_MAX_SIZE = 4
+DEFAULT_MAX_SIZE = 2
 # Seconds a request waits for a free connection before it fails (and answers 503);
 # well under gunicorn's 60 s timeout.
 DEFAULT_TIMEOUT = 10.0

@@ -27,7 +27,7 @@ def test_no_pool_unless_asked():
 def test_the_pool_with_its_defaults(switch):
     assert database.pool_options({"STOCKROOM_DB_POOL": switch}, PG) == {
         "min_size": 1,
-        "max_size": 4,
+        "max_size": 2,
         "timeout": 10.0,
     }
 
@@ -41,8 +41,8 @@ def test_sizes_and_timeout_from_the_environment():
     }
     assert database.pool_options(env, PG) == {"min_size": 2, "max_size": 8, "timeout": 2.5}
     # A minimum above the default maximum raises the maximum with it.
-    env = {"STOCKROOM_DB_POOL": "1", "STOCKROOM_DB_POOL_MIN": "6"}
-    assert database.pool_options(env, PG)["max_size"] == 6
+    env = {"STOCKROOM_DB_POOL": "1", "STOCKROOM_DB_POOL_MIN": "3"}
+    assert database.pool_options(env, PG)["max_size"] == 3
     env = {"STOCKROOM_DB_POOL": "1", "STOCKROOM_DB_POOL_MIN": "0", "STOCKROOM_DB_POOL_MAX": "1"}
     assert database.pool_options(env, PG) == {"min_size": 0, "max_size": 1, "timeout": 10.0}
 
