@@ -111,6 +111,7 @@ def summarize(raw: dict, args, database: str) -> dict:
         "errors": raw["tally"].errors[:10] + intake.errors[:10],
         "refusal_reasons": raw["tally"].reasons,
         "units": dict(intake.units),
+        "orders_per_s": round(intake.statuses.get(201, 0) / raw["elapsed"], 1),
         "oversell": raw["oversell"],
         "check_ledger": raw["check_ledger"],
         "webhooks": raw["webhooks"],
@@ -172,6 +173,7 @@ def render(result: dict) -> str:
         "| check | result |",
         "|---|---|",
         f"| 5xx answers | {result['server_errors']} |",
+        f"| API orders per second | {result['orders_per_s']} |",
         f"| units ordered / allocated / backordered | {units['ordered']:,} / "
         f"{units['allocated']:,} / {units['backordered']:,} |",
         f"| oversell (committed > on hand; journal ≠ allocations) | "
@@ -184,10 +186,11 @@ def render(result: dict) -> str:
         f"| webhook values checked after the drain ({hooks['drain_seconds']} s) | "
         f"{hooks['checked']:,}: {len(hooks['missing'])} missing, {len(hooks['stale'])} stale |",
     ]
+    samples = result["memory"]["samples"]
     for name, row in result["memory"]["processes"].items():
         lines.append(
-            f"| RSS {name.split()[0]} {name.split()[-1] if 'worker' in name else ''} first → "
-            f"last sample | {row['first_mb']} → {row['last_mb']} MB ({row['growth_mb']:+} MB) |"
+            f"| RSS of {name}, first → last of {samples} samples | {row['first_mb']} → "
+            f"{row['last_mb']} MB ({row['growth_mb']:+} MB) |"
         )
     verdict = "passed" if not result["failures"] else "FAILED: " + "; ".join(result["failures"])
     lines += ["", f"Soak {verdict}.", ""]
