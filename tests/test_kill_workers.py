@@ -1,11 +1,11 @@
 """kill -9 of gunicorn workers while they write loses nothing (issue 15's probe held it).
 
 gunicorn serves as `make run` does (config/gunicorn.conf.py, DEBUG off) on a database of
-its own. Eight API clients place orders; a worker is killed with SIGKILL every 1.5 s and
-the master starts a new one. A client whose request died with its worker posts the same
-order again (the API is idempotent by reference), as a shop's integration would. At the
-end every order a client placed exists once, with its stock reserved once, and
-check_ledger agrees.
+its own, of the suite's kind (SQLite, or PostgreSQL in the PostgreSQL stage). Eight API
+clients place orders; a worker is killed with SIGKILL every 1.5 s and the master starts
+a new one. A client whose request died with its worker posts the same order again (the
+API is idempotent by reference), as a shop's integration would. At the end every order
+a client placed exists once, with its stock reserved once, and check_ledger agrees.
 """
 
 import http.client
@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from tests.databases import server_database
 
 ROOT = Path(settings.BASE_DIR)
 CLIENTS, SECONDS, KILL_EVERY = 8, 10, 1.5
@@ -64,12 +66,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def environment(folder: Path, port: int) -> dict[str, str]:
-    """`make run`'s settings (scripts/run.sh) on a database in ``folder``."""
+def environment(database_url: str, port: int) -> dict[str, str]:
+    """`make run`'s settings (scripts/run.sh) on the database at ``database_url``."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
-        DATABASE_URL=f"sqlite:///{folder / 'stockroom.sqlite3'}",
+        DATABASE_URL=database_url,
         SECRET_KEY=secrets.token_urlsafe(50),
         DEBUG="0",
         SECURE_SSL_REDIRECT="0",
@@ -172,9 +174,14 @@ def kill_workers(master: int, deadline: float) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+@pytest.mark.django_db
 def test_killing_workers_mid_write_loses_no_order(tmp_path):
-    port = free_port()
-    env = environment(tmp_path, port)
+    with server_database(tmp_path) as url:
+        kill_while_ordering(tmp_path, environment(url, free_port()))
+
+
+def kill_while_ordering(tmp_path: Path, env: dict[str, str]) -> None:
+    port = int(env["PORT"])
     manage(env, "migrate", "--no-input", "--verbosity", "0")
     token = manage(env, "shell", "-c", SEED).strip().splitlines()[-1]
     command = [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.conf.py"]

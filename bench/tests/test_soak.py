@@ -6,17 +6,14 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from contextlib import contextmanager
 from hashlib import sha256
 
-import psycopg
 import pytest
-from django.db import connection
 
 from bench.common import ROOT
 from bench.soak import failures, memory
 from bench.soak_actors import Receiver
+from tests.databases import server_database
 
 KINDS = {
     "api order",
@@ -34,32 +31,6 @@ KINDS = {
 }
 
 
-@contextmanager
-def soak_database(tmp_path):
-    """A database of its own for the soak's servers: SQLite, or one more PostgreSQL
-    database beside the test database when the suite runs on PostgreSQL."""
-    if connection.vendor != "postgresql":
-        yield f"sqlite:///{tmp_path / 'soak.sqlite3'}"
-        return
-    settings = connection.settings_dict
-    name = f"soak_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
-        yield f"postgres://{auth}@{settings['HOST']}:{settings['PORT'] or 5432}/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
-
-
 def bench_command(*args: str, timeout: float) -> subprocess.CompletedProcess:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     env.pop("DATABASE_URL", None)
@@ -75,7 +46,7 @@ def bench_command(*args: str, timeout: float) -> subprocess.CompletedProcess:
 
 @pytest.mark.django_db
 def test_a_short_soak_passes_every_check(tmp_path):
-    with soak_database(tmp_path) as url:
+    with server_database(tmp_path) as url:
         made = bench_command(
             "bench.generate", "--size", "tiny", "--database-url", url, "--no-check", timeout=90
         )
