@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from hashlib import sha256
 
 import pytest
@@ -13,6 +14,9 @@ import pytest
 from bench.common import ROOT
 from bench.soak import failures, memory
 from bench.soak_actors import Receiver
+from bench.soak_run import webhook_differences
+from inventory import ledger
+from orders.models import Channel, ChannelWarehouse
 from tests.databases import server_database
 
 KINDS = {
@@ -137,3 +141,31 @@ def test_every_broken_check_fails_the_soak():
     assert failures(report(memory=grown))[0].startswith("memory not flat")
     # A worker that died (or was replaced) between the samples is not flat either.
     assert not memory([{"gunicorn worker 1": 100_000}, {"gunicorn worker 2": 100_000}])["ok"]
+
+
+@pytest.mark.django_db
+def test_the_drain_check_finds_missing_and_stale_webhook_values(product, lot_product, locations):
+
+    channel = Channel.objects.create(code="WEB", name="Web", webhook_url="http://127.0.0.1:9/x")
+    ChannelWarehouse.objects.create(channel=channel, warehouse=locations["bin1"].warehouse)
+    ledger.receive(product=product, location=locations["bin1"], quantity=5, unit_cost=1)
+    ledger.receive(
+        product=lot_product,
+        location=locations["bin1"],
+        quantity=2,
+        unit_cost=1,
+        lot_code="L1",
+        expires_on=date(2031, 1, 31),
+    )
+    receiver = Receiver({}, fail_rate=0.0)
+    receiver.server.server_close()
+    receiver.latest = {("WEB", product.sku): (7, 5), ("WEB", lot_product.sku): (7, 2)}
+    assert webhook_differences(receiver, [channel], 0) == {
+        "checked": 2,
+        "missing": [],
+        "stale": [],
+    }
+    receiver.latest[("WEB", product.sku)] = (7, 4)  # an older value was the last to arrive
+    del receiver.latest[("WEB", lot_product.sku)]  # a change never arrived
+    found = webhook_differences(receiver, [channel], 0)
+    assert found["stale"] == ["WEB/MUG-001: 4 ≠ 5"] and found["missing"] == ["WEB/TEA-100"]
