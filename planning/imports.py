@@ -20,7 +20,6 @@ Rules:
   refused unless ``replace`` (its earlier rows are then deleted in the same transaction).
 """
 
-import csv
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -31,6 +30,8 @@ from pathlib import Path
 from django.db import transaction
 from django.db.models.functions import Upper
 
+from common.columns import unstorable
+from inventory.imports.files import ImportRefused, iter_csv
 from inventory.models import Product
 from planning.models import ImportedDemand
 from warehouses.models import Warehouse
@@ -113,28 +114,40 @@ class _Catalogue:
 
 
 def _read_file(path: Path, mapping, catalogue, report, totals, errors, progress) -> None:
-    """Check every row of one file, adding good rows to ``totals`` and problems to errors."""
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        needed = [mapping["date"], mapping["sku"], mapping["quantity"]]
-        missing = [name for name in needed if name not in (reader.fieldnames or [])]
-        if missing:
-            errors.append(f"{path.name}:1: no column {', '.join(missing)} in the header")
-            return
-        channel_column = mapping["channel"] if mapping["channel"] in reader.fieldnames else None
-        for row in reader:
+    """Check every row of one file, adding good rows to ``totals`` and problems to errors.
+
+    The file is read through the imports' shared streaming reader, so a file that is not
+    UTF-8, a record the csv module cannot read and a missing column are refused on their
+    line like every other import, never a traceback.
+    """
+    columns = {name: column.strip().lower() for name, column in mapping.items()}
+    needed = [columns["date"], columns["sku"], columns["quantity"]]
+    try:
+        for line, row in iter_csv(path, required=needed):
             report.rows_read += 1
             if progress and report.rows_read % PROGRESS_EVERY == 0:
                 progress(f"{path.name}: {report.rows_read} rows read")
-            _read_row(row, f"{path.name}:{reader.line_num}", path.name, mapping, channel_column,
-                      catalogue, report, totals, errors)  # fmt: skip
+            _read_row(row, f"{path.name}:{line}", path.name, columns, catalogue, report,
+                      totals, errors)  # fmt: skip
+    except ImportRefused as refused:
+        errors.extend(
+            f"{path.name}:{error.line}: {error.message}" if error.line else f"{path.name}: {error}"
+            for error in refused.errors
+        )
 
 
-def _read_row(row, where, source, mapping, channel_column, catalogue, report, totals, errors):
-    raw_day, code = row[mapping["date"]] or "", (row[mapping["sku"]] or "").strip()
-    raw_quantity = (row[mapping["quantity"]] or "").strip()
-    channel = (row[channel_column] or "").strip() if channel_column else ""
-    problems = []
+def _read_row(row, where, source, columns, catalogue, report, totals, errors):
+    raw_day, code, raw_quantity = (
+        row[columns["date"]],
+        row[columns["sku"]],
+        row[columns["quantity"]],
+    )
+    channel = row.get(columns["channel"], "")
+    problems = [
+        f"{name} {reason[0].lower()}{reason[1:]}"
+        for name, text in (("the SKU:", code), ("the channel:", channel))
+        if (reason := unstorable(text))
+    ]
     try:
         day = parse_day(raw_day)
     except ValueError:

@@ -61,29 +61,8 @@ def shop(product, locations):
     ChannelWarehouse.objects.create(channel=channel, warehouse=locations["bin1"].warehouse)
 
 
-# Found by this test, not by the probe: planning's import_sales reads the file without the
-# shared streaming reader, so a file that is not UTF-8 or holds a field past the csv
-# module's limit ends in a traceback, and a NUL byte is stored (SQLite) or fails in the
-# database (PostgreSQL). Strict: once import_sales refuses them, these must lose the mark.
-SALES_BROKEN = {
-    "binary",
-    "latin-1",
-    "utf-16",
-    "gzip",
-    "nul byte",
-    "a field past the csv module's limit",
-}
-
-
-def case_param(command: str, case: str):
-    marks = []
-    if command == "import_sales" and case in SALES_BROKEN:
-        marks = [pytest.mark.xfail(strict=True, reason="import_sales: traceback or NUL stored")]
-    return pytest.param(command, case, marks=marks, id=f"{command}-{case}")
-
-
 CASES = [
-    case_param(command, case)
+    pytest.param(command, case, id=f"{command}-{case}")
     for command, (header, row) in COMMANDS.items()
     for case in malformed(header, row)
 ]
