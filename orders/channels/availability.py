@@ -21,9 +21,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.compiled import CompiledCache, CompiledQuery, stand_in
@@ -69,31 +67,14 @@ def stock_totals(
     levels = StockLevel.objects.filter(location__warehouse_id__in=warehouse_ids)
     if product_ids is not None:
         levels = levels.filter(product_id__in=list(product_ids))
-    rows = (
-        levels.order_by()
-        .values("product_id")
-        .annotate(
-            on_hand_total=Coalesce(Sum("on_hand"), Value(0)),
-            committed_total=Coalesce(Sum("committed"), Value(0)),
-            available_total=Coalesce(
-                Sum(
-                    F("on_hand") - F("committed"),
-                    filter=usable_stock_q(today),
-                    output_field=IntegerField(),
-                ),
-                Value(0),
-            ),
-            last_change=Max("updated_at"),
-            last_expiry=Max("lot__expires_on", filter=Q(on_hand__gt=0, lot__expires_on__lt=today)),
-        )
-    )
+    rows = levels.order_by().values("product_id").annotate(**_level_aggregates(today))
     return {
         row["product_id"]: {
-            "on_hand": row["on_hand_total"],
-            "committed": row["committed_total"],
-            "available": max(row["available_total"], 0),
-            "updated_at": row["last_change"],
-            "expired_on": row["last_expiry"],
+            "on_hand": row["_on_hand"] or 0,
+            "committed": row["_committed"] or 0,
+            "available": max(row["_available"] or 0, 0),
+            "updated_at": row["_last_change"],
+            "expired_on": row["_last_expiry"],
         }
         for row in rows
     }
