@@ -97,9 +97,10 @@ def _faster(convert):
     zone = convert.__self__.connection.timezone
 
     def convert_datetime(value, expression, connection):
-        if value is None or isinstance(value, datetime):
-            return convert(value, expression, connection)
-        moment = datetime.fromisoformat(value)
+        if value is None:
+            return None
+        # Columns arrive parsed (naive), aggregates as text.
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
         return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
     return convert_datetime
