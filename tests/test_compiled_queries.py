@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from common.compiled import CompiledCache, CompiledQuery, stand_in
@@ -58,3 +59,18 @@ def test_the_cache_builds_once_per_key_and_keeps_the_last(db):
     for key in ("a", "a", "b", "c", "a"):
         cache.get(key, lambda key=key: build(key))
     assert built == ["a", "b", "c", "a"]
+
+
+def test_postgresql_plans_a_compiled_query_once_per_connection(lot_product):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite plans in microseconds; PostgreSQL prepares")
+    compiled = lots_query()
+    day = timezone.localdate()
+    for _ in range(3):
+        assert compiled.rows(sku="TEA-100", day=day, above=0) == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%inventory_lot%"],
+        )
+        assert cursor.fetchone()[0] == 1
