@@ -3,6 +3,9 @@
 - Order intake: N concurrent clients POST /api/v1/orders to gunicorn for S seconds
   (orders/s, p95, statuses), then prove nothing was oversold.
 - The inventory feed: GET /api/v1/inventory for every SKU, page by page (time, bytes).
+- The ceiling: the same clients against the same gunicorn request ``/healthz`` (the
+  framework's floor) and the cheapest authenticated call (one SKU's inventory), so
+  intake reads as a fraction of each.
 - Webhook outbox delivery: every product of a channel queued, delivered to a local
   receiver (rows/s, items/s, deliveries).
 
@@ -230,6 +233,71 @@ def measure_intake(port: int, tokens: dict[str, str], clients: int, seconds: flo
     }
 
 
+def hammer(port: int, urls: list[str], headers: dict, clients: int, seconds: float) -> dict:
+    """``clients`` threads GET ``urls`` round-robin for ``seconds``: requests/s, p50, p95."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def client(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        local, seen, i = [], {}, n
+        while time.perf_counter() < deadline:
+            i += 1
+            started = time.perf_counter()
+            try:
+                conn.request("GET", urls[i % len(urls)], headers=headers)
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                seen[0] = seen.get(0, 0) + 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                continue
+            local.append((time.perf_counter() - started) * 1000)
+            seen[response.status] = seen.get(response.status, 0) + 1
+        conn.close()
+        with lock:
+            latencies.extend(local)
+            for key, value in seen.items():
+                statuses[key] = statuses.get(key, 0) + value
+
+    elapsed = run_concurrently(client, clients)
+    ok = statuses.get(200, 0)
+    return {
+        "requests_per_s": round(ok / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "errors": sum(v for k, v in statuses.items() if k != 200),
+    }
+
+
+def ratio(part: float | None, whole: float | None) -> float | None:
+    """``part / whole`` as a percentage (one decimal), None when either is missing."""
+    return round(100 * part / whole, 1) if part and whole else None
+
+
+def measure_ceiling(port: int, token: str, clients: int, seconds: float, intake: dict) -> dict:
+    """``/healthz`` and the one-SKU GET under ``clients`` clients; intake as a share of each."""
+    skus = order_skus(limit=200)
+    health = hammer(port, ["/healthz"], {"Host": "127.0.0.1"}, clients, seconds)
+    urls = [f"/api/v1/inventory?sku={sku}" for sku in skus] or ["/api/v1/inventory?limit=1"]
+    one_sku = hammer(port, urls, _headers(token), clients, seconds)
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "healthz": health,
+        "one_sku": one_sku,
+        "intake_orders_per_s": intake.get("orders_per_s"),
+        "intake_p95_ms": intake.get("p95_ms"),
+        "one_sku_of_healthz_pct": ratio(one_sku["requests_per_s"], health["requests_per_s"]),
+        "intake_of_one_sku_pct": ratio(intake.get("orders_per_s"), one_sku["requests_per_s"]),
+        "intake_of_healthz_pct": ratio(intake.get("orders_per_s"), health["requests_per_s"]),
+    }
+
+
 def oversell_check() -> dict:
     """Nothing oversold: no balance commits more than it holds, and the sales orders'
     allocations equal what the reservation journal holds for sales orders."""
@@ -358,16 +426,18 @@ def measure_webhooks() -> dict:
 
 
 def measure(database_url: str, seconds: float, client_counts=(8, 32)) -> dict:
-    """Everything above, in order: intake at each concurrency, the feed, webhooks."""
+    """Everything above, in order: intake and the ceiling at each concurrency, the feed,
+    webhooks."""
     tokens = setup_channels()
-    result: dict = {"intake": []}
+    result: dict = {"intake": [], "ceiling": []}
     run = f"b{int(time.time())}"
     with gunicorn(database_url) as (port, _):
         warm_up(port, tokens[CHANNELS[0][0]], run)
         for clients in client_counts:
-            result["intake"].append(
-                measure_intake(port, tokens, clients, seconds, f"{run}-{clients}")
-            )
+            intake = measure_intake(port, tokens, clients, seconds, f"{run}-{clients}")
+            result["intake"].append(intake)
+            token = tokens[CHANNELS[0][0]]
+            result["ceiling"].append(measure_ceiling(port, token, clients, seconds, intake))
         result["oversell"] = oversell_check()
         result["inventory_feed"] = measure_inventory_feed(port, tokens[CHANNELS[0][0]])
     result["webhooks"] = measure_webhooks()

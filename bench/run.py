@@ -53,6 +53,9 @@ def run_failed(result: dict) -> bool:
     if api and (
         not api["oversell"]["ok"]
         or any(run["server_errors"] or run["errors"] for run in api["intake"])
+        or any(
+            row["healthz"]["errors"] or row["one_sku"]["errors"] for row in api.get("ceiling", [])
+        )
         or api["webhooks"]["lost"]
     ):
         failed = True

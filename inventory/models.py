@@ -228,7 +228,10 @@ class StockLevelQuerySet(models.QuerySet):
 class StockLevel(models.Model):
     """Balance of one product in one location and lot: a cache of the ledger."""
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_levels")
+    # No index of its own: stock_level_feed_idx (and the unique constraint) start with it.
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="stock_levels", db_index=False
+    )
     location = models.ForeignKey(
         "warehouses.Location", on_delete=models.PROTECT, related_name="stock_levels"
     )
@@ -265,6 +268,12 @@ class StockLevel(models.Model):
         indexes = [
             models.Index(fields=["location", "product"], name="stock_level_location_idx"),
             models.Index(fields=["updated_at"], name="stock_level_updated_idx"),
+            # The channel API's inventory sums a page of products' rows from the index
+            # alone (no table reads): its pages of 1,000 read ~5,000 rows each.
+            models.Index(
+                fields=["product", "location", "lot", "on_hand", "committed", "updated_at"],
+                name="stock_level_feed_idx",
+            ),
             # Stock lists show only rows holding or promising units; emptied rows
             # stay behind as the ledger's history and would otherwise be scanned.
             models.Index(

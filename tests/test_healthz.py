@@ -3,8 +3,10 @@
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+
+from common import health
 
 
 @pytest.mark.django_db
@@ -45,3 +47,56 @@ def test_healthz_is_not_redirected_to_https(client, settings):
     response = client.get("/healthz")
 
     assert response.status_code == 200
+
+
+@pytest.fixture
+def fresh_check():
+    health.WriteCheck.forget()
+    yield
+    health.WriteCheck.forget()
+
+
+def statements(client) -> list[str]:
+    """The SQL one /healthz call runs."""
+    seen: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert client.get("/healthz").status_code == 200
+    return seen
+
+
+@pytest.mark.django_db
+def test_healthz_writes_at_most_once_a_second_and_reads_every_time(client, fresh_check):
+    """The write takes SQLite's write lock: polled by a load balancer, it would queue
+    behind order intake and measure the queue instead of the server."""
+    now = [1000.0]
+    with mock.patch.object(health.time, "monotonic", lambda: now[0]):
+        first = statements(client)
+        now[0] += 0.5
+        second = statements(client)
+        now[0] += 0.6
+        third = statements(client)
+    assert any(sql.startswith("UPDATE django_migrations") for sql in first)
+    assert second and not any("UPDATE" in sql for sql in second)
+    assert any(sql.startswith("UPDATE django_migrations") for sql in third)
+
+
+@pytest.mark.django_db
+def test_a_failed_write_is_never_taken_as_fresh(client, fresh_check):
+    with mock.patch.object(health, "write_rolled_back", return_value=False) as write:
+        assert client.get("/healthz").status_code == 503
+        assert client.get("/healthz").status_code == 503
+    assert write.call_count == 2
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_read_only_database_answers_503_within_the_write_window(client, fresh_check):
+    assert client.get("/healthz").status_code == 200  # the write check is now fresh
+    with mock.patch.object(health, "accepts_writes", return_value=False):
+        assert client.get("/healthz").status_code == 503
+    assert health.WriteCheck.passed_at is None

@@ -10,17 +10,28 @@ fixed number of queries whatever the number of products.
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Exists, F, IntegerField, Max, OuterRef, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import (
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.utils import timezone
 
+from common.compiled import CompiledCache, CompiledQuery, stand_in
 from inventory.models import Product, StockLevel, usable_stock_q
 from orders.models import (
     Channel,
     ChannelWarehouse,
     SupplierProduct,
 )
-from orders.purchasing.selectors import dropship_sources, incoming_by_product
+from orders.purchasing.selectors import dropship_sources, incoming_lines
 
 
 def dropship_source(product: Product) -> SupplierProduct | None:
@@ -56,31 +67,14 @@ def stock_totals(
     levels = StockLevel.objects.filter(location__warehouse_id__in=warehouse_ids)
     if product_ids is not None:
         levels = levels.filter(product_id__in=list(product_ids))
-    rows = (
-        levels.order_by()
-        .values("product_id")
-        .annotate(
-            on_hand_total=Coalesce(Sum("on_hand"), Value(0)),
-            committed_total=Coalesce(Sum("committed"), Value(0)),
-            available_total=Coalesce(
-                Sum(
-                    F("on_hand") - F("committed"),
-                    filter=usable_stock_q(today),
-                    output_field=IntegerField(),
-                ),
-                Value(0),
-            ),
-            last_change=Max("updated_at"),
-            last_expiry=Max("lot__expires_on", filter=Q(on_hand__gt=0, lot__expires_on__lt=today)),
-        )
-    )
+    rows = levels.order_by().values("product_id").annotate(**_level_aggregates(today))
     return {
         row["product_id"]: {
-            "on_hand": row["on_hand_total"],
-            "committed": row["committed_total"],
-            "available": max(row["available_total"], 0),
-            "updated_at": row["last_change"],
-            "expired_on": row["last_expiry"],
+            "on_hand": row["_on_hand"] or 0,
+            "committed": row["_committed"] or 0,
+            "available": max(row["_available"] or 0, 0),
+            "updated_at": row["_last_change"],
+            "expired_on": row["_last_expiry"],
         }
         for row in rows
     }
@@ -109,57 +103,228 @@ def available_to_sell(
     return result
 
 
-def channel_inventory(
-    channel: Channel, products: Iterable[Product], today: date | None = None
-) -> dict[int, dict]:
-    """``{product_id: {available, on_hand, committed, incoming, updated_at}}`` for a channel.
+Item = tuple[int, str, int, int, int, int, datetime]
 
+
+def channel_inventory(
+    channel: Channel, products: QuerySet[Product], today: date | None = None
+) -> list[Item]:
+    """``(id, sku, available, on_hand, committed, incoming, updated_at)`` per product.
+
+    ``products`` is a queryset of products, in the order the rows come back.
     ``available`` is what ``available_to_sell`` answers; ``on_hand``, ``committed`` and
     ``incoming`` count the channel's warehouses (0 for dropship products).
     ``updated_at`` is the latest of the product's own change, its balance rows in
     those warehouses, the expiry of a lot it holds there (the start of the day after),
     the channel's last change of selling settings (buffer, warehouses, activation)
-    and, for dropship products, the supplier's stock report. Four queries whatever
-    the number of products.
+    and, for dropship products, the supplier's stock report. One query whatever the
+    number of products: each figure is a correlated subquery on an indexed column.
     """
-    products = list(products)
-    warehouse_ids = channel.warehouse_ids()
-    stocked = [p.pk for p in products if p.fulfilment != Product.Fulfilment.DROPSHIP]
-    dropship = [p.pk for p in products if p.fulfilment == Product.Fulfilment.DROPSHIP]
-    totals = stock_totals(warehouse_ids, stocked, today) if stocked and warehouse_ids else {}
-    incoming = (
-        incoming_by_product(stocked, warehouse_ids=warehouse_ids)
-        if stocked and warehouse_ids
-        else {}
+    today = today or timezone.localdate()
+    return _items(channel, _with_figures(products, channel.pk, today))
+
+
+def inventory_page(
+    channel: Channel, *, skus: list[str], after: int | None, limit: int, today: date | None = None
+) -> list[Item]:
+    """``channel_inventory`` of the first ``limit`` active products after ``after`` (by id),
+    only ``skus`` when given: one query, compiled once per shape and process.
+    """
+    skus = sorted(set(skus))
+    connection = connections[DEFAULT_DB_ALIAS]
+    key = (id(connection), len(skus), after is not None, limit)
+    compiled = PAGES.get(key, lambda: _compile_page(len(skus), after is not None, limit))
+    values = {f"sku{n}": sku for n, sku in enumerate(skus)}
+    rows = compiled.rows(
+        channel=channel.pk, today=today or timezone.localdate(), after=after, **values
     )
-    supplier = dropship_stock(dropship) if dropship else {}
-    result = {}
-    for product in products:
-        stamps = [product.updated_at, channel.settings_changed_at]
-        if product.fulfilment == Product.Fulfilment.DROPSHIP:
-            quantity, reported_at = supplier.get(product.pk, (0, None))
-            stamps.append(reported_at)
-            row = {
-                "available": channel.sellable(quantity),
-                "on_hand": 0,
-                "committed": 0,
-                "incoming": 0,
-            }
+    return _items(channel, rows)
+
+
+# Compiled page queries: a dozen subqueries take longer to build than to run.
+PAGES = CompiledCache()
+
+
+def _compile_page(sku_count: int, has_after: bool, limit: int) -> CompiledQuery:
+    slots = {f"sku{n}": stand_in(str, n) for n in range(sku_count)}
+    slots["channel"], slots["today"] = stand_in(int), stand_in(date)
+    if has_after:
+        slots["after"] = stand_in(int, 1)
+    products = active_products([slots[f"sku{n}"] for n in range(sku_count)], slots.get("after"))
+    queryset = _with_figures(products[:limit], slots["channel"], slots["today"])
+    return CompiledQuery(queryset, slots)
+
+
+def active_products(skus: list[str] | None = None, after: int | None = None) -> QuerySet:
+    """Active products by id, only ``skus`` when given, after the id ``after`` when given."""
+    products = Product.objects.filter(active=True)
+    if skus:
+        products = products.filter(sku__in=skus)
+    if after is not None:
+        products = products.filter(pk__gt=after)
+    return products.order_by("pk")
+
+
+def _with_figures(products: QuerySet, channel_id: int, today: date):
+    return products.annotate(**_figures(channel_id, today)).values_list(
+        "pk", "sku", "fulfilment", "updated_at", *FIGURES
+    )
+
+
+def _items(channel: Channel, rows) -> list[Item]:
+    """The API's numbers from the rows ``_with_figures`` reads."""
+    dropship = Product.Fulfilment.DROPSHIP
+    changed = channel.settings_changed_at
+    expiries: dict[date, datetime] = {}  # a page holds few distinct expiry dates
+    result = []
+    for pk, sku, fulfilment, updated_at, *figures in rows:
+        on_hand, committed, available, last_change, last_expiry, incoming, reported, at = figures
+        latest = updated_at if changed is None or updated_at >= changed else changed
+        if fulfilment == dropship:
+            numbers = (channel.sellable(reported or 0), 0, 0, 0)
+            if at is not None and at > latest:
+                latest = at
         else:
-            level = totals.get(product.pk)
-            if level:
-                stamps.append(level["updated_at"])
-                if level["expired_on"] is not None:
-                    stamps.append(expiry_moment(level["expired_on"]))
-            row = {
-                "available": channel.sellable(level["available"]) if level else 0,
-                "on_hand": level["on_hand"] if level else 0,
-                "committed": level["committed"] if level else 0,
-                "incoming": incoming.get(product.pk, 0),
-            }
-        row["updated_at"] = max(stamp for stamp in stamps if stamp is not None)
-        result[product.pk] = row
+            numbers = (
+                channel.sellable(max(available or 0, 0)),
+                on_hand or 0,
+                committed or 0,
+                incoming or 0,
+            )
+            if last_change is not None and last_change > latest:
+                latest = last_change
+            if last_expiry is not None:
+                if last_expiry not in expiries:
+                    expiries[last_expiry] = expiry_moment(last_expiry)
+                latest = max(latest, expiries[last_expiry])
+        result.append((pk, sku, *numbers, latest))
     return result
+
+
+FIGURES = (
+    "_on_hand",
+    "_committed",
+    "_available",
+    "_last_change",
+    "_last_expiry",
+    "_incoming",
+    "_reported",
+    "_reported_at",
+)
+
+
+def _level_aggregates(today: date) -> dict:
+    """What ``channel_inventory`` sums over a product's balance rows, by ``FIGURES`` name."""
+    return {
+        "_on_hand": Sum("on_hand"),
+        "_committed": Sum("committed"),
+        "_available": Sum(
+            F("on_hand") - F("committed"),
+            filter=usable_stock_q(today),
+            output_field=IntegerField(),
+        ),
+        "_last_change": Max("updated_at"),
+        "_last_expiry": Max("lot__expires_on", filter=Q(on_hand__gt=0, lot__expires_on__lt=today)),
+    }
+
+
+def _figures(channel_id: int, today: date) -> dict:
+    """The correlated subqueries ``channel_inventory`` reads, by ``FIGURES`` name."""
+    warehouses = ChannelWarehouse.objects.filter(channel_id=channel_id).values("warehouse_id")
+    levels = (
+        StockLevel.objects.filter(product_id=OuterRef("pk"), location__warehouse_id__in=warehouses)
+        .order_by()
+        .values("product_id")
+    )
+    incoming = (
+        incoming_lines()
+        .filter(product_id=OuterRef("pk"), order__warehouse_id__in=warehouses)
+        .order_by()
+        .values("product_id")
+        .annotate(v=Sum(F("quantity_ordered") - F("quantity_received")))
+        .values("v")
+    )
+    best_source = dropship_sources().filter(product_id=OuterRef("pk"))
+    figures = {
+        name: Subquery(levels.annotate(v=aggregate).values("v"))
+        for name, aggregate in _level_aggregates(today).items()
+    }
+    return {
+        **figures,
+        "_incoming": Subquery(incoming, output_field=IntegerField()),
+        "_reported": Subquery(best_source.values("supplier_stock")[:1]),
+        "_reported_at": Subquery(best_source.values("supplier_stock_updated_at")[:1]),
+    }
+
+
+def inventory_walk(
+    channel: Channel, *, after: int | None, limit: int, today: date | None = None
+) -> list[Item]:
+    """``inventory_page`` without SKUs, for long pages: four grouped queries over the page's
+    id range instead of subqueries per product (a page of 1,000 reads each balance row once).
+    """
+    shape = (id(connections[DEFAULT_DB_ALIAS]), after is not None, limit)
+    products = PAGES.get(("walk", *shape), lambda: _compile_walk(after is not None, limit))
+    rows = products.rows(after=after)
+    if not rows:
+        return []
+    key = (id(connections[DEFAULT_DB_ALIAS]), "range")
+    levels, incoming, sources = PAGES.get(key, _compile_ranges)
+    span = {"channel": channel.pk, "low": rows[0][0], "high": rows[-1][0]}
+    totals = {row[0]: row[1:] for row in levels.rows(today=today or timezone.localdate(), **span)}
+    coming = dict(incoming.rows(**span))
+    reports: dict[int, tuple] = {}
+    for product_id, *report in sources.rows(**span):
+        reports.setdefault(product_id, report)
+    nothing, unreported = (None,) * 5, (None, None)
+    joined = (
+        (*row, *totals.get(pk, nothing), coming.get(pk), *reports.get(pk, unreported))
+        for row in rows
+        for pk in (row[0],)
+    )
+    return _items(channel, joined)
+
+
+def _compile_walk(has_after: bool, limit: int) -> CompiledQuery:
+    after = stand_in(int, 1) if has_after else None
+    products = active_products(None, after).values_list("pk", "sku", "fulfilment", "updated_at")
+    return CompiledQuery(products[:limit], {"after": after} if has_after else {})
+
+
+def _compile_ranges() -> tuple[CompiledQuery, CompiledQuery, CompiledQuery]:
+    """The balance totals, incoming units and dropship reports of products ``low``–``high``."""
+    slots = {
+        "channel": stand_in(int),
+        "low": stand_in(int, 1),
+        "high": stand_in(int, 2),
+        "today": stand_in(date),
+    }
+    warehouses = ChannelWarehouse.objects.filter(channel_id=slots["channel"])
+    warehouses = warehouses.values("warehouse_id")
+    span = {"product_id__gte": slots["low"], "product_id__lte": slots["high"]}
+    levels = (
+        StockLevel.objects.filter(location__warehouse_id__in=warehouses, **span)
+        .order_by()
+        .values("product_id")
+        .annotate(**_level_aggregates(slots["today"]))
+        .values_list("product_id", *FIGURES[:5])
+    )
+    incoming = (
+        incoming_lines()
+        .filter(order__warehouse_id__in=warehouses, **span)
+        .order_by()
+        .values("product_id")
+        .annotate(v=Sum(F("quantity_ordered") - F("quantity_received")))
+        .values_list("product_id", "v")
+    )
+    sources = dropship_sources().filter(**span)
+    sources = sources.values_list("product_id", "supplier_stock", "supplier_stock_updated_at")
+    ranged = {name: slots[name] for name in ("channel", "low", "high")}
+    return (
+        CompiledQuery(levels, slots),
+        CompiledQuery(incoming, ranged),
+        CompiledQuery(sources, {"low": slots["low"], "high": slots["high"]}),
+    )
 
 
 def changed_since_q(channel: Channel, since: datetime, today: date | None = None) -> Q:
