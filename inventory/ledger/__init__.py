@@ -51,6 +51,7 @@ from inventory.ledger.refusals import document_fields as _document_fields
 from inventory.ledger.refusals import require_committed as _require_committed
 from inventory.ledger.refusals import require_free as _require_free
 from inventory.ledger.refusals import where as _where
+from inventory.ledger.shipping import ship_many
 from inventory.models import Lot, Product, ReservationEntry, StockLevel, StockMove
 from warehouses.models import Location
 
@@ -71,6 +72,7 @@ __all__ = [
     "reserve",
     "reserve_many",
     "ship",
+    "ship_many",
     "transfer",
 ]
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from common.transactions import atomic_with_retry
@@ -194,12 +194,7 @@ def ship_order(
     locked = lock_order(order)
     allocations = _shippable_allocations(locked)
     shipped = _ship_reservations(locked, allocations, user)
-    for line, count, cost in shipped.values():
-        SalesOrderLine.objects.filter(pk=line.pk).update(
-            quantity_allocated=F("quantity_allocated") - count,
-            quantity_shipped=F("quantity_shipped") + count,
-            cost_of_goods=(line.cost_of_goods or Decimal("0")) + cost,
-        )
+    _record_shipped(shipped)
     total = sum(count for _, count, _ in shipped.values())
     note = f"Shipped {units(total)}"
     if carrier:
@@ -267,34 +262,51 @@ def _shippable_allocations(locked: SalesOrder) -> list[Allocation]:
 def _ship_reservations(
     locked: SalesOrder, allocations: list[Allocation], user
 ) -> dict[int, tuple[SalesOrderLine, int, Decimal]]:
-    """Ship each reservation through the ledger; return ``{line_id: (line, units, cost)}``."""
-    shipped: dict[int, tuple[SalesOrderLine, int, Decimal]] = {}
-    for reservation in allocations:
-        line = reservation.line
-        try:
-            move = ledger.ship(
-                product=line.product,
-                location=reservation.location,
-                quantity=reservation.quantity,
-                lot=reservation.lot,
-                from_committed=True,
-                user=user,
-                document=locked,
-                reference=locked.number,
-            )
-        except LedgerError as exc:
-            raise errors.AllocationRefused(
-                f"{line.product.sku} in {reservation.location} could not be shipped: "
-                f"{exc.message}",
-                code=exc.code,
-                field=exc.field,
-            ) from exc
-        Allocation.objects.filter(pk=reservation.pk).update(
-            quantity=0, quantity_shipped=F("quantity_shipped") + reservation.quantity
+    """Ship the reservations through the ledger in one batch and mark the allocations
+    shipped; return ``{line_id: (line, units, cost)}``."""
+    try:
+        moves = ledger.ship_many(
+            shipments=[
+                (row.line.product, row.location, row.lot, row.quantity) for row in allocations
+            ],
+            user=user,
+            document=locked,
+            reference=locked.number,
         )
+    except LedgerError as exc:
+        row = allocations[getattr(exc, "index", 0)]
+        raise errors.AllocationRefused(
+            f"{row.line.product.sku} in {row.location} could not be shipped: {exc.message}",
+            code=exc.code,
+            field=exc.field,
+        ) from exc
+    by_row = Case(
+        *(When(pk=row.pk, then=Value(row.quantity)) for row in allocations),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    Allocation.objects.filter(pk__in=[row.pk for row in allocations]).update(
+        quantity=0, quantity_shipped=F("quantity_shipped") + by_row
+    )
+    shipped: dict[int, tuple[SalesOrderLine, int, Decimal]] = {}
+    for reservation, move in zip(allocations, moves, strict=True):
+        line = reservation.line
         _, count, cost = shipped.get(line.pk, (line, 0, Decimal("0")))
         shipped[line.pk] = (line, count + reservation.quantity, cost + move.total_cost)
     return shipped
+
+
+def _record_shipped(shipped: dict[int, tuple[SalesOrderLine, int, Decimal]]) -> None:
+    """Move the shipped units of each line from allocated to shipped, with their cost."""
+    lines = []
+    for line, count, cost in shipped.values():
+        line.quantity_allocated -= count
+        line.quantity_shipped += count
+        line.cost_of_goods = (line.cost_of_goods or Decimal("0")) + cost
+        lines.append(line)
+    SalesOrderLine.objects.bulk_update(
+        lines, ["quantity_allocated", "quantity_shipped", "cost_of_goods"]
+    )
 
 
 @atomic_with_retry
