@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.transaction import TransactionManagementError
 
+from inventory.ledger.position import remember, with_position
 from inventory.models import Lot, Product, StockLevel
 from warehouses.models import Location
 
@@ -102,7 +103,11 @@ def lock_levels(
         condition |= level_key_q(product, location, lot)
 
     def fetch() -> dict:
-        rows = StockLevel.objects.select_for_update().filter(condition).order_by("pk")
+        # The product's position comes with the rows: the move posted next needs it.
+        rows = list(
+            with_position(StockLevel.objects.select_for_update().filter(condition)).order_by("pk")
+        )
+        remember(product.pk, rows)
         return {(row.location_id, row.lot_id): row for row in rows}
 
     found = fetch()

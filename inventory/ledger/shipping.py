@@ -27,7 +27,7 @@ from inventory.ledger.checks import (
     check_stocked,
 )
 from inventory.ledger.locks import level_key_q, lock_balances, lock_products
-from inventory.ledger.position import Position, last_position
+from inventory.ledger.position import Position, forget, last_position, with_position
 from inventory.ledger.refusals import document_fields, require_committed
 from inventory.models import (
     CostLayer,
@@ -45,7 +45,9 @@ def _lock_rows(shipments) -> dict[tuple, StockLevel]:
     condition = Q()
     for product, location, lot, _ in shipments:
         condition |= level_key_q(product, location, lot)
-    rows = lock_balances(StockLevel.objects.filter(condition))
+    # Each row carries its product's position: the moves need it, and no other read.
+    rows = lock_balances(with_position(StockLevel.objects.filter(condition)))
+    forget({row.product_id for row in rows})
     return {(row.product_id, row.location_id, row.lot_id): row for row in rows}
 
 
@@ -111,23 +113,27 @@ def _consume(shipments) -> list[Decimal]:
     return costs
 
 
-def _positions(product_ids) -> dict[int, tuple[Position, datetime | None, bool]]:
-    """Each product's position before the batch (one query; a replay for unknown ones)."""
-    found = {
-        row[0]: (Position(row[1], Decimal(str(row[2])), Decimal(str(row[3]))), row[4], True)
-        for row in ProductPosition.objects.filter(pk__in=product_ids).values_list(
-            "pk", "units", "value", "average_cost", "moved_at"
-        )
-    }
-    for product_id in product_ids:
+def _positions(levels: list[StockLevel]) -> dict[int, tuple[Position, datetime | None, bool]]:
+    """Each product's position before the batch, as its locked rows carry it (a replay
+    for a product without a stored position)."""
+    found = {}
+    for row in levels:
+        if row.position_units is not None and row.product_id not in found:
+            position = Position(
+                row.position_units,
+                Decimal(str(row.position_value)),
+                Decimal(str(row.position_average)),
+            )
+            found[row.product_id] = (position, row.position_moved_at, True)
+    for product_id in sorted({row.product_id for row in levels}):
         if product_id not in found:
             found[product_id] = last_position(product_id)
     return found
 
 
-def _post_moves(shipments, costs, at: datetime, fields: dict) -> list[StockMove]:
+def _post_moves(shipments, levels, costs, at: datetime, fields: dict) -> list[StockMove]:
     """Insert the shipments' moves with the positions after each, and store the last ones."""
-    positions = _positions(sorted({product.pk for product, _, _, _ in shipments}))
+    positions = _positions(levels)
     moves = []
     for (product, location, lot, quantity), total in zip(shipments, costs, strict=True):
         position, previous_at, known = positions[product.pk]
@@ -215,7 +221,7 @@ def ship_many(
     levels = _check(shipments, _lock_rows(shipments), timezone.localdate(at))
     costs = _consume(shipments)
     fields = {"user": user, "reference": reference, **document_fields(document)}
-    moves = _post_moves(shipments, costs, at, fields)
+    moves = _post_moves(shipments, levels, costs, at, fields)
     _take_from_balances(levels, shipments, at)
     ReservationEntry.objects.bulk_create(
         [
