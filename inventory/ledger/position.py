@@ -112,19 +112,21 @@ def remember(product_id: int, rows) -> None:
     """
     forget([product_id])
     for row in rows:
-        if row.product_id == product_id and row.position_units is not None:
+        if row.product_id == product_id:
             read = READ.get()
             if read is None:
                 read = {}
                 READ.set(read)
-            read[product_id] = (
-                Position(
-                    row.position_units,
-                    Decimal(str(row.position_value)),
-                    Decimal(str(row.position_average)),
-                ),
-                row.position_moved_at,
-            )
+            read[product_id] = None  # the product has no stored position
+            if row.position_units is not None:
+                read[product_id] = (
+                    Position(
+                        row.position_units,
+                        Decimal(str(row.position_value)),
+                        Decimal(str(row.position_average)),
+                    ),
+                    row.position_moved_at,
+                )
             return
 
 
@@ -132,23 +134,30 @@ def _read_position(product_id: int) -> tuple[Position, datetime | None, bool]:
     """The position read with the balance rows just locked, else ``last_position``."""
     read = READ.get()
     if read and product_id in read:
-        position, moved_at = read.pop(product_id)
+        found = read.pop(product_id)
+        if found is None:
+            return last_position(product_id, stored=False)
+        position, moved_at = found
         return position, moved_at, True
     return last_position(product_id)
 
 
-def last_position(product_id: int) -> tuple[Position, datetime | None, bool]:
+def last_position(
+    product_id: int, *, stored: bool = True
+) -> tuple[Position, datetime | None, bool]:
     """Return the product's position after its last move, that move's time, and whether
     the product has a ``ProductPosition`` row.
 
     Called under the product lock, so no other move of the product can be posted
     between this read and the writes that store the next position.
     """
-    row = (
-        ProductPosition.objects.filter(pk=product_id)
-        .values_list("units", "value", "average_cost", "moved_at")
-        .first()
-    )
+    row = None
+    if stored:  # False: the product is known to have no ProductPosition row
+        row = (
+            ProductPosition.objects.filter(pk=product_id)
+            .values_list("units", "value", "average_cost", "moved_at")
+            .first()
+        )
     if row is not None:
         return Position(row[0], Decimal(str(row[1])), Decimal(str(row[2]))), row[3], True
     previous_at = (
