@@ -7,6 +7,11 @@ allocation is planned in memory, and then the order (numbered in its own insert)
 its lines, its allocations, the ledger's reservations (one insert and one balance
 update for all of them, ``inventory.ledger.reserve_many``), the channel outbox and
 the status history are written a statement each, whatever the number of lines.
+
+Lock order: the products (primary-key order), then their free balance rows (primary-key
+order), then, only when older orders wait for these products, those orders' rows. That
+the balance rows come before any order row is safe: every path that locks an order row
+locks the order's products first, so it queues at the products, never in a circle.
 """
 
 import logging
