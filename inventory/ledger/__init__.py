@@ -8,7 +8,10 @@ writes the ledger row, the balances (with ``F()`` expressions) and the FIFO cost
 layers. When it raises a ``LedgerError`` nothing has been written. Callers that post
 several products in one outer transaction lock them first with ``lock_products``
 (primary-key order) or post them in that order; ``holding_products`` does the same
-and spares the calls inside it a second lock of those rows.
+and spares the calls inside it a second lock of those rows. ``reserve_many`` and
+``ship_many`` (``batch``, ``shipping``) do what ``reserve`` and ``ship`` do for many
+balance rows at once, in a fixed number of statements, with the same locks, checks,
+refusals and rows.
 """
 
 from datetime import date, datetime
