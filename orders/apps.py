@@ -11,7 +11,7 @@ class OrdersConfig(AppConfig):
         from django.db.models.signals import post_save, pre_save
 
         from inventory import selectors as stock_selectors
-        from inventory.signals import stock_changed
+        from inventory.signals import stock_changed, stock_changed_many
         from orders.channels import outbox
         from orders.purchasing.selectors import incoming_by_product
         from orders.sales import tasks as sales_tasks
@@ -25,6 +25,15 @@ class OrdersConfig(AppConfig):
         # Units freed by any ledger change go to orders waiting for them, oldest first.
         stock_changed.connect(
             sales_tasks.on_stock_changed, dispatch_uid="orders.sales.tasks.on_stock_changed"
+        )
+        # The same for a batch of products (an order's reservations), in one statement each.
+        stock_changed_many.connect(
+            outbox.on_stock_changed_many,
+            dispatch_uid="orders.channels.outbox.on_stock_changed_many",
+        )
+        stock_changed_many.connect(
+            sales_tasks.on_stock_changed_many,
+            dispatch_uid="orders.sales.tasks.on_stock_changed_many",
         )
         # A location that stops (or starts) being sellable changes available-to-sell
         # without a ledger call.

@@ -8,17 +8,20 @@ writes the ledger row, the balances (with ``F()`` expressions) and the FIFO cost
 layers. When it raises a ``LedgerError`` nothing has been written. Callers that post
 several products in one outer transaction lock them first with ``lock_products``
 (primary-key order) or post them in that order; ``holding_products`` does the same
-and spares the calls inside it a second lock of those rows.
+and spares the calls inside it a second lock of those rows. ``reserve_many`` and
+``ship_many`` (``batch``, ``shipping``) do what ``reserve`` and ``ship`` do for many
+balance rows at once, in a fixed number of statements, with the same locks, checks,
+refusals and rows.
 """
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from common.transactions import atomic_with_retry
 from inventory import errors, signals
+from inventory.ledger.batch import reserve_many
 from inventory.ledger.checks import (
     COST_PLACES,
     MAX_BALANCE,
@@ -40,12 +43,18 @@ from inventory.ledger.costing import add_layer, consume_layers, current_average_
 from inventory.ledger.locks import (
     change_level,
     holding_products,
+    lock_balances,
     lock_levels,
     lock_product,
     lock_products,
 )
 from inventory.ledger.lots import get_or_create_lot, receipt_lot
 from inventory.ledger.position import post_move
+from inventory.ledger.refusals import document_fields as _document_fields
+from inventory.ledger.refusals import require_committed as _require_committed
+from inventory.ledger.refusals import require_free as _require_free
+from inventory.ledger.refusals import where as _where
+from inventory.ledger.shipping import ship_many
 from inventory.models import Lot, Product, ReservationEntry, StockLevel, StockMove
 from warehouses.models import Location
 
@@ -59,30 +68,20 @@ __all__ = [
     "count",
     "get_or_create_lot",
     "holding_products",
+    "lock_balances",
     "lock_products",
     "receive",
     "release",
     "reserve",
+    "reserve_many",
     "ship",
+    "ship_many",
     "transfer",
 ]
 
 
-def _where(location: Location, lot: Lot | None) -> str:
-    return f"{location}" + (f", lot {lot.code}" if lot else "")
-
-
 def _when(at: datetime | None) -> datetime:
     return at or timezone.now()
-
-
-def _document_fields(document) -> dict:
-    if document is None:
-        return {}
-    return {
-        "document_type": ContentType.objects.get_for_model(document),
-        "document_id": document.pk,
-    }
 
 
 def _announce(product: Product, *locations: Location, increased: bool = False) -> None:
@@ -212,36 +211,6 @@ def transfer(
     change_level(target, on_hand=quantity, at=at)
     _announce_transfer(product, from_location, to_location)
     return move
-
-
-def _require_free(
-    product: Product, level: StockLevel | None, quantity: int, location: Location, lot
-) -> None:
-    on_hand = level.on_hand if level else 0
-    committed = level.committed if level else 0
-    where = _where(location, lot)
-    if on_hand < quantity:
-        raise errors.InsufficientStock(
-            f"Only {on_hand} of {product.sku} in {where}; {quantity} needed.", field="quantity"
-        )
-    if on_hand - committed < quantity:
-        raise errors.CommittedStock(
-            f"{committed} of the {on_hand} units of {product.sku} in {where} are committed "
-            f"to orders; only {on_hand - committed} can be used, {quantity} needed.",
-            field="quantity",
-        )
-
-
-def _require_committed(
-    product: Product, level: StockLevel | None, quantity: int, location: Location, lot, *, verb
-) -> None:
-    committed = level.committed if level else 0
-    if committed < quantity:
-        raise errors.NotCommitted(
-            f"Only {committed} of {product.sku} in {_where(location, lot)} are committed; "
-            f"cannot {verb} {quantity}.",
-            field="quantity",
-        )
 
 
 def _post_outbound(

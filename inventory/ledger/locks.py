@@ -10,9 +10,10 @@ from contextvars import ContextVar
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.db.transaction import TransactionManagementError
 
+from inventory.ledger.position import remember, with_position
 from inventory.models import Lot, Product, StockLevel
 from warehouses.models import Location
 
@@ -38,18 +39,21 @@ def lock_products(products) -> None:
 
 
 @contextmanager
-def holding_products(products) -> Iterator[None]:
+def holding_products(products, *, locked: bool = False) -> Iterator[None]:
     """Lock ``products`` now; ledger calls inside the block then skip locking them again.
 
     For a service that locks its products first and then calls the ledger for them in
     the same transaction (a receipt). A row lock lasts until the transaction ends, and
     rolling back a savepoint taken inside the block cannot release a lock taken before
-    it, so the rows stay locked for the whole block.
+    it, so the rows stay locked for the whole block. ``locked``: the caller has just
+    read ``products`` with ``select_for_update()`` in primary-key order in this
+    transaction (one statement that reads and locks), so they are not asked for again.
     """
     if not connection.in_atomic_block:
         raise TransactionManagementError("holding_products() needs an atomic block.")
     products = list(products)
-    lock_products(products)
+    if not locked:
+        lock_products(products)
     token = HELD.set(HELD.get() | {product.pk for product in products})
     try:
         yield
@@ -71,6 +75,16 @@ def lock_product(product: Product) -> None:
     lock_products([product])
 
 
+def lock_balances(levels: QuerySet) -> list[StockLevel]:
+    """Lock the balance rows ``levels`` matches in primary-key order, and return them.
+
+    The batch operations' lock (``inventory.ledger.batch``): one statement reads and
+    locks every row a batch will touch. The caller holds the locks of their products
+    (``holding_products``), so the rows cannot change between this read and the batch.
+    """
+    return list(levels.select_for_update(of=("self",)).order_by("pk"))
+
+
 def level_key_q(product: Product, location: Location, lot: Lot | None) -> Q:
     """Match the balance row of ``product`` in ``location`` and ``lot``."""
     q = Q(product_id=product.pk, location_id=location.pk)
@@ -89,7 +103,11 @@ def lock_levels(
         condition |= level_key_q(product, location, lot)
 
     def fetch() -> dict:
-        rows = StockLevel.objects.select_for_update().filter(condition).order_by("pk")
+        # The product's position comes with the rows: the move posted next needs it.
+        rows = list(
+            with_position(StockLevel.objects.select_for_update().filter(condition)).order_by("pk")
+        )
+        remember(product.pk, rows)
         return {(row.location_id, row.lot_id): row for row in rows}
 
     found = fetch()

@@ -10,9 +10,12 @@ reads these instead of replaying the ledger; ``check_ledger`` replays and compar
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from inventory.ledger.checks import COST_PLACES
 from inventory.models import ProductPosition, StockMove
@@ -73,18 +76,88 @@ class Position:
         )
 
 
-def last_position(product_id: int) -> tuple[Position, datetime | None, bool]:
+# Positions read with the balance rows by the operation about to post a move
+# (``with_position`` and ``remember``), so ``post_move`` need not read them again: product
+# key → (position, its moment). Set under the product lock by the statement that locks
+# the balance rows, consumed by the next ``post_move`` of that product.
+READ: ContextVar[dict | None] = ContextVar("ledger_positions_read", default=None)
+POSITION_COLUMNS = {
+    "position_units": "units",
+    "position_value": "value",
+    "position_average": "average_cost",
+    "position_moved_at": "moved_at",
+}
+
+
+def with_position(levels: QuerySet) -> QuerySet:
+    """Annotate balance rows with their product's stored position (same statement)."""
+    current = ProductPosition.objects.filter(pk=OuterRef("product_id"))
+    return levels.annotate(
+        **{name: Subquery(current.values(column)[:1]) for name, column in POSITION_COLUMNS.items()}
+    )
+
+
+def forget(product_ids) -> None:
+    """Drop what was read of these products' positions (it may be out of date)."""
+    read = READ.get()
+    if read:
+        for product_id in product_ids:
+            read.pop(product_id, None)
+
+
+def remember(product_id: int, rows) -> None:
+    """Keep the position the rows (``with_position``) carry for the product's next move.
+
+    Only a position read by the latest lock of the product's rows is kept.
+    """
+    forget([product_id])
+    for row in rows:
+        if row.product_id == product_id:
+            read = READ.get()
+            if read is None:
+                read = {}
+                READ.set(read)
+            read[product_id] = None  # the product has no stored position
+            if row.position_units is not None:
+                read[product_id] = (
+                    Position(
+                        row.position_units,
+                        Decimal(str(row.position_value)),
+                        Decimal(str(row.position_average)),
+                    ),
+                    row.position_moved_at,
+                )
+            return
+
+
+def _read_position(product_id: int) -> tuple[Position, datetime | None, bool]:
+    """The position read with the balance rows just locked, else ``last_position``."""
+    read = READ.get()
+    if read and product_id in read:
+        found = read.pop(product_id)
+        if found is None:
+            return last_position(product_id, stored=False)
+        position, moved_at = found
+        return position, moved_at, True
+    return last_position(product_id)
+
+
+def last_position(
+    product_id: int, *, stored: bool = True
+) -> tuple[Position, datetime | None, bool]:
     """Return the product's position after its last move, that move's time, and whether
     the product has a ``ProductPosition`` row.
 
     Called under the product lock, so no other move of the product can be posted
     between this read and the writes that store the next position.
     """
-    row = (
-        ProductPosition.objects.filter(pk=product_id)
-        .values_list("units", "value", "average_cost", "moved_at")
-        .first()
-    )
+    row = None
+    if stored:  # False: the product is known to have no ProductPosition row
+        row = (
+            ProductPosition.objects.filter(pk=product_id)
+            .values_list("units", "value", "average_cost", "moved_at")
+            .first()
+        )
     if row is not None:
         return Position(row[0], Decimal(str(row[1])), Decimal(str(row[2]))), row[3], True
     previous_at = (
@@ -115,7 +188,7 @@ def post_move(**fields) -> StockMove:
     """Insert the move described by ``fields`` with the product's position after it, and
     make that the product's ``ProductPosition`` (the product is locked)."""
     product = fields["product"]
-    position, previous_at, known = last_position(product.pk)
+    position, previous_at, known = _read_position(product.pk)
     position.apply(
         fields["quantity"],
         fields.get("from_location"),

@@ -263,6 +263,10 @@ def request_hash(payload: OrderIn) -> str:
 
 def order_out(order: SalesOrder) -> dict:
     waits = order.status != SalesOrder.Status.CANCELLED  # a cancelled order waits for nothing
+    # A new order carries the lines it was written with (``orders.sales.placing``).
+    lines = getattr(order, "placed_lines", None)
+    if lines is None:
+        lines = order.lines.select_related("product").order_by("id")
     return {
         "external_ref": order.external_ref,
         "number": order.number,
@@ -278,7 +282,7 @@ def order_out(order: SalesOrder) -> dict:
                 "shipped": line.quantity_shipped,
                 "dropship": line.dropship,
             }
-            for line in order.lines.select_related("product").order_by("id")
+            for line in lines
         ],
     }
 

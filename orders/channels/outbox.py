@@ -238,3 +238,39 @@ def on_stock_changed(sender, *, product, warehouse_ids, **kwargs) -> None:
         channel_ids = sorted({row[0] for row in cursor.fetchall()})
     if channel_ids:
         transaction.on_commit(lambda: _schedule(channel_ids), robust=True)
+
+
+def on_stock_changed_many(sender, *, changes, **kwargs) -> None:
+    """Receiver of ``inventory.signals.stock_changed_many``: ``on_stock_changed`` for a
+    batch of products in one statement (the pairs of product and warehouse go in as a
+    ``VALUES`` list), whatever the number of products."""
+    pairs = sorted(
+        {
+            (product.pk, warehouse_id)
+            for product, warehouse_ids, _ in changes
+            for warehouse_id in warehouse_ids
+        }
+    )
+    if not pairs:
+        return
+    outbox = StockOutbox._meta.db_table
+    links = ChannelWarehouse._meta.db_table
+    channels = Channel._meta.db_table
+    values = ", ".join(["(%s, %s)"] * len(pairs))
+    hooked = HOOKED_SQL.format(channel="channel")
+    with connection.cursor() as cursor:
+        # VALUES names its columns column1, column2 on SQLite and PostgreSQL alike.
+        cursor.execute(
+            f'INSERT INTO "{outbox}" (channel_id, product_id, created_at) '
+            f"SELECT DISTINCT link.channel_id, pair.column1, %s FROM (VALUES {values}) pair "
+            f'JOIN "{links}" link ON link.warehouse_id = pair.column2 '
+            f'JOIN "{channels}" channel ON channel.id = link.channel_id '
+            f"WHERE {hooked} RETURNING channel_id",
+            [
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                *(value for pair in pairs for value in pair),
+            ],
+        )
+        channel_ids = sorted({row[0] for row in cursor.fetchall()})
+    if channel_ids:
+        transaction.on_commit(lambda: _schedule(channel_ids), robust=True)

@@ -12,21 +12,25 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import StockLevel, is_usable_stock, usable_stock_q
-from orders.models import Allocation, SalesOrder, SalesOrderLine
+from orders.models import Allocation, Channel, ChannelWarehouse, SalesOrder, SalesOrderLine
 from orders.models.sales import backordered_q
 from orders.sales import errors
 
 __all__ = [
     "allocate",
+    "by_product",
     "can_ship",
+    "free_levels",
     "free_stock_exists",
+    "plan",
     "release_stale",
+    "reserve",
     "sort_key",
     "stale_q",
     "waiting_order_ids",
@@ -43,44 +47,96 @@ def can_ship(allocation: Allocation, today: date) -> bool:
     return is_usable_stock(allocation.location, allocation.lot, today)
 
 
-def sort_key(rank: dict[int, int]):
-    """Order balance rows: warehouse priority, earliest expiry, oldest lot, pick path."""
+def sort_key(level: StockLevel):
+    """Order balance rows: warehouse priority, earliest expiry, oldest lot, pick path.
 
-    def key(level: StockLevel):
-        lot = level.lot
-        return (
-            rank[level.location.warehouse_id],
-            lot is None or lot.expires_on is None,
-            (lot.expires_on if lot and lot.expires_on else date.max),
-            (lot.received_on if lot else date.min),
-            (lot.pk if lot else 0),
-            level.location.path,
-            level.pk,
-        )
+    The row carries its channel link's ``link_priority`` and ``link_id`` (``free_levels``).
+    """
+    lot = level.lot
+    return (
+        level.link_priority,
+        level.link_id,
+        lot is None or lot.expires_on is None,
+        (lot.expires_on if lot and lot.expires_on else date.max),
+        (lot.received_on if lot else date.min),
+        (lot.pk if lot else 0),
+        level.location.path,
+        level.pk,
+    )
 
-    return key
 
+def free_levels(
+    channel: Channel, product_ids: Iterable[int], *, everywhere: bool = False
+) -> list[StockLevel]:
+    """Lock and return the free, usable balance rows of these products (one statement).
 
-def _candidates(warehouse_ids: list[int], product_ids: set[int]) -> dict[int, list[StockLevel]]:
-    rank = {warehouse_id: index for index, warehouse_id in enumerate(warehouse_ids)}
+    Each row carries ``link_priority`` and ``link_id``: the channel's link to the row's
+    warehouse (None where the channel does not sell from it). With ``everywhere`` (an
+    intake) the rows of every warehouse are read, and each also carries ``waiting``:
+    whether an order waits for its product. The caller holds the products' locks.
+    """
+    links = ChannelWarehouse.objects.filter(
+        channel_id=channel.pk, warehouse_id=OuterRef("location__warehouse_id")
+    ).order_by("priority", "id")
     levels = (
         StockLevel.objects.usable(timezone.localdate())
-        .in_warehouses(warehouse_ids)
-        .filter(product_id__in=product_ids, on_hand__gt=F("committed"))
+        .filter(product_id__in=sorted(set(product_ids)), on_hand__gt=F("committed"))
         .select_related("location", "lot")
-        .order_by()
+        .annotate(
+            link_priority=Subquery(links.values("priority")[:1]),
+            link_id=Subquery(links.values("pk")[:1]),
+        )
     )
+    if everywhere:
+        levels = levels.annotate(
+            waiting=Exists(
+                SalesOrderLine.objects.filter(
+                    backordered_q(),
+                    product_id=OuterRef("product_id"),
+                    order__status__in=SalesOrder.WAITING_STATUSES,
+                )
+            )
+        )
+    else:
+        levels = levels.filter(link_id__isnull=False)
+    return ledger.lock_balances(levels)
+
+
+def by_product(levels: Iterable[StockLevel]) -> dict[int, list[StockLevel]]:
+    """The channel's rows (those with a link) per product, in the order allocation takes them."""
     found: dict[int, list[StockLevel]] = defaultdict(list)
-    for level in sorted(levels, key=sort_key(rank)):
+    for level in sorted((row for row in levels if row.link_id is not None), key=sort_key):
         found[level.product_id].append(level)
     return found
+
+
+def plan(lines: Iterable[SalesOrderLine], candidates: dict[int, list[StockLevel]]) -> list:
+    """Which units of which rows each line takes: ``[(line, row, units)]``, in line order.
+
+    A row two lines take from gives the second line what the first left.
+    """
+    used: dict[int, int] = defaultdict(int)
+    steps = []
+    for line in lines:
+        need = line.quantity_backordered
+        for level in candidates.get(line.product_id, ()):
+            if need == 0:
+                break
+            take = min(need, level.on_hand - level.committed - used[level.pk])
+            if take <= 0:
+                continue
+            steps.append((line, level, take))
+            used[level.pk] += take
+            need -= take
+    return steps
 
 
 def allocate(order: SalesOrder, user, product_ids: Iterable[int] | None = None) -> int:
     """Reserve free stock for every unallocated warehouse unit; return the units reserved.
 
     With ``product_ids`` only lines of those products are allocated (the caller may
-    hold the locks of those products only).
+    hold the locks of those products only). The balance rows are locked and read once
+    and every reservation is written in batches (``reserve``).
     """
     lines = order.lines.filter(dropship=False).select_related("product").order_by("id")
     if product_ids is not None:
@@ -88,63 +144,71 @@ def allocate(order: SalesOrder, user, product_ids: Iterable[int] | None = None) 
     lines = [line for line in lines if line.quantity_backordered > 0]
     if not lines:
         return 0
-    warehouse_ids = order.channel.warehouse_ids()
-    if not warehouse_ids:
+    levels = free_levels(order.channel, {line.product_id for line in lines})
+    steps = plan(lines, by_product(levels))
+    if not steps:
         return 0
-    candidates = _candidates(warehouse_ids, {line.product_id for line in lines})
     existing = {
         (a.line_id, a.location_id, a.lot_id): a
         for a in Allocation.objects.filter(line__in=lines).order_by("id")
     }
-    reserved = 0
+    reserve(order, steps, user, existing)
+    taken: dict[int, int] = defaultdict(int)
+    for line, _, take in steps:
+        taken[line.pk] += take
+    SalesOrderLine.objects.filter(pk__in=list(taken)).update(
+        quantity_allocated=F("quantity_allocated") + _by_key(taken)
+    )
     for line in lines:
-        need = line.quantity_backordered
-        taken = 0
-        for level in candidates[line.product_id]:
-            if need == 0:
-                break
-            take = min(need, level.on_hand - level.committed)
-            if take <= 0:
-                continue
-            _reserve(order, line, level, take, existing, user)
-            need -= take
-            taken += take
-        if taken:
-            SalesOrderLine.objects.filter(pk=line.pk).update(
-                quantity_allocated=F("quantity_allocated") + taken
-            )
-            line.quantity_allocated += taken
-            reserved += taken
-    return reserved
+        line.quantity_allocated += taken.get(line.pk, 0)
+    return sum(taken.values())
 
 
-def _reserve(order: SalesOrder, line: SalesOrderLine, level, take: int, existing: dict, user):
-    """Reserve ``take`` units of the balance row for the line; add them to its allocation."""
+def _by_key(amounts: dict[int, int]) -> Case:
+    """``CASE id WHEN k THEN n … END``: a per-row amount for one UPDATE of many rows."""
+    return Case(
+        *(When(pk=pk, then=Value(units)) for pk, units in amounts.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+
+
+def reserve(order: SalesOrder, steps: list, user, existing: dict | None = None) -> None:
+    """Reserve the planned units through the ledger in one batch and record the allocations.
+
+    ``existing``: the lines' allocations by (line, location, lot), which grow instead
+    of getting a twin. A ledger refusal is raised as ``AllocationRefused`` naming the SKU.
+    """
     try:
-        ledger.reserve(
-            product=line.product,
-            location=level.location,
-            quantity=take,
-            lot=level.lot,
+        ledger.reserve_many(
+            reservations=[(line.product, level, take) for line, level, take in steps],
             user=user,
             document=order,
         )
     except LedgerError as exc:
+        sku = steps[getattr(exc, "index", 0)][0].product.sku
         raise errors.AllocationRefused(
-            f"{line.product.sku} could not be allocated: {exc.message}",
-            code=exc.code,
-            field=exc.field,
+            f"{sku} could not be allocated: {exc.message}", code=exc.code, field=exc.field
         ) from exc
-    level.committed += take
-    key = (line.pk, level.location_id, level.lot_id)
-    allocation = existing.get(key)
-    if allocation is None:
-        existing[key] = Allocation.objects.create(
-            line=line, location=level.location, lot=level.lot, quantity=take
+    existing = existing if existing is not None else {}
+    grown: dict[int, int] = defaultdict(int)
+    new: dict[tuple, Allocation] = {}
+    for line, level, take in steps:
+        key = (line.pk, level.location_id, level.lot_id)
+        if key in existing:
+            grown[existing[key].pk] += take
+            existing[key].quantity += take
+        elif key in new:
+            new[key].quantity += take
+        else:
+            new[key] = Allocation(line=line, location=level.location, lot=level.lot, quantity=take)
+    if new:
+        Allocation.objects.bulk_create(list(new.values()))
+        existing.update(new)
+    if grown:
+        Allocation.objects.filter(pk__in=list(grown)).update(
+            quantity=F("quantity") + _by_key(grown)
         )
-    else:
-        Allocation.objects.filter(pk=allocation.pk).update(quantity=F("quantity") + take)
-        allocation.quantity += take
 
 
 def describe(allocation: Allocation, today: date) -> str:

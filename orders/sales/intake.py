@@ -152,7 +152,9 @@ def check_price(value, sku: str, field: str) -> Decimal:
     return price.quantize(CENT)
 
 
-def check_lines(lines) -> list[Line]:
+def check_lines(lines, *, lock: bool = False) -> list[Line]:
+    """Check the order's lines; with ``lock`` the products are read and locked in one
+    statement (primary-key order, inside the caller's transaction)."""
     if not isinstance(lines, (list, tuple)) or not lines:
         raise errors.InvalidOrder("The order needs at least one line.", field="lines")
     if len(lines) > MAX_LINES:
@@ -169,7 +171,10 @@ def check_lines(lines) -> list[Line]:
         if not isinstance(sku, str) or not sku.strip():
             raise errors.UnknownSku(f"Line {index + 1} has no SKU.", field=f"lines[{index}].sku")
     skus = {spec["sku"].strip() for spec in lines}
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    found = Product.objects.filter(sku__in=skus)
+    if lock:
+        found = found.select_for_update().order_by("pk")
+    products = {p.sku: p for p in found}
     dropship_ids = [p.pk for p in products.values() if not p.is_stocked and p.active]
     sources: dict[int, SupplierProduct] = {}
     if dropship_ids:

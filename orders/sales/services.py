@@ -10,12 +10,10 @@ allocations of one product never promise the same unit. Refusals raise an
 """
 
 import logging
-import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from common.transactions import atomic_with_retry
@@ -27,14 +25,14 @@ from orders.models import (
     SalesOrder,
     SalesOrderLine,
 )
-from orders.sales import allocation, dropship, errors, intake
+from orders.sales import allocation, dropship, errors, intake, placing
 from orders.sales.selectors import units
 from orders.sales.status import (
     copy_back,
     lock_order,
-    record_event,
     refuse_done,
     set_status,
+    settle,
     status_label,
 )
 
@@ -56,76 +54,17 @@ Status = SalesOrder.Status
 # --- allocation ---------------------------------------------------------------------
 
 
-def _settle(order: SalesOrder, user, reserved: int, replaced: list[str] | None = None) -> None:
-    """Set the order's status after an allocation (and a replacement of stale stock).
-
-    A waiting order becomes allocated or backordered; an allocated or picking order
-    whose stale units could not all be replaced becomes backordered.
-    """
-    status = order.status
-    waiting = 0
-    if order.status in SalesOrder.WAITING_STATUSES or replaced:
-        waiting = sum(line.quantity_backordered for line in order.lines.all())
-    if order.status in SalesOrder.WAITING_STATUSES:
-        status = Status.BACKORDERED if waiting else Status.ALLOCATED
-    elif replaced and waiting:
-        status = Status.BACKORDERED
-    parts = []
-    if replaced:
-        parts.append("Released what can no longer ship: " + "; ".join(replaced))
-    if status != order.status or replaced:
-        parts.append(
-            f"Allocated {units(reserved)}"
-            + (f"; {waiting} wait{'s' if waiting == 1 else ''} for stock" if waiting else "")
-        )
-        set_status(order, status, user, ". ".join(parts))
-    elif reserved:
-        order.updated_at = timezone.now()
-        SalesOrder.objects.filter(pk=order.pk).update(updated_at=order.updated_at)
-
-
 def _refresh(order: SalesOrder, user) -> tuple[int, int]:
     """Replace stale reservations and allocate what waits; return (reserved, released)."""
     replaced = allocation.release_stale(order, user, timezone.localdate())
     reserved = allocation.allocate(order, user)
-    _settle(order, user, reserved, replaced)
+    settle(order, user, reserved, replaced)
     return reserved, len(replaced)
-
-
-def _serve_older(order: SalesOrder, product_ids: set[int], user) -> None:
-    """Let older waiting orders take free units of these products before ``order`` does.
-
-    The caller holds the locks of ``product_ids``: only lines of those products are
-    allocated. One query when nothing waits.
-    """
-    older = [pk for pk in allocation.waiting_order_ids(product_ids) if pk != order.pk]
-    if not older or not allocation.free_stock_exists(product_ids):
-        return
-    rows = {
-        row.pk: row
-        for row in SalesOrder.objects.select_for_update(of=("self",))
-        .select_related("channel")
-        .filter(pk__in=older, status__in=SalesOrder.WAITING_STATUSES)
-        .order_by("pk")
-    }
-    for pk in older:
-        waiting = rows.get(pk)
-        if waiting is None:
-            continue
-        try:
-            with transaction.atomic():
-                _settle(waiting, None, allocation.allocate(waiting, None, product_ids))
-        except errors.SalesError as exc:
-            logger.warning("Sales order %s was not re-allocated: %s", pk, exc.message)
-            continue
-        if not allocation.free_stock_exists(product_ids):
-            return
 
 
 # --- services -----------------------------------------------------------------------
 
 
-@atomic_with_retry
 def create_order(
     *,
     channel: Channel,
@@ -157,33 +96,26 @@ def create_order(
             shipping_address=shipping_address,
             lines=_plain_lines(lines),
         )
-    repeated = intake.existing_order(channel, external_ref, request_hash)
-    if repeated:
-        return repeated
-    customer = _check_customer(customer_name, customer_email, shipping_address)
-    specs = intake.check_lines(lines)
-    _check_sources(channel, specs)
-
-    ledger.lock_products(spec.product for spec in specs)
     try:
-        order = _insert_order(channel, external_ref, request_hash, customer)
-    except IntegrityError:
-        # Another request with this reference committed first.
+        customer = _check_customer(customer_name, customer_email, shipping_address)
+        return _take_in(channel, external_ref, request_hash, customer, lines, user), True
+    except (errors.SalesError, placing.ReferenceTaken):
+        # The reference is looked up only now, so a new order costs no query for it: a
+        # repeated request answers with its order and a reference used by another order
+        # is refused, before any other refusal of the body, as if looked up first.
         repeated = intake.existing_order(channel, external_ref, request_hash)
         if repeated:
             return repeated
         raise
-    created = _insert_lines(order, specs)
-    record_event(order, "", Status.OPEN, user, f"Received from {channel.code} as {external_ref}")
-    dropship.order_lines(
-        order,
-        [(line, spec.source) for line, spec in zip(created, specs, strict=True) if spec.dropship],
-        user,
-    )
-    # Older backorders of these products come first (a newer order must not jump them).
-    _serve_older(order, {spec.product.pk for spec in specs if not spec.dropship}, user)
-    _settle(order, user, allocation.allocate(order, user))
-    return order, True
+
+
+@atomic_with_retry
+def _take_in(channel, external_ref, request_hash, customer, lines, user) -> SalesOrder:
+    """Check the lines (reading and locking their products), then write the order."""
+    specs = intake.check_lines(lines, lock=True)
+    with ledger.holding_products([spec.product for spec in specs], locked=True):
+        order = placing.take_in(channel, external_ref, request_hash, customer, specs, user)
+    return order
 
 
 def _plain_lines(lines):
@@ -207,62 +139,6 @@ def _check_customer(customer_name, customer_email, shipping_address) -> dict:
             limit=intake.MAX_ADDRESS,
         ),
     }
-
-
-def _check_sources(channel: Channel, specs: list[intake.Line]) -> None:
-    """Refuse lines the channel has nowhere to take from (no warehouse to allocate or file)."""
-    stocked = [spec for spec in specs if not spec.dropship]
-    if stocked and not channel.warehouse_ids():
-        raise errors.ChannelHasNoWarehouse(
-            f"Channel {channel.code} sells from no warehouse: stocked products such as "
-            f"{stocked[0].product.sku} cannot be allocated.",
-            field="channel",
-        )
-    if len(stocked) < len(specs) and dropship.filing_warehouse(channel) is None:
-        raise errors.ChannelHasNoWarehouse(
-            "There is no active warehouse to file the dropship purchase order under.",
-            field="channel",
-        )
-
-
-def _insert_order(
-    channel: Channel, external_ref: str, request_hash: str, customer: dict
-) -> SalesOrder:
-    """Insert the order row and number it; IntegrityError if the reference was just taken."""
-    now = timezone.now()
-    with transaction.atomic():
-        order = SalesOrder.objects.create(
-            number=f"new-{uuid.uuid4().hex[:16]}",
-            channel=channel,
-            external_ref=external_ref,
-            request_hash=request_hash,
-            created_at=now,
-            updated_at=now,
-            **customer,
-        )
-    order.number = f"SO-{order.pk:06d}"
-    SalesOrder.objects.filter(pk=order.pk).update(number=order.number)
-    order.channel = channel
-    return order
-
-
-def _insert_lines(order: SalesOrder, specs: list[intake.Line]) -> list[SalesOrderLine]:
-    """Insert the order's lines, in the order given, and return them with their keys."""
-    created = SalesOrderLine.objects.bulk_create(
-        [
-            SalesOrderLine(
-                order=order,
-                product=spec.product,
-                quantity=spec.quantity,
-                unit_price=spec.unit_price,
-                dropship=spec.dropship,
-            )
-            for spec in specs
-        ]
-    )
-    if any(line.pk is None for line in created):
-        created = list(order.lines.order_by("id"))
-    return created
 
 
 @atomic_with_retry
@@ -318,12 +194,7 @@ def ship_order(
     locked = lock_order(order)
     allocations = _shippable_allocations(locked)
     shipped = _ship_reservations(locked, allocations, user)
-    for line, count, cost in shipped.values():
-        SalesOrderLine.objects.filter(pk=line.pk).update(
-            quantity_allocated=F("quantity_allocated") - count,
-            quantity_shipped=F("quantity_shipped") + count,
-            cost_of_goods=(line.cost_of_goods or Decimal("0")) + cost,
-        )
+    _record_shipped(shipped)
     total = sum(count for _, count, _ in shipped.values())
     note = f"Shipped {units(total)}"
     if carrier:
@@ -391,34 +262,51 @@ def _shippable_allocations(locked: SalesOrder) -> list[Allocation]:
 def _ship_reservations(
     locked: SalesOrder, allocations: list[Allocation], user
 ) -> dict[int, tuple[SalesOrderLine, int, Decimal]]:
-    """Ship each reservation through the ledger; return ``{line_id: (line, units, cost)}``."""
-    shipped: dict[int, tuple[SalesOrderLine, int, Decimal]] = {}
-    for reservation in allocations:
-        line = reservation.line
-        try:
-            move = ledger.ship(
-                product=line.product,
-                location=reservation.location,
-                quantity=reservation.quantity,
-                lot=reservation.lot,
-                from_committed=True,
-                user=user,
-                document=locked,
-                reference=locked.number,
-            )
-        except LedgerError as exc:
-            raise errors.AllocationRefused(
-                f"{line.product.sku} in {reservation.location} could not be shipped: "
-                f"{exc.message}",
-                code=exc.code,
-                field=exc.field,
-            ) from exc
-        Allocation.objects.filter(pk=reservation.pk).update(
-            quantity=0, quantity_shipped=F("quantity_shipped") + reservation.quantity
+    """Ship the reservations through the ledger in one batch and mark the allocations
+    shipped; return ``{line_id: (line, units, cost)}``."""
+    try:
+        moves = ledger.ship_many(
+            shipments=[
+                (row.line.product, row.location, row.lot, row.quantity) for row in allocations
+            ],
+            user=user,
+            document=locked,
+            reference=locked.number,
         )
+    except LedgerError as exc:
+        row = allocations[getattr(exc, "index", 0)]
+        raise errors.AllocationRefused(
+            f"{row.line.product.sku} in {row.location} could not be shipped: {exc.message}",
+            code=exc.code,
+            field=exc.field,
+        ) from exc
+    by_row = Case(
+        *(When(pk=row.pk, then=Value(row.quantity)) for row in allocations),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    Allocation.objects.filter(pk__in=[row.pk for row in allocations]).update(
+        quantity=0, quantity_shipped=F("quantity_shipped") + by_row
+    )
+    shipped: dict[int, tuple[SalesOrderLine, int, Decimal]] = {}
+    for reservation, move in zip(allocations, moves, strict=True):
+        line = reservation.line
         _, count, cost = shipped.get(line.pk, (line, 0, Decimal("0")))
         shipped[line.pk] = (line, count + reservation.quantity, cost + move.total_cost)
     return shipped
+
+
+def _record_shipped(shipped: dict[int, tuple[SalesOrderLine, int, Decimal]]) -> None:
+    """Move the shipped units of each line from allocated to shipped, with their cost."""
+    lines = []
+    for line, count, cost in shipped.values():
+        line.quantity_allocated -= count
+        line.quantity_shipped += count
+        line.cost_of_goods = (line.cost_of_goods or Decimal("0")) + cost
+        lines.append(line)
+    SalesOrderLine.objects.bulk_update(
+        lines, ["quantity_allocated", "quantity_shipped", "cost_of_goods"]
+    )
 
 
 @atomic_with_retry

@@ -9,6 +9,7 @@ from inventory import ledger
 from inventory.models import Product
 from orders.models import SalesOrder, SalesOrderEvent
 from orders.sales import errors
+from orders.sales.selectors import units
 
 Status = SalesOrder.Status
 # What a service may change on the order row, copied back to the caller's object.
@@ -66,3 +67,35 @@ def refuse_done(order: SalesOrder, what: str) -> None:
         raise errors.InvalidSalesTransition(
             f"{order.number} is {status_label(order.status)}: it cannot be {what}.", field="status"
         )
+
+
+def allocated_note(reserved: int, waiting: int) -> str:
+    """The history's note for an allocation: “Allocated 3 units; 2 wait for stock”."""
+    return f"Allocated {units(reserved)}" + (
+        f"; {waiting} wait{'s' if waiting == 1 else ''} for stock" if waiting else ""
+    )
+
+
+def settle(order: SalesOrder, user, reserved: int, replaced: list[str] | None = None) -> None:
+    """Set the order's status after an allocation (and a replacement of stale stock).
+
+    A waiting order becomes allocated or backordered; an allocated or picking order
+    whose stale units could not all be replaced becomes backordered.
+    """
+    status = order.status
+    waiting = 0
+    if order.status in SalesOrder.WAITING_STATUSES or replaced:
+        waiting = sum(line.quantity_backordered for line in order.lines.all())
+    if order.status in SalesOrder.WAITING_STATUSES:
+        status = Status.BACKORDERED if waiting else Status.ALLOCATED
+    elif replaced and waiting:
+        status = Status.BACKORDERED
+    parts = []
+    if replaced:
+        parts.append("Released what can no longer ship: " + "; ".join(replaced))
+    if status != order.status or replaced:
+        parts.append(allocated_note(reserved, waiting))
+        set_status(order, status, user, ". ".join(parts))
+    elif reserved:
+        order.updated_at = timezone.now()
+        SalesOrder.objects.filter(pk=order.pk).update(updated_at=order.updated_at)

@@ -47,3 +47,17 @@ def on_stock_changed(sender, *, product, increased: bool = False, **kwargs) -> N
     )
     if waiting.exists():
         queue_reallocation([product.pk])
+
+
+def on_stock_changed_many(sender, *, changes, **kwargs) -> None:
+    """Receiver of ``inventory.signals.stock_changed_many``: ``on_stock_changed`` for a batch."""
+    product_ids = sorted({product.pk for product, _, increased in changes if increased})
+    if not product_ids:
+        return
+    waiting = SalesOrderLine.objects.filter(
+        product_id__in=product_ids,
+        dropship=False,
+        order__status__in=SalesOrder.WAITING_STATUSES,
+        quantity__gt=F("quantity_allocated") + F("quantity_shipped"),
+    )
+    queue_reallocation(waiting.values_list("product_id", flat=True).distinct())

@@ -121,3 +121,76 @@ def test_the_same_order_sent_at_once_is_placed_once(live_server, shop, clients):
     assert SalesOrder.objects.filter(external_ref="SAME-1").count() == 1
     assert StockLevel.objects.aggregate(n=Sum("committed"))["n"] == 3
     assert list(find_differences()) == []
+
+
+def post_lines(base_url: str, token: str, ref: str, lines) -> tuple[int, dict]:
+    body = json.dumps(
+        {
+            "external_ref": ref,
+            "customer": {"name": "Racer", "email": "", "address": "1 Track Lane"},
+            "lines": [{"sku": sku, "quantity": q, "unit_price": "9.90"} for sku, q in lines],
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{base_url}/api/v1/orders",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {"error": error.read().decode(errors="replace")}
+
+
+@pytest.mark.postgres
+def test_multi_line_orders_in_every_line_order_never_oversell_or_deadlock(
+    live_server, transactional_db, web_store, locations
+):
+    # Three scarce SKUs, each in two bins; 16 clients order all three at once, their
+    # lines in rotated orders (the batch locks products, then rows, by key whatever
+    # the line order, so no two requests wait for each other in a circle).
+    from inventory.models import Product
+
+    skus = []
+    for index in range(3):
+        product = Product.objects.create(sku=f"SCARCE-{index}", name=f"Scarce {index}")
+        ledger.receive(product=product, location=locations["bin1"], quantity=3, unit_cost="1")
+        ledger.receive(product=product, location=locations["bin2"], quantity=4, unit_cost="2")
+        skus.append(product.sku)
+    token = channels.rotate_token(web_store)
+    clients = 16
+    barrier = threading.Barrier(clients)
+    results: list = [None] * clients
+
+    def client(index):
+        rotated = skus[index % 3 :] + skus[: index % 3]
+        barrier.wait(timeout=30)
+        try:
+            results[index] = post_lines(
+                live_server.url, token, f"MULTI-{index}", [(sku, 1 + index % 2) for sku in rotated]
+            )
+        except BaseException as exc:
+            results[index] = (0, {"error": repr(exc)})
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert all(status == 201 for status, _ in results), results
+    for sku in skus:
+        allocated = sum(
+            line["allocated"]
+            for _, order in results
+            for line in order["lines"]
+            if line["sku"] == sku
+        )
+        assert allocated == 7  # 24 asked for, 7 in stock
+        assert (
+            Allocation.objects.filter(line__product__sku=sku).aggregate(n=Sum("quantity"))["n"]
+            == 7
+        )
+    assert StockLevel.objects.aggregate(n=Sum("committed"))["n"] == 21
+    assert list(find_differences()) == []
