@@ -272,6 +272,10 @@ class StockLevel(models.Model):
                 condition=models.Q(on_hand__gt=0) | models.Q(committed__gt=0),
                 name="stock_level_held_idx",
             ),
+            # Which lots still hold units (the dashboard's expired/expiring lot counts).
+            models.Index(
+                fields=["lot"], condition=models.Q(on_hand__gt=0), name="stock_level_lot_held_idx"
+            ),
         ]
 
     def __str__(self):

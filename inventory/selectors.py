@@ -192,23 +192,27 @@ def _lot_on_hand() -> Coalesce:
 
 
 def dashboard_counts(today: date | None = None) -> dict:
-    """Return the dashboard's headline numbers in two aggregate queries."""
+    """Return the dashboard's headline numbers in three aggregate queries."""
     today = today or timezone.localdate()
     counts = Product.objects.aggregate(
         products=Count("pk"), active_products=Count("pk", filter=Q(active=True))
     )
-    held = Q(on_hand__gt=0)
-    # Lots counted as the stock list filtered by lot expiry counts them: the cards link there.
     counts.update(
         StockLevel.objects.aggregate(
-            levels_with_stock=Count("pk", filter=held),
+            levels_with_stock=Count("pk", filter=Q(on_hand__gt=0)),
             units_on_hand=Coalesce(Sum("on_hand"), 0),
-            expired_lots=Count(
-                "lot", distinct=True, filter=held & lot_expiry_q(LOT_EXPIRED, today)
-            ),
-            expiring_lots=Count(
-                "lot", distinct=True, filter=held & lot_expiry_q(LOT_EXPIRING, today)
-            ),
+        )
+    )
+    # Lots counted as the stock list filtered by lot expiry counts them (the cards link
+    # there), but from the lots' expiry index: a distinct count over every balance row
+    # joined to its lot took most of the dashboard's time at 270k balances.
+    held = StockLevel.objects.filter(lot=OuterRef("pk"), on_hand__gt=0)
+    counts.update(
+        Lot.objects.filter(
+            Exists(held), expires_on__lte=today + timedelta(days=EXPIRY_WARNING_DAYS)
+        ).aggregate(
+            expired_lots=Count("pk", filter=lot_expiry_q(LOT_EXPIRED, today, prefix="")),
+            expiring_lots=Count("pk", filter=lot_expiry_q(LOT_EXPIRING, today, prefix="")),
         )
     )
     return counts
