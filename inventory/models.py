@@ -481,7 +481,10 @@ class CountRecord(AppendOnlyModel):
 
     class Meta:
         ordering = ["-counted_at", "-id"]
-        indexes = [models.Index(fields=["counted_at"], name="count_record_time_idx")]
+        indexes = [
+            models.Index(fields=["counted_at"], name="count_record_time_idx"),
+            models.Index(fields=["location", "counted_at"], name="count_record_location_idx"),
+        ]
 
     def __str__(self):
         return f"Count {self.counted} (was {self.expected}) × {self.product_id}"
