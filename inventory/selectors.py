@@ -205,6 +205,13 @@ def dashboard_counts(today: date | None = None) -> dict:
     return counts
 
 
+def ledger_version() -> str:
+    """The ledger's last move (id and time; one index step): on hand changes only with a
+    move, so figures of on-hand stock kept under it stay exact until the next move."""
+    last = StockMove.objects.order_by("-id").values_list("id", "created_at").first()
+    return f"{last[0]}@{last[1].isoformat()}" if last else "0"
+
+
 def stock_counts(today: date) -> dict:
     """Balance rows with stock, units on hand, expired and expiring lots still held.
 
@@ -215,9 +222,7 @@ def stock_counts(today: date) -> dict:
     after a later one). Computing them scans every balance row and probes the lots that
     expire (~100 ms at 270k balances); reading the last move is one index step.
     """
-    last = StockMove.objects.order_by("-id").values_list("id", "created_at").first()
-    key = f"stock-counts:{today.isoformat()}:{last[0] if last else 0}:"
-    key += last[1].isoformat() if last else ""
+    key = f"stock-counts:{today.isoformat()}:{ledger_version()}"
     found = cache.get(key)
     if found is None:
         found = StockLevel.objects.aggregate(
