@@ -281,6 +281,10 @@ class StockLevel(models.Model):
                 condition=models.Q(on_hand__gt=0) | models.Q(committed__gt=0),
                 name="stock_level_held_idx",
             ),
+            # Which lots still hold units (the dashboard's expired/expiring lot counts).
+            models.Index(
+                fields=["lot"], condition=models.Q(on_hand__gt=0), name="stock_level_lot_held_idx"
+            ),
         ]
 
     def __str__(self):
@@ -450,6 +454,49 @@ class ReservationEntry(AppendOnlyModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.quantity:+d} × {self.product_id}"
+
+
+class CountRecord(AppendOnlyModel):
+    """One count of a product in a location (and lot), with or without a difference.
+
+    Written by ``ledger.count`` in the count's transaction, whichever page, station or
+    import counted, so count accuracy (share of counts without a difference, value of the
+    differences) is read from here; a count that matched posts no move.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey("warehouses.Location", on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    expected = models.IntegerField(help_text="Units on hand before the count.")
+    counted = models.IntegerField()
+    difference = models.IntegerField(help_text="counted − expected")
+    unit_cost = models.DecimalField(
+        max_digits=16, decimal_places=6, null=True, blank=True, help_text="Of the difference."
+    )
+    value = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        default=0,
+        help_text="Signed value of the difference: found at the cost they came in at, lost at "
+        "their FIFO cost (the move's total cost).",
+    )
+    move = models.ForeignKey(
+        StockMove, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    counted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    counted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-counted_at", "-id"]
+        indexes = [
+            models.Index(fields=["counted_at"], name="count_record_time_idx"),
+            models.Index(fields=["location", "counted_at"], name="count_record_location_idx"),
+        ]
+
+    def __str__(self):
+        return f"Count {self.counted} (was {self.expected}) × {self.product_id}"
 
 
 class CostLayer(models.Model):

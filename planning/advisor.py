@@ -4,8 +4,9 @@ One row per plan line (product × warehouse), because a policy is set per produc
 warehouse. The strategy is decided twice from the same stored facts, and the two must
 agree (the tests check it on every rule and conflict):
 
-* ``strategy_expression()`` — the decision as one SQL ``CASE`` over the latest run's lines,
-  so the page filters, paginates and counts 80,000 lines with indexed, grouped queries;
+* ``strategy_expression()`` — the decision as one SQL ``CASE`` over a run's lines, which
+  ``store_advice`` writes into ``PlanLine.advice`` when the run is written, so the page
+  filters, paginates and counts 80,000 lines with index ranges;
 * ``recommend(facts)`` — the same decision in Python for the rows of one page, with its
   reasons in words and the warnings that do not change the strategy.
 
@@ -34,8 +35,10 @@ inflated (rising prices) or deflated (falling), with the FIFO-vs-average margin 
 dropship supplier that ships late or short leaves the seller little control.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import batched
 
 from django.conf import settings
 from django.db.models import (
@@ -55,7 +58,7 @@ from django.db.models.functions import Cast
 
 from inventory.models import Product
 from orders.models import SupplierProduct
-from planning.models import Policy
+from planning.models import PlanLine, PlanRun, Policy
 
 NEW_PRODUCT_DAYS = 30  # a third of the default 90-day history window
 SLOW_DAILY = 0.2  # fewer than ~6 units a month
@@ -293,14 +296,15 @@ def strategy_expression() -> dict:
 
 
 def annotate_strategy(lines):
-    """``lines`` annotated with ``advice``: the recommended strategy (``Policy.Kind`` value)."""
+    """``lines`` annotated with ``advised``: the recommended strategy (``Policy.Kind`` value),
+    worked out now from the line and the current catalogue and supplier offers."""
     lines = lines.alias(**strategy_expression())
     slow_costly = Q(forecast_daily__lt=SLOW_DAILY, unit_cost__isnull=False, advice_sell__gt=0) & (
         Q(advice_gain__lt=F("advice_sell") * LOW_MARGIN)
         | Q(advice_holding__gte=F("advice_gain") * HOLDING_SHARE_OF_MARGIN)
     )
     return lines.annotate(
-        advice=Case(
+        advised=Case(
             When(product__fulfilment=Product.Fulfilment.DROPSHIP, then=Value(Kind.DROPSHIP)),
             When(history_days__lt=NEW_PRODUCT_DAYS, then=Value(Kind.MANUAL)),
             When(slow_costly & Q(advice_dropship_source=True), then=Value(Kind.DROPSHIP)),
@@ -315,3 +319,22 @@ def annotate_strategy(lines):
             output_field=CharField(),
         )
     )
+
+
+STORE_BATCH = 500  # ids per UPDATE: under SQLite's default limit of bound variables
+
+
+def store_advice(run: PlanRun) -> int:
+    """Write each line's advice into ``PlanLine.advice``; return the lines written.
+
+    One grouped read of the ``CASE`` (the joins an UPDATE may not hold), then one UPDATE per
+    strategy and batch of ids: ~1 s for 80,000 lines on SQLite.
+    """
+    ids = defaultdict(list)
+    lines = annotate_strategy(PlanLine.objects.filter(run=run)).order_by()
+    for pk, advised in lines.values_list("pk", "advised").iterator(chunk_size=5_000):
+        ids[advised].append(pk)
+    for advised, pks in ids.items():
+        for batch in batched(pks, STORE_BATCH):
+            PlanLine.objects.filter(pk__in=batch).update(advice=advised)
+    return sum(len(pks) for pks in ids.values())

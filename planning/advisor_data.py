@@ -208,9 +208,7 @@ def summary(run: PlanRun, rate: float) -> dict:
     Lines are grouped by z in SQL, so G and Φ are evaluated once per service level.
     """
     lines = PlanLine.objects.filter(run=run)
-    counts = dict(
-        annotate_strategy(lines).order_by().values_list("advice").annotate(n=Count("id"))
-    )
+    counts = dict(lines.order_by().values_list("advice").annotate(n=Count("id")))
     quantity = F("order_up_to") - F("reorder_point")
     cycles = Case(
         When(
@@ -282,7 +280,7 @@ def apply(*, run: PlanRun | None, choices: list[tuple[int, str]], user) -> list[
             "The plan changed since this page was shown (a new plan run): reload the page and "
             "apply again. Nothing was changed."
         )
-    changed = [line for pk, line in lines.items() if line.advice != wanted[pk]]
+    changed = [line for pk, line in lines.items() if line.advised != wanted[pk]]
     if changed:
         names = ", ".join(f"{line.product.sku} in {line.warehouse.code}" for line in changed)
         raise StaleAdvice(
@@ -298,7 +296,7 @@ def apply(*, run: PlanRun | None, choices: list[tuple[int, str]], user) -> list[
                 product=line.product,
                 warehouse=line.warehouse,
                 user=user,
-                values={"kind": line.advice},
+                values={"kind": line.advised},
             )
         )
     return saved

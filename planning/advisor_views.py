@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from common.pages import PAGE_SIZE, filtered_rows, render_list
 from common.pagination import KeysFirstPaginator
 from planning import advisor_data, selectors
-from planning.advisor import annotate_strategy, recommend
+from planning.advisor import recommend
 from planning.errors import PlanningError
 from planning.models import PlanLine, Policy
 from warehouses.models import Warehouse
@@ -86,7 +86,7 @@ def advisor_context(query: QueryDict) -> dict:
     lines = PlanLine.objects.none()
     if run is not None:
         lines = (
-            annotate_strategy(PlanLine.objects.filter(run=run))
+            PlanLine.objects.filter(run=run)
             .select_related("product", "warehouse", "supplier")
             .order_by("product_id", "warehouse_id")
         )

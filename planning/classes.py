@@ -53,17 +53,23 @@ def abc_classes(values: Mapping[int, Decimal | float | int]) -> dict[int, str]:
     return classes
 
 
-def xyz_class(cv: float | None) -> str:
-    """Return "X", "Y" or "Z" for one coefficient of variation (None: no demand → Z)."""
+def xyz_class(cv: float | None, x_cv: float = X_CV, y_cv: float = Y_CV) -> str:
+    """Return "X", "Y" or "Z" for one coefficient of variation (None: no demand → Z).
+
+    ``x_cv``/``y_cv``: the upper bounds of X and Y (ours suit weekly demand; sources that
+    class monthly or yearly totals use lower ones, e.g. 0.10 and 0.25).
+    """
     if cv is None or cv != cv:  # None or NaN
         return "Z"
-    if cv <= X_CV:
+    if cv <= x_cv:
         return "X"
-    if cv <= Y_CV:
+    if cv <= y_cv:
         return "Y"
     return "Z"
 
 
-def xyz_classes(cv: Mapping[int, float | None]) -> dict[int, str]:
+def xyz_classes(
+    cv: Mapping[int, float | None], x_cv: float = X_CV, y_cv: float = Y_CV
+) -> dict[int, str]:
     """Return "X", "Y" or "Z" per product id from the CV of its weekly demand."""
-    return {product_id: xyz_class(value) for product_id, value in cv.items()}
+    return {product_id: xyz_class(value, x_cv, y_cv) for product_id, value in cv.items()}

@@ -5,7 +5,6 @@ from django.utils import timezone
 
 from common.pages import paginate, render_list
 from planning import cycle_counts
-from planning.models import InventorySnapshot
 from warehouses.models import Warehouse
 
 STATES = {
@@ -29,11 +28,7 @@ def cycle_counts_page(request):
     warehouse = Warehouse.objects.filter(code=code).first() if code else None
     if code and warehouse is None:
         error = f"No warehouse “{code}”: showing every warehouse."
-    snapshot = (
-        InventorySnapshot.objects.filter(warehouse__isnull=True, day__lte=today)
-        .order_by("-day")
-        .first()
-    )
+    accuracy = cycle_counts.accuracy(today)
     page_obj = paginate(request, cycle_counts.schedule(state, today, warehouse))
     cycle_counts.with_live_status(list(page_obj), today)
     context = {
@@ -45,9 +40,9 @@ def cycle_counts_page(request):
         "error": error,
         "summary": cycle_counts.summary(today),
         "cadence": cycle_counts.cadence(),
-        # Read from the nightly snapshot: summing a year of count moves scans the ledger.
-        "accuracy": snapshot.details.get("count_accuracy", []) if snapshot else [],
-        "snapshot": snapshot,
+        # Live: one grouped query over a year of kept counts (indexed by time).
+        "accuracy": accuracy,
+        "accuracy_chart": cycle_counts.accuracy_chart(accuracy),
         "due_soon_days": cycle_counts.DUE_SOON_DAYS,
     }
     return render_list(request, "planning/cycle_counts.html", context)

@@ -20,15 +20,16 @@ every count, which the ledger does not keep (see the README).
 """
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from inventory.models import StockLevel, StockMove
-from planning import classes, headlines
+from inventory.models import CountRecord, StockLevel, StockMove
+from planning import charts, classes, headlines
 from planning.models import CountSchedule, PlanRun
 from warehouses.models import Location
 
@@ -50,15 +51,21 @@ def status(due_on: date, today: date) -> str:
 
 
 def last_counts(location_ids=None) -> dict[int, datetime]:
-    """The time of the last count move into or out of each location (two grouped queries)."""
+    """The time each location was last counted (three grouped queries): its last kept count
+    (``CountRecord``, also those without a difference), or its last count move (counts
+    posted before records were kept)."""
     moves = StockMove.objects.filter(kind=StockMove.Kind.COUNT)
+    sources = [
+        (moves.filter(to_location__isnull=False), "to_location", "created_at"),
+        (moves.filter(from_location__isnull=False), "from_location", "created_at"),
+        (CountRecord.objects.all(), "location", "counted_at"),
+    ]
     found: dict[int, datetime] = {}
-    for field in ("to_location", "from_location"):
-        rows = moves.filter(**{f"{field}__isnull": False})
+    for rows, field, time_field in sources:
         if location_ids is not None:
             rows = rows.filter(**{f"{field}__in": location_ids})
         for location_id, at in (
-            rows.order_by().values_list(field).annotate(last=Max("created_at")).iterator()
+            rows.order_by().values_list(field).annotate(last=Max(time_field)).iterator()
         ):
             if location_id not in found or at > found[location_id]:
                 found[location_id] = at
@@ -160,29 +167,41 @@ def summary(today: date) -> dict:
 
 
 def accuracy(today: date, months: int = 12) -> list[dict]:
-    """Per month (newest first): count differences, units and value found and lost."""
+    """Per month (newest first), from every count kept (``CountRecord``): items counted, the
+    share counted without a difference, units and value found and lost, and the net."""
     start = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
-    found = Q(to_location__isnull=False)
-    lost = Q(from_location__isnull=False)
+    found, lost = Q(difference__gt=0), Q(difference__lt=0)
     rows = (
-        StockMove.objects.filter(
-            kind=StockMove.Kind.COUNT,
-            created_at__gte=timezone.make_aware(datetime.combine(start, datetime.min.time())),
+        CountRecord.objects.filter(
+            counted_at__gte=timezone.make_aware(datetime.combine(start, datetime.min.time()))
         )
-        .annotate(month=TruncMonth("created_at"))
+        .annotate(month=TruncMonth("counted_at"))
         .order_by()
         .values("month")
         .annotate(
-            differences=Count("pk"),
-            units_found=Sum("quantity", filter=found, default=0),
-            units_lost=Sum("quantity", filter=lost, default=0),
-            value_found=Sum("total_cost", filter=found, default=0),
-            value_lost=Sum("total_cost", filter=lost, default=0),
+            counts=Count("pk"),
+            exact=Count("pk", filter=Q(difference=0)),
+            differences=Count("pk", filter=~Q(difference=0)),
+            units_found=Sum("difference", filter=found, default=0),
+            units_lost=Sum(-F("difference"), filter=lost, default=0),
+            value_found=Sum("value", filter=found, default=Decimal(0)),
+            value_lost=Sum(-F("value"), filter=lost, default=Decimal(0)),
         )
         .order_by("-month")
     )
     out = []
     for row in rows:
         row["net_value"] = row["value_found"] - row["value_lost"]
+        row["exact_share"] = round(100 * row["exact"] / row["counts"], 1)
         out.append(row)
     return out
+
+
+def accuracy_chart(months: list[dict]) -> dict:
+    """The share of counts without a difference per month, oldest first, as a line."""
+    months = months[::-1]
+    labels = [str(row["month"])[:7] for row in months]
+    share = [float(row["exact_share"]) for row in months]
+    return charts.line_chart(
+        labels, [{"key": "exact", "name": "Counts without a difference (%)", "values": share}]
+    )

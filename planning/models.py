@@ -228,6 +228,14 @@ class PlanLine(models.Model):
     unit_cost = models.DecimalField(max_digits=16, decimal_places=6, null=True, blank=True)
     jit_risky = models.BooleanField(default=False)
     warning = models.CharField(max_length=255, blank=True)
+    advice = models.CharField(
+        max_length=16,
+        choices=Policy.Kind.choices,
+        blank=True,
+        # The plan's writer inserts tuples without it; ``advisor.store_advice`` fills it.
+        db_default="",
+        help_text="The strategy advisor's recommendation, stored when the run is written.",
+    )
 
     class Meta:
         constraints = [
@@ -242,6 +250,10 @@ class PlanLine(models.Model):
                 name="plan_line_order_queue",
             ),
             models.Index(fields=["run", "product"], name="plan_line_product"),
+            # The advisor filtered by advice, in page order, in one index range.
+            models.Index(
+                fields=["run", "advice", "product", "warehouse"], name="plan_line_advice"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from inventory.models import Product
 from orders.purchasing.services import rounded_quantity
 from planning import (
+    advisor,
     cycle_counts,
     forecasting,
     history,
@@ -227,6 +228,8 @@ def _compute_and_store(run: PlanRun, progress: Progress | None) -> None:
     }
     _set_stage(run, progress, "writing plan lines", 0)
     _write(run, progress, inputs, policy, numbers, columns)
+    _set_stage(run, progress, "storing the advisor's advice")
+    advisor.store_advice(run)
     _finish(run, progress)
 
 

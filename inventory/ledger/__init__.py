@@ -55,7 +55,7 @@ from inventory.ledger.refusals import require_committed as _require_committed
 from inventory.ledger.refusals import require_free as _require_free
 from inventory.ledger.refusals import where as _where
 from inventory.ledger.shipping import ship_many
-from inventory.models import Lot, Product, ReservationEntry, StockLevel, StockMove
+from inventory.models import CountRecord, Lot, Product, ReservationEntry, StockLevel, StockMove
 from warehouses.models import Location
 
 __all__ = [
@@ -341,6 +341,15 @@ def adjust(
     )
 
 
+def _record_count(record: dict, move: StockMove | None) -> StockMove | None:
+    """Keep the count, with the value of its difference (found +, lost − at FIFO cost)."""
+    if move is not None:
+        sign = 1 if record["difference"] > 0 else -1
+        record.update(move=move, unit_cost=move.unit_cost, value=(move.total_cost or 0) * sign)
+    CountRecord.objects.create(**record)
+    return move
+
+
 @atomic_with_retry
 def count(
     *,
@@ -374,7 +383,11 @@ def count(
     (level,) = lock_levels(product, [(location, lot)], create=(False,))
     on_hand = level.on_hand if level else 0
     difference = counted - on_hand
+    where = {"product": product, "location": location, "lot": lot}
+    record = {**where, "counted_by": user, "counted_at": at}
+    record.update(expected=on_hand, counted=counted, difference=difference)
     if difference == 0:
+        _record_count(record, None)
         return None
     reason = (reason or "").strip() or f"Counted {counted}, was {on_hand}"
     fields = {"user": user, "reference": reference, "reason": reason, **_document_fields(document)}
@@ -388,17 +401,11 @@ def count(
         check_active(product, location)
         if level is None:
             (level,) = lock_levels(product, [(location, lot)], create=(True,))
-    return _post_difference(
-        product=product,
-        level=level,
-        location=location,
-        lot=lot,
-        difference=difference,
-        kind=StockMove.Kind.COUNT,
-        cost=cost,
-        at=at,
-        **fields,
+    kind = StockMove.Kind.COUNT
+    move = _post_difference(
+        level=level, difference=difference, kind=kind, cost=cost, at=at, **where, **fields
     )
+    return _record_count(record, move)
 
 
 @atomic_with_retry

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from common.testing import refused_unchanged
 
-LEDGER_TABLES = ("StockLevel", "StockMove", "ReservationEntry", "CostLayer", "Lot")
+LEDGER_TABLES = ("StockLevel", "StockMove", "ReservationEntry", "CostLayer", "Lot", "CountRecord")
 
 
 def ledger_snapshot() -> dict[str, list[tuple]]:

@@ -5,6 +5,7 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -160,3 +161,30 @@ def test_expired_stock_links_to_quarantine_and_manager_write_off(client, clerk, 
     assert moved.status_code == 302
     response = client.get(reverse("dashboard"))
     assert response.context["counts"]["expired_lots"] == 1  # ANCIENT, now in WH1-QUA too
+
+
+def test_stock_cards_are_kept_until_the_next_move(
+    client, clerk, lots, locations, django_assert_max_num_queries
+):
+    """Shown again without a move: the stored figures (fewer queries). After a move — here
+    the last units of lot YESTERDAY written off — every card equals its list again."""
+    cache.clear()
+    client.force_login(clerk)
+    with django_assert_max_num_queries(20) as first:
+        client.get(reverse("dashboard"))
+    with django_assert_max_num_queries(len(first.captured_queries) - 2):
+        again = client.get(reverse("dashboard"))
+    assert again.context["counts"]["expired_lots"] == 2
+    ledger.adjust(
+        product=Product.objects.get(sku="TEA-100"),
+        location=locations["bin2"],
+        lot=Lot.objects.get(code="YESTERDAY"),
+        quantity=-4,
+        reason="Expired",
+    )
+    html = client.get(reverse("dashboard")).content.decode()
+    numbers = {words: number for _, number, words in cards(html)}
+    assert numbers["expired lots still in stock"] == 1
+    assert numbers["units on hand"] == 7 + 3 + 2 + 6 + 1 + 8
+    for href, number, words in cards(html):
+        assert list_count(client, href, words) == number, (href, words)

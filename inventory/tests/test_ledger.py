@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from common import transactions
 from inventory import errors, ledger
 from inventory.integrity import find_differences
-from inventory.models import CostLayer, Lot, ReservationEntry, StockLevel, StockMove
+from inventory.models import CostLayer, CountRecord, Lot, ReservationEntry, StockLevel, StockMove
 from inventory.tests.conftest import ledger_snapshot, refused
 
 BAD_QUANTITIES = [0, -1, 1.5, "3", True, False, None, Decimal("2"), ledger.MAX_QUANTITY + 1]
@@ -555,13 +555,31 @@ def test_count_posts_the_difference(stocked, locations, clerk):
         "recount",
     )
     assert on_hand(stocked, locations["bin1"]) == 19
+    # Each count is kept with the value of its difference: lost at FIFO cost, found at cost.
+    records = CountRecord.objects.order_by("id").values_list(
+        "expected", "counted", "difference", "unit_cost", "value", "move", "counted_by"
+    )
+    assert list(records) == [
+        (20, 17, -3, Decimal("2"), Decimal("-6"), down.pk, clerk.pk),
+        (17, 19, 2, Decimal("5"), Decimal("10"), up.pk, None),
+    ]
 
 
-def test_count_without_difference_posts_nothing(stocked, locations):
+def test_count_without_difference_posts_nothing(stocked, locations, clerk):
     before = ledger_snapshot()
     assert ledger.count(product=stocked, location=locations["bin1"], counted=20) is None
-    assert ledger.count(product=stocked, location=locations["bin2"], counted=0) is None
-    assert ledger_snapshot() == before
+    assert ledger.count(product=stocked, location=locations["bin2"], counted=0, user=clerk) is None
+    after = ledger_snapshot()
+    assert after.pop("CountRecord") != before.pop("CountRecord")
+    assert after == before
+    # ...but the count is kept: accuracy needs the counts that matched too.
+    records = CountRecord.objects.order_by("id").values_list(
+        "location", "expected", "counted", "difference", "value", "move", "counted_by"
+    )
+    assert list(records) == [
+        (locations["bin1"].pk, 20, 20, 0, Decimal("0"), None, None),
+        (locations["bin2"].pk, 0, 0, 0, Decimal("0"), None, clerk.pk),
+    ]
 
 
 def test_count_in_a_new_place_creates_the_balance_at_average_cost(stocked, locations):
@@ -921,7 +939,7 @@ QUERY_BUDGET = {
     "transfer (new target)": 8 + 1,
     "adjust +": 7 + 2 + 1,
     "adjust −": 7 + 1 + 1,
-    "count (down, 2 layers)": 7 + 1 + 1,
+    "count (down, 2 layers)": 7 + 1 + 1 + 1,  # + its CountRecord
     "reserve": 5 + 1,
     "release": 5 + 2,
     "ship": 7 + 1 + 1,

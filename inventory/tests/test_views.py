@@ -142,7 +142,7 @@ def test_dashboard_query_count_is_flat(
     clerk_client, clerk, locations, django_assert_max_num_queries
 ):
     assert_flat_query_count(
-        clerk_client, reverse("dashboard"), locations, 10, django_assert_max_num_queries, clerk
+        clerk_client, reverse("dashboard"), locations, 12, django_assert_max_num_queries, clerk
     )
 
 

@@ -5,11 +5,14 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import DecimalField, QuerySet
+from django.utils import timezone
 
 from common.csvfiles import streaming_csv
 from common.pages import PAGE_SIZE, filtered_rows, render_list
+from inventory import selectors
 
 MONEY = DecimalField(max_digits=24, decimal_places=6)
 TEMPLATE = "planning/reports/report.html"
@@ -148,6 +151,25 @@ class ShapedPaginator(Paginator):
             for row in self.shape(self.object_list.order_by().filter(pk__in=keys), self.params)
         }
         return self._get_page([rows[key] for key in keys if key in rows], number, self)
+
+
+COUNT_SECONDS = 60
+
+
+def count_until_next_move(rows: QuerySet, name: str, params: dict) -> int:
+    """``rows.count()`` of on-hand stock, kept (Django's cache) under the ledger's last move,
+    the day and the filter ``params``: exact until the next move or day; the minute's limit
+    bounds what no move announces (an expiry date edited; a late PostgreSQL commit)."""
+    filters = "&".join(
+        f"{key}={getattr(params[key], 'pk', params[key])}" for key in sorted(params)
+    )
+    day = timezone.localdate().isoformat()
+    key = f"report-count:{name}:{day}:{selectors.ledger_version()}:{filters}"
+    count = cache.get(key)
+    if count is None:
+        count = rows.count()
+        cache.set(key, count, COUNT_SECONDS)
+    return count
 
 
 def page_of(report: Report, plain, rows, params, number, count: int | None = None):

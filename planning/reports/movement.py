@@ -22,7 +22,15 @@ from django.utils import timezone
 from django.utils.http import urlencode
 
 from inventory.models import CostLayer, StockLevel
-from planning.reports.base import MANAGERS, MONEY, Column, Report, keep, money
+from planning.reports.base import (
+    MANAGERS,
+    MONEY,
+    Column,
+    Report,
+    count_until_next_move,
+    keep,
+    money,
+)
 from warehouses.models import Warehouse
 
 
@@ -115,6 +123,12 @@ def expiry_state(row) -> str:
     return "expired" if row["lot__expires_on"] < timezone.localdate() else "expiring"
 
 
+def expiring_count(rows, params):
+    """The rows counted once per ledger move, day and filter (``count_until_next_move``):
+    counting ~90k held balances of expiring lots took most of the page at ``large``."""
+    return count_until_next_move(rows, "expiring", params), []
+
+
 def expiring_totals(rows, params):
     return [("Value", money(rows.order_by().aggregate(total=Sum("value"))["total"] or 0))]
 
@@ -125,6 +139,7 @@ EXPIRING = Report(
     permission=MANAGERS,
     filterset=ExpiringFilter,
     rows=expiring_rows,
+    totals=expiring_count,
     shape=expiring_shape,
     columns=[
         Column("Expires", lambda row: row["lot__expires_on"]),

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from planning.advisor import store_advice
 from planning.models import NO_SUPPLIER_RANK, PlanLine, PlanRun, supplier_ranks
 
 
@@ -52,7 +53,7 @@ def plan_line(run: PlanRun, product, warehouse, supplier_product=None, **fields)
         "naive_mae": 1.6,
         "naive_bias": 0.3,
     }
-    return PlanLine.objects.create(
+    line = PlanLine.objects.create(
         run=run,
         product=product,
         warehouse=warehouse,
@@ -65,6 +66,11 @@ def plan_line(run: PlanRun, product, warehouse, supplier_product=None, **fields)
         ),
         **{**defaults, **fields},
     )
+    # What the run's writer does after its lines: store the advice (unless a test sets it).
+    if "advice" not in fields:
+        store_advice(run)
+        line.refresh_from_db(fields=["advice"])
+    return line
 
 
 def money(value) -> Decimal:

@@ -13,7 +13,7 @@ from inventory import ledger
 from inventory.models import Lot, Product
 from orders.models import PurchaseOrder, PurchaseOrderLine, Supplier, SupplierProduct
 from planning import advisor_data
-from planning.advisor import Advice, annotate_strategy, recommend
+from planning.advisor import Advice, annotate_strategy, recommend, store_advice
 from planning.models import PlanLine
 from planning.tests.factories import plan_line, plan_run
 
@@ -44,10 +44,13 @@ def line_for(shop, sku, *, price="10.00", cost="4.00", dropship_offer=False, pro
 
 def advise(line: PlanLine) -> Advice:
     """The Python advice for ``line``, after checking the SQL decision is the same."""
-    sql = annotate_strategy(PlanLine.objects.filter(pk=line.pk)).get().advice
+    sql = annotate_strategy(PlanLine.objects.filter(pk=line.pk)).get().advised
     loaded = PlanLine.objects.select_related("product", "warehouse", "supplier").get(pk=line.pk)
     advice = recommend(advisor_data.page_facts([loaded])[line.pk])
     assert advice.strategy == sql, f"SQL says {sql}, Python says {advice.strategy}"
+    # The run's writer stores the same decision for the advisor's filters and counts.
+    store_advice(line.run)
+    assert PlanLine.objects.get(pk=line.pk).advice == sql
     return advice
 
 

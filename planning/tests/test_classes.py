@@ -6,6 +6,12 @@ items, annual demand × unit price = usage in $, total $98,251; its solution tab
 classes items 5, 15, 12 as A (cumulative 37.0 %, 59.9 %, 72.6 %), items 1, 9, 8, 3, 11, 7
 as B (81.8 % … 94.4 %; item 1 crosses 80 % and is B) and items 16, 4, 6, 14, 13, 2, 10
 as C (96.3 % … 100 %).
+
+The XYZ example: "Как провести XYZ-анализ" (How to run an XYZ analysis), fin-ctrl.ru,
+https://fin-ctrl.ru/blog/short-kak-provesty-xyz-analyz — monthly sales of two items, the
+mean and the population standard deviation (Excel СТАНДОТКЛОНП) published: apples mean
+70.5, σ 7.5 → CV 10.6 % → Y; bananas mean 63.7, σ 3.4 → CV 5.3 % → X, with the source's
+cut-offs X < 10 % ≤ Y ≤ 25 % < Z (ours, for weekly demand, are 50 % and 100 %).
 """
 
 from decimal import Decimal
@@ -79,3 +85,20 @@ def test_floats_give_the_same_classes_as_decimals():
     values = {item: units * Decimal(price) for item, (units, price) in PUBLISHED.items()}
     assert abc_classes({k: float(v) for k, v in values.items()}) == abc_classes(values)
     assert abc_classes({1: 80.0, 2: 15.0, 3: 5.0}) == {1: "A", 2: "B", 3: "C"}
+
+
+# item: (mean monthly demand, standard deviation, published CV %, published class)
+PUBLISHED_XYZ = {
+    "apples": (70.5, 7.5, 10.6, "Y"),
+    "bananas": (63.7, 3.4, 5.3, "X"),
+}
+
+
+def test_the_published_xyz_example_gets_the_published_classes():
+    cvs = {item: sd / mean for item, (mean, sd, _, _) in PUBLISHED_XYZ.items()}
+    for item, (_, _, published_cv, _) in PUBLISHED_XYZ.items():
+        assert round(cvs[item] * 100, 1) == published_cv
+    classes = xyz_classes(cvs, x_cv=0.10, y_cv=0.25)  # the source's cut-offs
+    assert classes == {item: row[3] for item, row in PUBLISHED_XYZ.items()}
+    # With our weekly cut-offs both are steady.
+    assert xyz_classes(cvs) == {"apples": "X", "bananas": "X"}

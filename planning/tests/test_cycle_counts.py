@@ -142,3 +142,67 @@ def test_dashboard_card_lands_on_the_overdue_locations(client, manager, counted)
     card = f'data-key="counts"><a href="{href.replace("&", "&amp;")}"><span class="card-number">1<'
     assert card in html
     assert client.get(href).context["page_obj"].paginator.count == 1
+
+
+def test_accuracy_counts_the_counts_without_a_difference(counted, catalogue, locations):
+    """This month: MUG counted as expected (4), PAN +1 found at 15.00, JAR −2 lost at 3.00
+    (FIFO): 3 items counted, 1 without a difference (33.3 %), net 15.00 − 6.00 = 9.00."""
+    p, today = catalogue["products"], timezone.localdate()
+    ledger.count(product=p["MUG-1"], location=locations["receiving"], counted=4)
+    ledger.count(product=p["PAN-1"], location=locations["bin1"], counted=8, unit_cost="15")
+    ledger.count(product=p["JAR-1"], location=locations["bin2"], counted=3)
+    month = cycle_counts.accuracy(today)[0]
+    assert timezone.localdate(month["month"]) == today.replace(day=1)
+    assert (month["counts"], month["exact"], month["differences"]) == (3, 1, 2)
+    assert month["exact_share"] == 33.3
+    assert (month["units_found"], month["units_lost"]) == (1, 2)
+    assert (month["value_found"], month["value_lost"]) == (Decimal("15"), Decimal("6"))
+    assert month["net_value"] == Decimal("9")
+
+
+def test_a_count_without_a_difference_counts_as_counted(counted, catalogue, locations, plan):
+    """MUG at receiving was never counted (due today); a count that matches moves it on."""
+    ledger.count(
+        product=catalogue["products"]["MUG-1"], location=locations["receiving"], counted=4
+    )
+    cycle_counts.refresh(plan["run"])
+    row = CountSchedule.objects.get(location=locations["receiving"])
+    assert row.last_counted is not None
+    assert row.due_on == timezone.localdate() + timedelta(days=365)
+
+
+def test_page_shows_accuracy_in_a_table_and_a_chart(
+    client, manager, counted, catalogue, locations
+):
+    ledger.count(
+        product=catalogue["products"]["MUG-1"], location=locations["receiving"], counted=4
+    )
+    client.force_login(manager)
+    response = client.get(URL)
+    html = response.content.decode()
+    months = response.context["accuracy"]
+    # This month's count, then the two of 40 and 60 days ago (one month or two).
+    assert sum(row["counts"] for row in months) == 3 and months[0]["counts"] == 1
+    assert months[0]["exact_share"] == 100.0
+    assert [row["exact_share"] for row in months[1:]] in ([0.0], [0.0, 0.0])
+    chart = html.split('id="chart-accuracy"')[1].split("</figure>")[0]
+    assert chart.count('<g class="series') == 1 and 'data-series="1"' in chart
+    assert "100.00 at the end" in chart  # the last month's share, readable without the line
+    assert "1 (100.0 %)" in html
+
+
+def test_accuracy_query_count_does_not_grow_with_counts(
+    client, manager, counted, catalogue, locations, django_assert_max_num_queries
+):
+    client.force_login(manager)
+    with django_assert_max_num_queries(14) as pinned:
+        client.get(URL)
+    for counted_units in range(20):
+        ledger.count(
+            product=catalogue["products"]["MUG-1"],
+            location=locations["receiving"],
+            counted=4 + counted_units % 2,
+        )
+    with django_assert_max_num_queries(len(pinned.captured_queries)):
+        response = client.get(URL)
+    assert response.context["accuracy"][0]["counts"] == 20

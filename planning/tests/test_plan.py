@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 
 from planning import plan
+from planning.advisor import annotate_strategy
 from planning.explain import explain
 from planning.models import PlanLine, PlanRun, Policy
 from planning.plan import run_plan
@@ -27,6 +28,19 @@ def steady_seller(world, sku="STEADY", units=2, days=120, **offer):  # noqa: F81
     for ago in range(days, 0, -1):
         world.sell(product, units, world.today - timedelta(days=ago))
     return product
+
+
+def test_the_run_stores_each_lines_advice(world):  # noqa: F811
+    """The advisor filters on ``PlanLine.advice``: written by the run, as the SQL decides."""
+    steady = steady_seller(world)
+    new = steady_seller(world, sku="NEW", days=10)
+    run = run_plan()
+    advised = dict(
+        annotate_strategy(PlanLine.objects.filter(run=run)).values_list("product", "advised")
+    )
+    assert line_of(run, steady).advice == advised[steady.pk] != ""
+    assert line_of(run, new).advice == advised[new.pk] == Policy.Kind.MANUAL
+    assert not PlanLine.objects.filter(run=run, advice="").exists()
 
 
 def test_safety_stock_line_matches_a_hand_computation(world):  # noqa: F811

@@ -130,8 +130,9 @@ def test_the_plans_query_count_does_not_grow_with_products(world, django_assert_
     small = plan_queries(world, 10, "Q")
     large = plan_queries(world, 40, "R")
     # About 30 for the plan, as many again for the snapshot and the cycle-count schedule
-    # written after it (planning.snapshots, planning.cycle_counts).
-    assert large == small <= 65, (small, large)
+    # written after it (planning.snapshots, planning.cycle_counts), and storing the advice
+    # (one read, one UPDATE per strategy and 500 lines: advisor.store_advice).
+    assert large == small <= 70, (small, large)
     with django_assert_max_num_queries(small):
         run_plan()
 

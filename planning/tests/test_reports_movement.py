@@ -154,3 +154,24 @@ def test_query_count_does_not_grow_with_rows(client, manager, lots, warehouse, n
     add(1, 55)
     assert count() == few
     assert few <= 12
+
+
+def test_expiring_count_is_kept_until_the_next_move(client, manager, lots, lot_product):
+    """Shown again without a move: the count is not taken again (one query fewer); after a
+    move — the expired lot written off — the pager counts one row less at once."""
+    client.force_login(manager)
+    url = reverse("reports:expiring")
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(url).context["page_obj"].paginator.count == 2
+    with CaptureQueriesContext(connection) as again:
+        assert client.get(url).context["page_obj"].paginator.count == 2
+    assert len(again) == len(first) - 1
+    assert client.get(url, {"days": "31"}).context["page_obj"].paginator.count == 3
+    ledger.adjust(
+        product=lot_product,
+        location=lots,
+        lot=Lot.objects.get(code="OLD"),
+        quantity=-3,
+        reason="Expired lot written off",
+    )
+    assert client.get(url).context["page_obj"].paginator.count == 1

@@ -4,11 +4,12 @@ from datetime import date
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from inventory import ledger
-from inventory.models import Product, StockLevel, StockMove
+from inventory.models import CountRecord, Product, StockLevel, StockMove
 from scanning.models import StationSession
 from scanning.stations.count import SHOWN
 
@@ -100,7 +101,7 @@ def test_committed_stock_refuses_the_whole_count(client, clerk, scan, stocked, p
         scan("count", code)
     html = scan("count", "DONE").content.decode()
     assert "scan-error" in html and "committed" in html
-    assert not counts().exists()
+    assert not counts().exists() and not CountRecord.objects.exists()
     state = StationSession.objects.get(user=clerk, station="count").state
     assert len(state["lines"]) == 2
 
@@ -191,3 +192,19 @@ def test_only_the_latest_scans_are_listed(client, clerk, scan, locations):
     assert "55 items scanned, 56 units; 0 expected items not scanned yet" in html
     state = StationSession.objects.get(user=clerk, station="count").state
     assert len(state["lines"]) == SHOWN + 5  # all of them still count at DONE
+
+
+def test_a_count_that_matches_is_kept_under_debug_off(client, clerk, scan, stocked, locations):
+    """Nothing differs, no move is posted, but both items are kept as counted (accuracy)."""
+    client.force_login(clerk)
+    with override_settings(DEBUG=False):
+        for code in ("WH1-A-01", "L1", "3", "MUG-001", "5"):
+            scan("count", code)
+        html = scan("count", "DONE").content.decode()
+    assert "Counted WH1-A-01: 0 difference(s) posted." in html
+    assert not counts().exists()
+    kept = CountRecord.objects.values_list(
+        "location", "expected", "counted", "difference", "counted_by"
+    )
+    bin1 = locations["bin1"].pk
+    assert sorted(kept) == [(bin1, 3, 3, 0, clerk.pk), (bin1, 5, 5, 0, clerk.pk)]
