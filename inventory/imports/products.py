@@ -1,5 +1,6 @@
 """Product import: create or update products by SKU from CSV rows."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -310,23 +311,38 @@ def validate_product_rows(
     return good, errors
 
 
-def _refusals(source: bytes | str | Path) -> tuple[list[RowError], LineSet]:
+# ``progress(stage, rows)`` hears how far an import is: "checking" with the rows checked
+# so far (outside any transaction), "writing" with the rows written (0 before the write
+# transaction begins, then inside it after each batch).
+Progress = Callable[[str, int], None]
+
+
+def _no_progress(stage: str, rows: int) -> None:
+    pass
+
+
+def _refusals(source: bytes | str | Path, progress: Progress) -> tuple[list[RowError], LineSet]:
     """Check the whole file chunk by chunk; write nothing.
 
     Return what is wrong, and the lines that update existing products.
     """
     checker = _ProductFile()
     errors: list[RowError] = []
+    checked = 0
     for chunk in batched(iter_csv(source, required=PRODUCT_REQUIRED), BATCH):
         rows, refused = storable_rows(list(chunk))
         checker.prefetch(rows)
         _, bad = check_rows(rows, checker.check)
         errors += bad + refused
+        checked += len(chunk)
+        progress("checking", checked)
     errors.sort(key=lambda error: error.line)
     return errors, checker.known_lines
 
 
-def import_products(source: bytes | str | Path) -> ProductImportResult:
+def import_products(
+    source: bytes | str | Path, *, progress: Progress = _no_progress
+) -> ProductImportResult:
     """Create or update products by SKU from a CSV file; refuse the file if any row is bad.
 
     ``source`` is the file's contents or its path (read as it goes, twice). The file is
@@ -335,16 +351,20 @@ def import_products(source: bytes | str | Path) -> ProductImportResult:
     writers wait.
     """
     checked = _file_stamp(source)
-    errors, known_lines = _refusals(source)
+    errors, known_lines = _refusals(source, progress)
     if errors:
         raise ImportRefused(errors)
+    progress("writing", 0)
     try:
         with transaction.atomic():
             if _file_stamp(source) != checked:
                 raise ImportRefused(_FILE_CHANGED)
             result = ProductImportResult()
+            written = 0
             for chunk in batched(iter_csv(source, required=PRODUCT_REQUIRED), BATCH):
                 _write_chunk(list(chunk), known_lines, result)
+                written += len(chunk)
+                progress("writing", written)
             analyze_after(result.created, Product, Product.history.model)
     except IntegrityError:
         raise ImportRefused(_CHANGED_MEANWHILE) from None

@@ -103,8 +103,8 @@ def test_updates_and_creates_in_one_file_with_history(monkeypatch, product):
 def test_a_gtin_taken_between_checking_and_writing_refuses_the_whole_file(monkeypatch):
     real_refusals = products_import._refusals
 
-    def refusals_then_another_writer(source):
-        checked = real_refusals(source)
+    def refusals_then_another_writer(source, progress):
+        checked = real_refusals(source, progress)
         Product.objects.create(sku="OTHER", name="Other", gtin="96385074")
         return checked
 
@@ -121,8 +121,8 @@ def test_a_file_rewritten_between_checking_and_writing_is_refused(monkeypatch, t
     path.write_text("sku,name\nA-1,First\n", encoding="utf-8")
     real_refusals = products_import._refusals
 
-    def refusals_then_rewrite(source):
-        checked = real_refusals(source)
+    def refusals_then_rewrite(source, progress):
+        checked = real_refusals(source, progress)
         path.write_text("sku,name\nA-1,First\n,\nB-2,\n", encoding="utf-8")
         return checked
 
@@ -137,8 +137,8 @@ def test_a_file_rewritten_between_checking_and_writing_is_refused(monkeypatch, t
 def test_a_sku_taken_in_another_case_meanwhile_refuses_the_whole_file(monkeypatch):
     real_refusals = products_import._refusals
 
-    def refusals_then_another_writer(source):
-        checked = real_refusals(source)
+    def refusals_then_another_writer(source, progress):
+        checked = real_refusals(source, progress)
         Product.objects.create(sku="b-2", name="Other")
         return checked
 
