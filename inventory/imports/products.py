@@ -1,16 +1,15 @@
 """Product import: create or update products by SKU from CSV rows."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from itertools import batched
 from pathlib import Path
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
-from django.db.models.functions import Upper
 from django.utils import timezone
 
 from common.statistics import analyze_after
@@ -20,8 +19,8 @@ from inventory.imports.rows import (
     parse_decimal,
     parsed,
     required,
+    select_in,
     storable_rows,
-    where_in,
 )
 from inventory.models import Product, ProductBarcode, StockLevel, normalize_gtin, sku_validator
 
@@ -63,7 +62,7 @@ class ProductRow:
     sell_price: Decimal | None  # None: leave as is (new products: 0.00)
     tracking: str | None
     fulfilment: str | None
-    existing: Product | None
+    existing: "Existing | None"
 
     def values(self) -> dict:
         """Return the field values the product will have after the import."""
@@ -157,17 +156,47 @@ def _check_change_with_stock(
         problems.append(f"{sku} has stock: it cannot become a dropship product")
 
 
-def _existing_products(keys: set[str]) -> dict[str, Product]:
+class Existing(NamedTuple):
+    """What the import needs of a product already in the database."""
+
+    pk: int
+    sku: str
+    name: str
+    gtin: str | None
+    sell_price: Decimal
+    tracking: str
+    fulfilment: str
+
+    def fields(self) -> tuple:
+        """Return the values an update may change, in ``_FIELDS`` order."""
+        return self[2:]
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _existing_products(keys: set[str]) -> dict[str, Existing]:
     """Return the products whose SKU is one of ``keys`` in any case (SKUs ignore case)."""
-    by_key = Product.objects.annotate(sku_key=Upper("sku"))
-    return {p.sku: p for p in where_in(by_key, "sku_key", keys)}
+    sql = (
+        "SELECT id, sku, name, gtin, sell_price, tracking, fulfilment "
+        f"FROM {_table(Product)} WHERE UPPER(sku) IN ({{}})"
+    )
+    found = {}
+    for pk, sku, name, gtin, price, tracking, fulfilment in select_in(sql, keys):
+        # SQLite hands back a float (exact for 12 digits with 2 decimals), PostgreSQL a Decimal.
+        price = price if isinstance(price, Decimal) else Decimal(str(price))
+        found[sku] = Existing(pk, sku, name, gtin, price, tracking, fulfilment)
+    return found
 
 
-def _holding_stock(products) -> set[int]:
-    """Return the primary keys of ``products`` that hold or promise stock."""
-    holding = StockLevel.objects.filter(Q(on_hand__gt=0) | Q(committed__gt=0))
-    ids = [p.pk for p in products]
-    return set(where_in(holding.values_list("product_id", flat=True), "product_id", ids))
+def _holding_stock(ids: Iterable[int]) -> set[int]:
+    """Return the primary keys of the products among ``ids`` that hold or promise stock."""
+    sql = (
+        f"SELECT DISTINCT product_id FROM {_table(StockLevel)} "
+        "WHERE product_id IN ({}) AND (on_hand > 0 OR committed > 0)"
+    )
+    return {pk for (pk,) in select_in(sql, ids)}
 
 
 class LineSet:
@@ -208,12 +237,16 @@ class _ProductFile:
         self.existing_keys = {p.sku.upper(): p.sku for p in self.existing.values()}
         codes = set(self.gtins.values())
         self.gtin_owners = dict(
-            where_in(Product.objects.values_list("gtin", "sku"), "gtin", codes)
+            select_in(f"SELECT gtin, sku FROM {_table(Product)} WHERE gtin IN ({{}})", codes)
         )
         self.barcode_owners = dict(
-            where_in(ProductBarcode.objects.values_list("code", "product__sku"), "code", codes)
+            select_in(
+                f"SELECT b.code, p.sku FROM {_table(ProductBarcode)} b "
+                f"JOIN {_table(Product)} p ON p.id = b.product_id WHERE b.code IN ({{}})",
+                codes,
+            )
         )
-        self.with_stock = _holding_stock(self.existing.values())
+        self.with_stock = _holding_stock(p.pk for p in self.existing.values())
 
     def check(self, line: int, row: dict[str, str], problems: list[str]) -> ProductRow:
         """Note what is wrong with the row in ``problems``; return what it would import."""
@@ -383,25 +416,16 @@ def _file_stamp(source: bytes | str | Path) -> tuple | None:
 _FIELDS = ("name", "gtin", "sell_price", "tracking", "fulfilment")
 
 
-def _existing_values(keys: set[str]) -> dict[str, tuple]:
-    """Return ``sku -> (id, *_FIELDS)`` of the products whose SKU is one of ``keys`` in any case.
-
-    Plain tuples, not model instances: the write phase of a file that updates every
-    product looks up each of them again.
-    """
-    by_key = Product.objects.annotate(sku_key=Upper("sku")).values_list("sku", "id", *_FIELDS)
-    return {sku: tuple(rest) for sku, *rest in where_in(by_key.order_by(), "sku_key", keys)}
-
-
-def _updated_values(row: dict[str, str], current: tuple) -> tuple:
+def _updated_values(row: dict[str, str], current: Existing) -> tuple:
     """Return a checked row's ``_FIELDS`` values; an empty optional cell keeps the current one."""
     gtin, price = row.get("gtin", ""), row.get("sell_price", "")
     return (
         row["name"],
-        _gtin14(gtin) if gtin else current[2],
-        _parse_price(price) if price else current[3],
-        _choice(row.get("tracking", ""), Product.Tracking, what="tracking") or current[4],
-        _choice(row.get("fulfilment", ""), Product.Fulfilment, what="fulfilment") or current[5],
+        _gtin14(gtin) if gtin else current.gtin,
+        _parse_price(price) if price else current.sell_price,
+        _choice(row.get("tracking", ""), Product.Tracking, what="tracking") or current.tracking,
+        _choice(row.get("fulfilment", ""), Product.Fulfilment, what="fulfilment")
+        or current.fulfilment,
     )
 
 
@@ -430,25 +454,24 @@ def _write_chunk(
     GTIN another writer took meanwhile fails the unique constraints, refusing the file.
     """
     known = [(line, row) for line, row in chunk if line in known_lines]
-    existing = _existing_values({row["sku"].upper() for _, row in known}) if known else {}
-    holding = StockLevel.objects.filter(Q(on_hand__gt=0) | Q(committed__gt=0))
-    ids = [current[0] for current in existing.values()]
-    with_stock = set(where_in(holding.values_list("product_id", flat=True), "product_id", ids))
+    existing = _existing_products({row["sku"].upper() for _, row in known}) if known else {}
+    with_stock = _holding_stock(current.pk for current in existing.values())
     changed = []
     for line, row in known:
         current = existing.get(row["sku"])
         if current is None:
             continue  # deleted meanwhile: created again below
         values = _updated_values(row, current)
-        if current[0] in with_stock:
+        if current.pk in with_stock:
             problems: list[str] = []
-            _check_change_with_stock(row["sku"], current[4:], values[3:], problems)
+            was = (current.tracking, current.fulfilment)
+            _check_change_with_stock(row["sku"], was, values[3:], problems)
             if problems:
                 raise ImportRefused([RowError(line, problem) for problem in problems])
-        if values == current[1:]:
+        if values == current.fields():
             result.unchanged += 1
         else:
-            changed.append((current[0], values))
+            changed.append((current.pk, values))
     new = [_new_product(row) for _, row in chunk if row["sku"] not in existing]
     _insert_products(new)
     _update_products(changed)
