@@ -3,11 +3,13 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import override_settings
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 
 from common.testing import field_error, html_of, text_of
+from inventory.imports import products as products_import
 from inventory.imports import uploads
 from inventory.models import Product, ProductImport, ProductImportChunk, ProductImportError
 
@@ -128,6 +130,46 @@ def test_status_page_shows_progress_and_polls_until_the_end(client, manager):
     ProductImport.objects.filter(pk=job.pk).update(status="done", message="3 products imported")
     done = html_of(client.get(job.get_absolute_url(), headers={"HX-Request": "true"}))
     assert "hx-trigger" not in done and "3 products imported" in done
+
+
+def rows_written_seen_by_another_connection(import_id: int) -> int:
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT rows_written FROM inventory_productimport WHERE id = %s", [import_id]
+            )
+            return cursor.fetchone()[0]
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_written_show_while_the_write_transaction_runs(monkeypatch, manager, settings):
+    """PostgreSQL: a second connection records them. SQLite: the import holds the one write
+    lock, so they show at the end (and the task must not wait for that lock)."""
+    settings.TASKS = DUMMY_TASKS  # queued only: the test runs it
+    monkeypatch.setattr(products_import, "BATCH", 2)
+    monkeypatch.setattr(uploads, "PROGRESS_EVERY", 0)
+    text = "sku,name\n" + "".join(f"W-{n},Cup {n}\n" for n in range(5))
+    job = uploads.save_upload(upload=csv_file(text), user=manager)
+    seen = []
+    real_import = uploads.import_products
+
+    def watched(path, *, progress):
+        def watch(stage, rows):
+            progress(stage, rows)
+            if stage == "writing" and rows:
+                seen.append(rows_written_seen_by_another_connection(job.pk))
+
+        return real_import(path, progress=watch)
+
+    monkeypatch.setattr(uploads, "import_products", watched)
+    assert uploads.import_product_file.call(job.pk) == "done"
+    expected = [2, 4, 5] if connection.vendor == "postgresql" else [0, 0, 0]
+    assert seen == expected
+    job.refresh_from_db()
+    assert (job.status, job.rows_checked, job.rows_written, job.created) == ("done", 5, 5, 5)
 
 
 # --- refusals ---------------------------------------------------------------------------
