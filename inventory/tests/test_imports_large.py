@@ -147,3 +147,19 @@ def test_a_sku_taken_in_another_case_meanwhile_refuses_the_whole_file(monkeypatc
         imports.import_products("sku,name\nA-1,First\nB-2,Second\n")
     assert "changed while the file was being checked" in str(info.value)
     assert list(Product.objects.values_list("sku", flat=True)) == ["b-2"]
+
+
+@pytest.mark.django_db
+def test_the_import_keeps_sqlite_page_cache_small_and_gives_it_back():
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL has no per-connection page cache to set
+    seen = []
+
+    def watch(stage, rows):
+        with connection.cursor() as cursor:
+            seen.append(cursor.execute("PRAGMA cache_size").fetchone()[0])
+
+    imports.import_products("sku,name\nC-1,Cup\n", progress=watch)
+    assert set(seen) == {-products_import.IMPORT_CACHE_KB}
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA cache_size").fetchone()[0] == -64000
