@@ -190,6 +190,7 @@ def measure(rows: int, directory: Path, server_url: str | None = None) -> list[d
         _manage(
             database_url,
             "shell",
+            "--no-imports",
             "-c",
             f"from inventory.models import Product; "
             f"Product.objects.create(sku={PROBE_SKU!r}, name='Write probe')",

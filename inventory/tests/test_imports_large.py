@@ -163,3 +163,32 @@ def test_the_import_keeps_sqlite_page_cache_small_and_gives_it_back():
     assert set(seen) == {-products_import.IMPORT_CACHE_KB}
     with connection.cursor() as cursor:
         assert cursor.execute("PRAGMA cache_size").fetchone()[0] == -64000
+
+
+@pytest.mark.django_db
+def test_updates_set_only_what_changed_row_by_row():
+    imports.import_products(
+        "sku,name,gtin,sell_price,tracking\n"
+        "U-1,Cup,2000000000428,1.00,none\nU-2,Mug,,2.00,none\nU-3,Jug,,3.00,none\n"
+    )
+    result = imports.import_products(
+        "sku,name,gtin,sell_price,tracking\n"
+        "U-1,Cup,,1.50,none\n"  # price only; the empty GTIN keeps the one it has
+        "U-2,Big mug,4006381333931,2.00,lot\n"  # name, GTIN and tracking
+        "U-3,Jug,,3.00,none\n"  # nothing
+    )
+    assert (result.created, result.updated, result.unchanged) == (0, 2, 1)
+    got = {
+        p.sku: (p.name, p.gtin, p.sell_price, p.tracking)
+        for p in Product.objects.filter(sku__startswith="U-")
+    }
+    assert got == {
+        "U-1": ("Cup", "02000000000428", Decimal("1.50"), "none"),
+        "U-2": ("Big mug", "04006381333931", Decimal("2.00"), "lot"),
+        "U-3": ("Jug", None, Decimal("3.00"), "none"),
+    }
+    changed = Product.history.filter(history_type="~")
+    assert sorted(changed.values_list("sku", "sell_price")) == [
+        ("U-1", Decimal("1.50")),
+        ("U-2", Decimal("2.00")),
+    ]
