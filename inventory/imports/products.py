@@ -443,31 +443,40 @@ def _file_stamp(source: bytes | str | Path) -> tuple | None:
 _FIELDS = ("name", "gtin", "sell_price", "tracking", "fulfilment")
 
 
+# The write phase parses rows the check found good: no need to check them again in
+# the write lock (the GTIN's check digit, the price's range and places, the choices).
+def _checked_gtin(text: str) -> str | None:
+    if not text:
+        return None
+    return text.zfill(14) if text.isascii() and text.isdigit() else _gtin14(text)
+
+
+def _checked_price(text: str) -> Decimal | None:
+    return Decimal(text) if text else None
+
+
 def _updated_values(row: dict[str, str], current: Existing) -> tuple:
     """Return a checked row's ``_FIELDS`` values; an empty optional cell keeps the current one."""
-    gtin, price = row.get("gtin", ""), row.get("sell_price", "")
+    gtin, price = _checked_gtin(row.get("gtin", "")), _checked_price(row.get("sell_price", ""))
     return (
         row["name"],
-        _gtin14(gtin) if gtin else current.gtin,
-        _parse_price(price) if price else current.sell_price,
-        _choice(row.get("tracking", ""), Product.Tracking, what="tracking") or current.tracking,
-        _choice(row.get("fulfilment", ""), Product.Fulfilment, what="fulfilment")
-        or current.fulfilment,
+        current.gtin if gtin is None else gtin,
+        current.sell_price if price is None else price,
+        row.get("tracking", "").lower() or current.tracking,
+        row.get("fulfilment", "").lower() or current.fulfilment,
     )
 
 
 def _new_product(row: dict[str, str]) -> tuple:
     """Return a checked new product row's values in ``_NEW_COLUMNS`` order (defaults filled)."""
-    gtin, price = row.get("gtin", ""), row.get("sell_price", "")
+    price = _checked_price(row.get("sell_price", ""))
     return (
         row["sku"],
         row["name"],
-        _gtin14(gtin) if gtin else None,
-        _parse_price(price) if price else Decimal("0.00"),
-        _choice(row.get("tracking", ""), Product.Tracking, what="tracking")
-        or Product.Tracking.NONE,
-        _choice(row.get("fulfilment", ""), Product.Fulfilment, what="fulfilment")
-        or Product.Fulfilment.STOCKED,
+        _checked_gtin(row.get("gtin", "")),
+        Decimal("0.00") if price is None else price,
+        row.get("tracking", "").lower() or Product.Tracking.NONE,
+        row.get("fulfilment", "").lower() or Product.Fulfilment.STOCKED,
         True,
     )
 
