@@ -11,10 +11,10 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from common.statistics import analyze_after
 from inventory.imports.files import ImportRefused, RowError, iter_csv
+from inventory.imports.product_writes import insert_products, update_products
 from inventory.imports.rows import (
     check_rows,
     parse_decimal,
@@ -170,7 +170,7 @@ class Existing(NamedTuple):
     fulfilment: str
 
     def fields(self) -> tuple:
-        """Return the values an update may change, in ``_FIELDS`` order."""
+        """Return the values an update may change, in ``FIELDS`` order."""
         return self[2:]
 
 
@@ -229,7 +229,9 @@ class _ProductFile:
         self.first_sku_line: dict[str, int] = {}  # SKU in upper case -> its first line
         self.first_sku_case: dict[str, str] = {}  # ... and its spelling, where not upper case
         self.first_gtin_line: dict[int, int] = {}
-        self.known_lines = LineSet()  # rows that update an existing product
+        self.known_lines = LineSet()  # rows that name an existing product
+        self.same_lines = LineSet()  # ... and would leave it as it is
+        self.counts = {"new": 0, "known": 0, "same": 0}
 
     def prefetch(self, rows: list[tuple[int, dict[str, str]]]) -> None:
         """Look up the products, GTINs and stock that ``rows`` name."""
@@ -270,12 +272,10 @@ class _ProductFile:
             problems, _choice, row.get("fulfilment", ""), Product.Fulfilment, what="fulfilment"
         )
         product = self.existing.get(sku)
-        if product is not None:
-            self.known_lines.add(line)
         if product is not None and product.pk in self.with_stock:
             was = (product.tracking, product.fulfilment)
             _check_change_with_stock(product.sku, was, (tracking, fulfilment), problems)
-        return ProductRow(
+        checked = ProductRow(
             line=line,
             sku=sku,
             name=name,
@@ -285,6 +285,20 @@ class _ProductFile:
             fulfilment=fulfilment,
             existing=product,
         )
+        self._note(checked)
+        return checked
+
+    def _note(self, row: ProductRow) -> None:
+        """Remember whether ``row`` creates, changes or leaves alone its product."""
+        product = row.existing
+        if product is None:
+            self.counts["new"] += 1
+            return
+        self.known_lines.add(row.line)
+        self.counts["known"] += 1
+        if tuple(row.values().values())[1:] == product.fields():
+            self.same_lines.add(row.line)
+            self.counts["same"] += 1
 
     def _check_sku(self, line: int, sku: str, problems: list[str]) -> None:
         try:
@@ -372,7 +386,7 @@ def _refusals(source: bytes | str | Path, progress: Progress) -> tuple[list[RowE
         checked += len(chunk)
         progress("checking", checked)
     errors.sort(key=lambda error: error.line)
-    return errors, checker.known_lines
+    return errors, checker
 
 
 def import_products(
@@ -391,9 +405,13 @@ def import_products(
 
 def _import(source: bytes | str | Path, progress: Progress) -> ProductImportResult:
     checked = _file_stamp(source)
-    errors, known_lines = _refusals(source, progress)
+    errors, plan = _refusals(source, progress)
     if errors:
         raise ImportRefused(errors)
+    counts = plan.counts
+    if not counts["new"] and counts["known"] == counts["same"]:
+        # Nothing to write: no write transaction, so other writers never wait for it.
+        return ProductImportResult(unchanged=counts["same"])
     progress("writing", 0)
     try:
         with transaction.atomic():
@@ -402,7 +420,7 @@ def _import(source: bytes | str | Path, progress: Progress) -> ProductImportResu
             result = ProductImportResult()
             written = 0
             for chunk in batched(iter_csv(source, required=PRODUCT_REQUIRED), BATCH):
-                _write_chunk(list(chunk), known_lines, result)
+                _write_chunk(list(chunk), plan, result)
                 written += len(chunk)
                 progress("writing", written)
             analyze_after(result.created, Product, Product.history.model)
@@ -439,10 +457,6 @@ def _file_stamp(source: bytes | str | Path) -> tuple | None:
     return status.st_size, status.st_mtime_ns
 
 
-# What an update may change, in the order ``_existing_values`` and ``_update_products`` use.
-_FIELDS = ("name", "gtin", "sell_price", "tracking", "fulfilment")
-
-
 # The write phase parses rows the check found good: no need to check them again in
 # the write lock (the GTIN's check digit, the price's range and places, the choices).
 def _checked_gtin(text: str) -> str | None:
@@ -456,7 +470,7 @@ def _checked_price(text: str) -> Decimal | None:
 
 
 def _updated_values(row: dict[str, str], current: Existing) -> tuple:
-    """Return a checked row's ``_FIELDS`` values; an empty optional cell keeps the current one."""
+    """Return a checked row's ``FIELDS`` values; an empty optional cell keeps the current one."""
     gtin, price = _checked_gtin(row.get("gtin", "")), _checked_price(row.get("sell_price", ""))
     return (
         row["name"],
@@ -468,7 +482,7 @@ def _updated_values(row: dict[str, str], current: Existing) -> tuple:
 
 
 def _new_product(row: dict[str, str]) -> tuple:
-    """Return a checked new product row's values in ``_NEW_COLUMNS`` order (defaults filled)."""
+    """Return a checked new product row's values in ``NEW_COLUMNS`` order (defaults filled)."""
     price = _checked_price(row.get("sell_price", ""))
     return (
         row["sku"],
@@ -482,14 +496,18 @@ def _new_product(row: dict[str, str]) -> tuple:
 
 
 def _write_chunk(
-    chunk: list[tuple[int, dict[str, str]]], known_lines: LineSet, result: ProductImportResult
+    chunk: list[tuple[int, dict[str, str]]], plan: "_ProductFile", result: ProductImportResult
 ) -> None:
     """Create and update one chunk's products in bulk, with their history rows.
 
-    Only the rows the check found existing products for are looked up again; a SKU or
-    GTIN another writer took meanwhile fails the unique constraints, refusing the file.
+    Only the rows the check found changing existing products are looked up again (rows
+    that matched their product then are left alone); a SKU or GTIN another writer took
+    meanwhile fails the unique constraints, refusing the file.
     """
-    known = [(line, row) for line, row in chunk if line in known_lines]
+    same = [line for line, _ in chunk if line in plan.same_lines]
+    result.unchanged += len(same)
+    chunk = [(line, row) for line, row in chunk if line not in plan.same_lines]
+    known = [(line, row) for line, row in chunk if line in plan.known_lines]
     existing = _existing_products({row["sku"].upper() for _, row in known}) if known else {}
     with_stock = _holding_stock(current.pk for current in existing.values())
     changed = []
@@ -509,86 +527,7 @@ def _write_chunk(
         else:
             changed.append((current.pk, values, current.fields()))
     new = [_new_product(row) for _, row in chunk if row["sku"] not in existing]
-    _insert_products(new)
-    _update_products(changed)
+    insert_products(new)
+    update_products(changed)
     result.created += len(new)
     result.updated += len(changed)
-
-
-_NEW_COLUMNS = ("sku", "name", "gtin", "sell_price", "tracking", "fulfilment", "active")
-_HISTORY_COLUMNS = (*_NEW_COLUMNS, "created_at", "updated_at")
-
-
-def _insert_products(rows: list[tuple]) -> None:
-    """Insert new products, and their "created" history rows, with one statement each.
-
-    Most of a large import's time went into the ORM preparing each field of each object
-    (twice: product and history row); these values are checked and normalised already.
-    """
-    if not rows:
-        return
-    ops = connection.ops
-    stamp = ops.adapt_datetimefield_value(timezone.now())
-    price = Product._meta.get_field("sell_price")
-    places = price.decimal_places
-    columns = [*_NEW_COLUMNS, "created_at", "updated_at"]
-    stamps = (stamp, stamp)
-    names = ", ".join(ops.quote_name(column) for column in columns)
-    params = [
-        (*row[:3], ops.adapt_decimalfield_value(row[3], price.max_digits, places), *row[4:])
-        for row in rows
-    ]
-    table = ops.quote_name(Product._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
-            [values + stamps for values in params],
-        )
-        _write_history(cursor, "+", stamp, "sku", [row[0] for row in rows])
-
-
-def _update_products(rows: list[tuple[int, tuple, tuple]]) -> None:
-    """Update ``(id, new values, current values)`` products, and add their history rows.
-
-    One short UPDATE a product, setting only the fields that changed (rows that change
-    the same fields share one statement): Django's ``bulk_update`` builds a CASE of every
-    row for every field, which SQLite evaluates row by row (3,000 updates took 13 s), and
-    setting an unchanged name or GTIN would still rewrite its index entries.
-    """
-    if not rows:
-        return
-    ops = connection.ops
-    stamp = ops.adapt_datetimefield_value(timezone.now())
-    price = Product._meta.get_field("sell_price")
-    price_at = _FIELDS.index("sell_price")
-    table = ops.quote_name(Product._meta.db_table)
-    groups: dict[tuple[int, ...], list[tuple]] = {}
-    for pk, values, current in rows:
-        pairs = enumerate(zip(values, current, strict=True))
-        fields = tuple(i for i, (new, old) in pairs if new != old)
-        if price_at in fields:
-            values = list(values)
-            values[price_at] = ops.adapt_decimalfield_value(
-                values[price_at], price.max_digits, price.decimal_places
-            )
-        groups.setdefault(fields, []).append((*(values[i] for i in fields), stamp, pk))
-    with connection.cursor() as cursor:
-        for fields, params in groups.items():
-            sets = "".join(f"{ops.quote_name(_FIELDS[i])} = %s, " for i in fields)
-            cursor.executemany(f"UPDATE {table} SET {sets}updated_at = %s WHERE id = %s", params)
-        _write_history(cursor, "~", stamp, "id", [pk for pk, _, _ in rows])
-
-
-def _write_history(cursor, kind: str, stamp, key: str, keys: list) -> None:
-    """Copy the products whose ``key`` is one of ``keys`` into history rows of ``kind``."""
-    ops = connection.ops
-    names = ", ".join(ops.quote_name(column) for column in _HISTORY_COLUMNS)
-    table = ops.quote_name(Product._meta.db_table)
-    history = ops.quote_name(Product.history.model._meta.db_table)
-    for chunk in batched(keys, BATCH):
-        cursor.execute(
-            f"INSERT INTO {history} (id, {names}, history_date, history_change_reason, "
-            f"history_type, history_user_id) SELECT id, {names}, %s, NULL, %s, NULL "
-            f"FROM {table} WHERE {ops.quote_name(key)} IN ({', '.join(['%s'] * len(chunk))})",
-            [stamp, kind, *chunk],
-        )

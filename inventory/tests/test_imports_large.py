@@ -192,3 +192,27 @@ def test_updates_set_only_what_changed_row_by_row():
         ("U-1", Decimal("1.50")),
         ("U-2", Decimal("2.00")),
     ]
+
+
+@pytest.mark.django_db
+def test_a_file_that_changes_nothing_takes_no_write_transaction(monkeypatch):
+    text = "sku,name,sell_price\nS-1,Cup,1.00\nS-2,Mug,2.50\n"
+    imports.import_products(text)
+
+    def no_transaction(*args, **kwargs):
+        raise AssertionError("a write transaction was opened")
+
+    monkeypatch.setattr(products_import.transaction, "atomic", no_transaction)
+    result = imports.import_products(text.replace("2.50", "2.5"))  # the same price
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
+    with pytest.raises(AssertionError, match="write transaction"):
+        imports.import_products(text.replace("2.50", "2.60"))
+
+
+@pytest.mark.django_db
+def test_rows_that_match_are_left_alone_while_the_others_are_written():
+    imports.import_products("sku,name\nK-1,Cup\nK-2,Mug\n")
+    result = imports.import_products("sku,name\nK-1,Cup\nK-2,Big mug\nK-3,Jug\n")
+    assert (result.created, result.updated, result.unchanged) == (1, 1, 1)
+    assert Product.history.filter(sku="K-1").count() == 1  # created only
+    assert Product.objects.get(sku="K-2").name == "Big mug"
