@@ -40,10 +40,19 @@ def insert_products(rows: list[tuple]) -> None:
     ]
     table = ops.quote_name(Product._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
-            [values + stamps for values in params],
-        )
+        if connection.vendor == "postgresql":
+            # COPY streams the rows (measured: a statement a row left the 663,656-row
+            # import at 169 s on PostgreSQL). A unique violation still raises Django's
+            # IntegrityError, which refuses the file.
+            sql = f"COPY {table} ({names}) FROM STDIN"
+            with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
+                for values in params:
+                    copy.write_row(values + stamps)
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
+                [values + stamps for values in params],
+            )
         write_history(cursor, "+", stamp, "sku", [row[0] for row in rows])
 
 
