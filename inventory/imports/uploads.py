@@ -45,17 +45,17 @@ def save_upload(*, upload, user) -> ProductImport:
 def import_product_file(import_id: int) -> str:
     """Import an uploaded product file; return its final status."""
     job = ProductImport.objects.get(pk=import_id)
-    if job.status != Status.QUEUED:
-        return job.status  # run already (a task enqueued twice)
-    ProductImport.objects.filter(pk=import_id).update(status=Status.CHECKING)
+    queued = ProductImport.objects.filter(pk=import_id, status=Status.QUEUED)
+    if not queued.update(status=Status.CHECKING):
+        return job.status  # taken by another run (a task enqueued or claimed twice)
     progress = _ProgressRecorder(import_id)
     try:
         with tempfile.TemporaryDirectory(prefix="stockroom-import-") as folder, progress:
             path = _write_file(job, Path(folder) / "products.csv")
             result = import_products(path, progress=progress)
     except ImportRefused as refused:
+        _store_errors(import_id, refused)  # first: the page shows them with the status
         _finish(import_id, Status.REFUSED, refused.summary, **progress.counts)
-        _store_errors(import_id, refused)
         return Status.REFUSED
     except Exception as exc:
         message = f"The import failed ({type(exc).__name__}): {exc}. Nothing was imported."

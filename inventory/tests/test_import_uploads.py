@@ -331,3 +331,11 @@ def test_make_run_settings_upload_then_worker_imports(client, manager, tmp_path)
     assert Product.objects.filter(sku__startswith="RUN-").count() == 12_000
     assert not Product.objects.filter(sku="A").exists()
     assert not ProductImportChunk.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_task_run_twice_imports_once(manager, product):
+    job = uploads.save_upload(upload=csv_file(GOOD), user=manager)
+    assert uploads.import_product_file.call(job.pk) == "done"
+    assert uploads.import_product_file.call(job.pk) == "done"
+    assert Product.history.filter(sku="NEW-1").count() == 1
