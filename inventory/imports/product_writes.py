@@ -83,9 +83,35 @@ def update_products(rows: list[tuple[int, tuple, tuple]]) -> None:
         groups.setdefault(fields, []).append((*(values[i] for i in fields), stamp, pk))
     with connection.cursor() as cursor:
         for fields, params in groups.items():
+            if connection.vendor == "postgresql":
+                _update_from_arrays(cursor, table, fields, params)
+                continue
             sets = "".join(f"{ops.quote_name(FIELDS[i])} = %s, " for i in fields)
             cursor.executemany(f"UPDATE {table} SET {sets}updated_at = %s WHERE id = %s", params)
         write_history(cursor, "~", stamp, "id", [pk for pk, _, _ in rows])
+
+
+_ARRAY_TYPES = {"sell_price": "numeric[]"}  # the others are text
+
+
+def _update_from_arrays(cursor, table: str, fields: tuple[int, ...], params: list) -> None:
+    """Update one group's rows (``(*values, stamp, id)``) with a statement a chunk.
+
+    PostgreSQL joins the rows given as arrays: a statement a row took minutes there for
+    the 663,656-row file.
+    """
+    quote = connection.ops.quote_name
+    names = [FIELDS[i] for i in fields]
+    sets = "".join(f"{quote(name)} = v.{quote(name)}, " for name in names)
+    arrays = "".join(f"%s::{_ARRAY_TYPES.get(name, 'text[]')}, " for name in names)
+    columns = "".join(f"{quote(name)}, " for name in names)
+    for chunk in batched(params, HISTORY_BATCH):
+        *values, stamps, ids = (list(column) for column in zip(*chunk, strict=True))
+        cursor.execute(
+            f"UPDATE {table} AS t SET {sets}updated_at = %s "
+            f"FROM unnest({arrays}%s::bigint[]) AS v({columns}id) WHERE t.id = v.id",
+            [stamps[0], *values, ids],
+        )
 
 
 def write_history(cursor, kind: str, stamp, key: str, keys: list) -> None:
@@ -94,10 +120,16 @@ def write_history(cursor, kind: str, stamp, key: str, keys: list) -> None:
     names = ", ".join(ops.quote_name(column) for column in HISTORY_COLUMNS)
     table = ops.quote_name(Product._meta.db_table)
     history = ops.quote_name(Product.history.model._meta.db_table)
+    insert = (
+        f"INSERT INTO {history} (id, {names}, history_date, history_change_reason, "
+        f"history_type, history_user_id) SELECT id, {names}, %s, NULL, %s, NULL "
+        f"FROM {table} WHERE {ops.quote_name(key)} "
+    )
     for chunk in batched(keys, HISTORY_BATCH):
-        cursor.execute(
-            f"INSERT INTO {history} (id, {names}, history_date, history_change_reason, "
-            f"history_type, history_user_id) SELECT id, {names}, %s, NULL, %s, NULL "
-            f"FROM {table} WHERE {ops.quote_name(key)} IN ({', '.join(['%s'] * len(chunk))})",
-            [stamp, kind, *chunk],
-        )
+        if connection.vendor == "postgresql":
+            # One array parameter: PostgreSQL parses and plans 5,000 parameters slowly.
+            cursor.execute(insert + "= ANY(%s)", [stamp, kind, list(chunk)])
+        else:
+            cursor.execute(
+                insert + f"IN ({', '.join(['%s'] * len(chunk))})", [stamp, kind, *chunk]
+            )
