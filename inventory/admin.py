@@ -31,7 +31,10 @@ class ProductBarcodeInline(admin.TabularInline):
     fields = ("code", "units")
 
 
-_BIG_FILE_HINT = "import bigger files with `manage.py import_products FILE`"
+_BIG_FILE_HINT = (
+    "import bigger files on the Products page (Import products, in the background) "
+    "or with `manage.py import_products FILE`"
+)
 
 
 def _size(size: int) -> str:

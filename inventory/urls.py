@@ -1,10 +1,16 @@
 from django.urls import path
 
-from inventory import location_views, product_views, views
+from inventory import import_views, location_views, product_views, views
 
 urlpatterns = [
     path("products/", views.product_list, name="product_list"),
     path("products/new/", product_views.product_create, name="product_create"),
+    path("products/import/", import_views.product_import, name="product_import"),
+    path(
+        "products/import/<int:import_id>/",
+        import_views.product_import_status,
+        name="product_import_status",
+    ),
     path("products/<path:sku>/edit/", product_views.product_edit, name="product_edit"),
     path("products/<path:sku>/", views.product_detail, name="product_detail"),
     path("product-suggestions/", product_views.product_suggestions, name="product_suggestions"),

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from inventory import ledger
+from inventory.models import ProductImport
 
 # Pages that change purchasing data: buyers and managers only.
 BUYING_PAGES = {
@@ -50,8 +51,8 @@ SHIPPING_PAGES = {
     "sales_order_ship",
     "purchase_order_confirm_shipment",
 }
-# Pages that create or change products: buyers and managers.
-CATALOG_PAGES = {"product_create", "product_edit"}
+# Pages that create, change or import products: buyers and managers.
+CATALOG_PAGES = {"product_create", "product_edit", "product_import", "product_import_status"}
 # Replenishment: buyers and managers plan; clerks do not.
 PLANNING_PAGES = {
     "planning:replenishment",
@@ -164,6 +165,7 @@ def url_kwargs(locations, product, lot_product):
     # A draft: every purchase order page, its line pages included, opens for it.
     order = purchasing.create_order(supplier=supplier, warehouse=locations["zone"].warehouse)
     line = purchasing.set_line(order=order, product=product, quantity=4)
+    upload = ProductImport.objects.create(file_name="products.csv", size=10)
     return {
         "sku": product.sku,
         "code": locations["zone"].warehouse.code,
@@ -177,6 +179,7 @@ def url_kwargs(locations, product, lot_product):
         "lot_id": lot_move.lot_id,
         "tracked_sku": lot_product.sku,
         "kind": "putaway",
+        "import_id": upload.pk,
     }
 
 

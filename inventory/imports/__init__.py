@@ -9,13 +9,16 @@ The product import is built for files of hundreds of thousands of rows (issue 15
 it reads the file as it goes, twice. The first reading checks it in chunks with reads
 only, outside any transaction, because SQLite's IMMEDIATE transactions take the write
 lock at BEGIN and would lock every other writer out while a large file is checked.
-The second writes it in bulk in one transaction: all or nothing, so it is the one time
-other writers wait (measured: 15-28 s for 663,656 new products on a busy 2-core
-machine, within the 30 s busy timeout; committing batch by batch would shorten it but
-leave half a file behind on a failure). ``bench.imports`` measures it.
+The second writes, in bulk and in one transaction, only the rows the first found
+creating or changing a product (none: no transaction at all): all or nothing, so it is
+the one time other writers wait (measured on a 2-core machine at load 6: 23 s for
+663,656 new products, 35 s for 663,656 changed prices; committing batch by batch
+would shorten it but leave half a file behind on a failure). ``bench.imports``
+measures it. ``uploads`` runs the import of a file uploaded from the web as a task.
 
 ``files`` reads a file (and runs it from a management command), ``rows`` holds the
-row loop and the checks the imports share, ``products`` and ``stock`` the two imports.
+row loop and the checks the imports share, ``products`` (with ``product_writes``) and
+``stock`` the two imports.
 """
 
 from inventory.imports.files import (

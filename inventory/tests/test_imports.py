@@ -169,7 +169,7 @@ def test_failure_half_way_through_writing_leaves_nothing(monkeypatch, tmp_path, 
         raise RuntimeError("disk full")
 
     # The new products are written first, then the update fails.
-    monkeypatch.setattr(products_import, "bulk_update_with_history", failing_update)
+    monkeypatch.setattr(products_import, "update_products", failing_update)
     with pytest.raises(RuntimeError):
         imports.import_products("sku,name\nA,First\nB,Second\nMUG-001,Renamed\n")
     assert list(Product.objects.values_list("sku", "name")) == [("MUG-001", product.name)]

@@ -103,8 +103,8 @@ def test_updates_and_creates_in_one_file_with_history(monkeypatch, product):
 def test_a_gtin_taken_between_checking_and_writing_refuses_the_whole_file(monkeypatch):
     real_refusals = products_import._refusals
 
-    def refusals_then_another_writer(source):
-        checked = real_refusals(source)
+    def refusals_then_another_writer(source, progress):
+        checked = real_refusals(source, progress)
         Product.objects.create(sku="OTHER", name="Other", gtin="96385074")
         return checked
 
@@ -121,8 +121,8 @@ def test_a_file_rewritten_between_checking_and_writing_is_refused(monkeypatch, t
     path.write_text("sku,name\nA-1,First\n", encoding="utf-8")
     real_refusals = products_import._refusals
 
-    def refusals_then_rewrite(source):
-        checked = real_refusals(source)
+    def refusals_then_rewrite(source, progress):
+        checked = real_refusals(source, progress)
         path.write_text("sku,name\nA-1,First\n,\nB-2,\n", encoding="utf-8")
         return checked
 
@@ -137,8 +137,8 @@ def test_a_file_rewritten_between_checking_and_writing_is_refused(monkeypatch, t
 def test_a_sku_taken_in_another_case_meanwhile_refuses_the_whole_file(monkeypatch):
     real_refusals = products_import._refusals
 
-    def refusals_then_another_writer(source):
-        checked = real_refusals(source)
+    def refusals_then_another_writer(source, progress):
+        checked = real_refusals(source, progress)
         Product.objects.create(sku="b-2", name="Other")
         return checked
 
@@ -147,3 +147,72 @@ def test_a_sku_taken_in_another_case_meanwhile_refuses_the_whole_file(monkeypatc
         imports.import_products("sku,name\nA-1,First\nB-2,Second\n")
     assert "changed while the file was being checked" in str(info.value)
     assert list(Product.objects.values_list("sku", flat=True)) == ["b-2"]
+
+
+@pytest.mark.django_db
+def test_the_import_keeps_sqlite_page_cache_small_and_gives_it_back():
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL has no per-connection page cache to set
+    seen = []
+
+    def watch(stage, rows):
+        with connection.cursor() as cursor:
+            seen.append(cursor.execute("PRAGMA cache_size").fetchone()[0])
+
+    imports.import_products("sku,name\nC-1,Cup\n", progress=watch)
+    assert set(seen) == {-products_import.IMPORT_CACHE_KB}
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA cache_size").fetchone()[0] == -64000
+
+
+@pytest.mark.django_db
+def test_updates_set_only_what_changed_row_by_row():
+    imports.import_products(
+        "sku,name,gtin,sell_price,tracking\n"
+        "U-1,Cup,2000000000428,1.00,none\nU-2,Mug,,2.00,none\nU-3,Jug,,3.00,none\n"
+    )
+    result = imports.import_products(
+        "sku,name,gtin,sell_price,tracking\n"
+        "U-1,Cup,,1.50,none\n"  # price only; the empty GTIN keeps the one it has
+        "U-2,Big mug,4006381333931,2.00,lot\n"  # name, GTIN and tracking
+        "U-3,Jug,,3.00,none\n"  # nothing
+    )
+    assert (result.created, result.updated, result.unchanged) == (0, 2, 1)
+    got = {
+        p.sku: (p.name, p.gtin, p.sell_price, p.tracking)
+        for p in Product.objects.filter(sku__startswith="U-")
+    }
+    assert got == {
+        "U-1": ("Cup", "02000000000428", Decimal("1.50"), "none"),
+        "U-2": ("Big mug", "04006381333931", Decimal("2.00"), "lot"),
+        "U-3": ("Jug", None, Decimal("3.00"), "none"),
+    }
+    changed = Product.history.filter(history_type="~")
+    assert sorted(changed.values_list("sku", "sell_price")) == [
+        ("U-1", Decimal("1.50")),
+        ("U-2", Decimal("2.00")),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_file_that_changes_nothing_takes_no_write_transaction(monkeypatch):
+    text = "sku,name,sell_price\nS-1,Cup,1.00\nS-2,Mug,2.50\n"
+    imports.import_products(text)
+
+    def no_transaction(*args, **kwargs):
+        raise AssertionError("a write transaction was opened")
+
+    monkeypatch.setattr(products_import.transaction, "atomic", no_transaction)
+    result = imports.import_products(text.replace("2.50", "2.5"))  # the same price
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 2)
+    with pytest.raises(AssertionError, match="write transaction"):
+        imports.import_products(text.replace("2.50", "2.60"))
+
+
+@pytest.mark.django_db
+def test_rows_that_match_are_left_alone_while_the_others_are_written():
+    imports.import_products("sku,name\nK-1,Cup\nK-2,Mug\n")
+    result = imports.import_products("sku,name\nK-1,Cup\nK-2,Big mug\nK-3,Jug\n")
+    assert (result.created, result.updated, result.unchanged) == (1, 1, 1)
+    assert Product.history.filter(sku="K-1").count() == 1  # created only
+    assert Product.objects.get(sku="K-2").name == "Big mug"
