@@ -3,7 +3,9 @@
 Figures at cost, from the ledger (every move stores its cost) and the open FIFO layers:
 
 - cost of goods sold (COGS) = cost of the shipment moves in the period;
-- value at the end = the open FIFO layers now (remaining × their unit cost);
+- value at the end = the open FIFO layers now (remaining × their unit cost), read from each
+  product's stored position (``ProductPosition.value``: the FIFO value after its last move,
+  which ``check_ledger`` replays against the layers) — one row per product, not one per layer;
 - value at the start = end − cost that came in during the period (receipts, positive
   adjustments and counts) + cost that went out (shipments, negative adjustments and
   counts); transfers change no value;
@@ -12,20 +14,24 @@ Figures at cost, from the ledger (every move stores its cost) and the open FIFO 
 - turnover = COGS ÷ average inventory; days of inventory = average inventory ÷ COGS ×
   days in the period.
 
-A page reads these for its 50 products only (indexed subqueries per product); the
-overall line aggregates the period's moves once.
+The period starts N days before now, floored to the minute. A page reads these for its
+50 products only (indexed subqueries per product); the overall line aggregates the period's
+moves once and keeps the sums (Django's cache) under the ledger's last move and that minute:
+the same key always means the same moves in the same window, so a kept line is exact.
 """
 
 from datetime import timedelta
 
 import django_filters
-from django.db.models import ExpressionWrapper, F, FloatField, OuterRef, Q, Subquery, Sum, Value
+from django.core.cache import cache
+from django.db.models import FloatField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from inventory.models import CostLayer, Product, StockMove
-from planning.reports.base import MANAGERS, MONEY, Column, Report, keep, money, one_decimal
+from inventory import selectors
+from inventory.models import Product, ProductPosition, StockMove
+from planning.reports.base import MANAGERS, Column, Report, keep, money, one_decimal
 
 FLOAT = FloatField()
 INBOUND = Q(from_location__isnull=True, to_location__isnull=False)
@@ -43,8 +49,13 @@ class TurnoverFilter(django_filters.FilterSet):
         fields = ["days", "sku"]
 
 
+OVERALL_SECONDS = 120
+
+
 def since_of(params):
-    return timezone.now() - timedelta(days=int(params["days"]))
+    """N days before now, floored to the minute (the kept overall line's window)."""
+    since = timezone.now() - timedelta(days=int(params["days"]))
+    return since.replace(second=0, microsecond=0)
 
 
 def moves_cost(since, condition: Q, product_ref: str = "pk"):
@@ -62,16 +73,9 @@ def moves_cost(since, condition: Q, product_ref: str = "pk"):
 
 
 def value_now():
-    layers = (
-        CostLayer.objects.filter(product_id=OuterRef("pk"), remaining__gt=0)
-        .order_by()
-        .values("product_id")
-        .annotate(
-            value=Cast(Sum(F("remaining") * F("unit_cost"), output_field=MONEY), FloatField())
-        )
-        .values("value")
-    )
-    return Coalesce(Subquery(layers, output_field=FloatField()), 0.0)
+    """The product's FIFO value after its last move (0 when it never moved)."""
+    position = ProductPosition.objects.filter(pk=OuterRef("pk")).values("value")
+    return Coalesce(Cast(Subquery(position), FloatField()), 0.0)
 
 
 def turnover_rows(params):
@@ -99,17 +103,7 @@ def figures(row: dict, days: int) -> dict:
 
 def overall(params) -> list[tuple[str, object]]:
     """The whole stock's turnover: the period's moves and the open layers, summed once."""
-    since = since_of(params)
-    moves = StockMove.objects.filter(created_at__gte=since).exclude(kind=StockMove.Kind.DROPSHIP)
-    sums = moves.aggregate(
-        cogs=Sum("total_cost", filter=Q(kind=StockMove.Kind.SHIPMENT)),
-        came_in=Sum("total_cost", filter=INBOUND),
-        went_out=Sum("total_cost", filter=OUTBOUND),
-    )
-    end = CostLayer.objects.filter(remaining__gt=0).aggregate(
-        value=Sum(ExpressionWrapper(F("remaining") * F("unit_cost"), output_field=MONEY))
-    )["value"]
-    row = {key: float(value or 0) for key, value in {**sums, "end": end}.items()}
+    row = overall_sums(since_of(params))
     result = figures(row, int(params["days"]))
     return [
         ("COGS", money(row["cogs"])),
@@ -119,6 +113,30 @@ def overall(params) -> list[tuple[str, object]]:
         ("Turnover", None if result["turnover"] is None else round(result["turnover"], 2)),
         ("Days of inventory", one_decimal(result["days"])),
     ]
+
+
+def overall_sums(since) -> dict:
+    """COGS, cost in and out since ``since`` and the value now, for the whole stock.
+
+    Kept under the ledger's last move and ``since`` (a minute): the moves in the window and
+    the positions change only with a move, so a kept entry is exact for its key; the time
+    limit bounds what no move id announces (a late PostgreSQL commit of a lower id).
+    """
+    key = f"turnover-overall:{since.isoformat()}:{selectors.ledger_version()}"
+    row = cache.get(key)
+    if row is None:
+        moves = StockMove.objects.filter(created_at__gte=since).exclude(
+            kind=StockMove.Kind.DROPSHIP
+        )
+        sums = moves.aggregate(
+            cogs=Sum("total_cost", filter=Q(kind=StockMove.Kind.SHIPMENT)),
+            came_in=Sum("total_cost", filter=INBOUND),
+            went_out=Sum("total_cost", filter=OUTBOUND),
+        )
+        sums["end"] = ProductPosition.objects.aggregate(value=Sum("value"))["value"]
+        row = {name: float(value or 0) for name, value in sums.items()}
+        cache.set(key, row, OVERALL_SECONDS)
+    return row
 
 
 def per_product(key: str):
@@ -153,10 +171,11 @@ TURNOVER = Report(
         Column("Days of inventory", per_product("days"), number=True),
     ],
     rule=lambda params: (
-        f"Over the last {params['days']} days, at cost: turnover = cost of goods shipped ÷ "
-        "average inventory value; days of inventory = average inventory ÷ cost of goods "
-        f"shipped × {params['days']}. Average inventory = (value at the start + value now) "
-        "÷ 2; value now = the open FIFO cost layers; value at the start = value now − cost "
+        f"Over the last {params['days']} days (counted to the minute), at cost: turnover = "
+        "cost of goods shipped ÷ average inventory value; days of inventory = average "
+        f"inventory ÷ cost of goods shipped × {params['days']}. Average inventory = (value "
+        "at the start + value now) ÷ 2; value now = the open FIFO cost layers (each "
+        "product's position after its last move); value at the start = value now − cost "
         "received or adjusted in + cost shipped or adjusted out during the period. All "
         "warehouses together (cost layers are kept per product)."
     ),

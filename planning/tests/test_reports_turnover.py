@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from common.testing import text_of
 from inventory import ledger
+from inventory.models import CostLayer
 from planning.tests.test_reports_sales_suppliers import ship
 from planning.tests.test_reports_stock import csv_rows
 from planning.tests.world import noon, world  # noqa: F401 — the fixture
@@ -78,3 +79,35 @@ def test_query_count_does_not_grow_with_rows(client, manager, world, turned):  #
         world.stock(world.product(f"Q-{index}"), 1)
     assert count() == few
     assert few <= 12
+
+
+def overall_line(client) -> str:
+    return text_of(client.get(reverse("reports:turnover"), {"days": "30"}))
+
+
+def test_value_now_is_the_open_fifo_layers(client, manager, turned):
+    """The stored positions the report reads agree with the layers they stand for."""
+    client.force_login(manager)
+    layers = sum(
+        layer.remaining * layer.unit_cost
+        for layer in CostLayer.objects.filter(product=turned, remaining__gt=0)
+    )
+    assert layers == Decimal("360.00")
+    assert "Value now 360.00" in overall_line(client)
+
+
+def test_the_overall_line_is_kept_until_the_next_move(client, manager, world, turned):  # noqa: F811
+    client.force_login(manager)
+    with CaptureQueriesContext(connection) as first:
+        page = overall_line(client)
+    assert "COGS 40.00" in page
+    with CaptureQueriesContext(connection) as again:
+        assert overall_line(client) == page
+    summed = 'SUM("inventory_productposition"."value")'  # the overall line's own query
+    assert sum(summed in query["sql"] for query in first.captured_queries) == 1
+    assert not any(summed in query["sql"] for query in again.captured_queries)  # kept
+    ship(world.sell(turned, 10, world.today))  # 10 more at 2.00: a new move, a new key
+    page = overall_line(client)
+    assert "COGS 60.00" in page and "Value now 340.00" in page
+    assert "Average inventory 270.00" in page  # the start stays (340 − 200 in + 60 out)
+    assert "Turnover 0.22" in page  # 60 / 270
