@@ -102,11 +102,14 @@ def lock_levels(
     for location, lot in places:
         condition |= level_key_q(product, location, lot)
 
+    # The product's position comes with the rows: the move posted next needs it. Built
+    # once: a missing row is read again after its insert (``.all()``: a fresh read).
+    locking = with_position(StockLevel.objects.select_for_update().filter(condition)).order_by(
+        "pk"
+    )
+
     def fetch() -> dict:
-        # The product's position comes with the rows: the move posted next needs it.
-        rows = list(
-            with_position(StockLevel.objects.select_for_update().filter(condition)).order_by("pk")
-        )
+        rows = list(locking.all())
         remember(product.pk, rows)
         return {(row.location_id, row.lot_id): row for row in rows}
 

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from common.dates import out_of_range
-from common.transactions import atomic_with_retry
+from common.transactions import atomic_with_retry, joined
 from inventory import errors as ledger_errors
 from inventory import ledger
 from inventory.errors import LedgerError
@@ -230,18 +230,21 @@ def _post(
             field="quantity",
         )
     try:
-        move = ledger.receive(
-            product=product,
-            location=location,
-            quantity=entry.quantity,
-            unit_cost=line.unit_cost,
-            lot_code=entry.lot_code,
-            expires_on=entry.expires_on,
-            user=user,
-            document=line,
-            reference=order.number,
-            at=at,
-        )
+        # No savepoint of its own: a refusal leaves through this receipt's atomic block,
+        # which rolls back to its savepoint (or the whole transaction).
+        with joined():
+            move = ledger.receive(
+                product=product,
+                location=location,
+                quantity=entry.quantity,
+                unit_cost=line.unit_cost,
+                lot_code=entry.lot_code,
+                expires_on=entry.expires_on,
+                user=user,
+                document=line,
+                reference=order.number,
+                at=at,
+            )
     except LedgerError as exc:
         raise errors.StockRefused.from_ledger(exc) from exc
     PurchaseOrderLine.objects.filter(pk=line.pk).update(

@@ -34,10 +34,6 @@ def item_from(scan: Scan) -> tuple[dict | None, str | None]:
     }, None
 
 
-def load_product(item: dict) -> Product:
-    return Product.objects.get(pk=item["product"]["id"])
-
-
 def load_lot(item: dict) -> Lot | None:
     return Lot.objects.get(pk=item["lot"]["id"]) if item.get("lot") else None
 

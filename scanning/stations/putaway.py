@@ -2,10 +2,11 @@
 
 from inventory import ledger
 from inventory.errors import LedgerError
+from inventory.models import Product
 from scanning.resolve import Kind
 
 from .base import Answer, Entry, Station, ok, refuse
-from .common import item_from, load_location, load_lot, load_product, remember
+from .common import item_from, load_location, load_lot, remember
 
 
 class PutAwayStation(Station):
@@ -88,16 +89,20 @@ class PutAwayStation(Station):
         item = state["item"]
         if item["tracked"] and not item["lot"]:
             return refuse(f"Scan the lot of {item['product']['label']} first.")
+        # The product is read and locked in one statement (the first lock of a transfer),
+        # so the ledger does not ask for its lock again.
+        product = Product.objects.select_for_update().get(pk=item["product"]["id"])
         try:
-            ledger.transfer(
-                product=load_product(item),
-                from_location=load_location(state["source"]),
-                to_location=destination,
-                quantity=item["quantity"],
-                lot=load_lot(item),
-                user=user,
-                reference="scan",
-            )
+            with ledger.holding_products([product], locked=True):
+                ledger.transfer(
+                    product=product,
+                    from_location=load_location(state["source"]),
+                    to_location=destination,
+                    quantity=item["quantity"],
+                    lot=load_lot(item),
+                    user=user,
+                    reference="scan",
+                )
         except LedgerError as error:
             return refuse(str(error))
         del state["item"]

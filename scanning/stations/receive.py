@@ -4,6 +4,7 @@ destination (DONE: the receiving dock) → ``orders.purchasing.receiving.receive
 import re
 from datetime import date, datetime
 
+from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import Lot
 from orders.models import PurchaseOrder, PurchaseOrderLine
@@ -149,17 +150,24 @@ class ReceiveStation(Station):
 
     def post(self, state: dict, location, user) -> Answer:
         item = state["item"]
-        line = PurchaseOrderLine.objects.select_related("order", "product").get(pk=item["line"])
+        # The product is locked with this read (a receipt's first lock), so the receipt
+        # does not ask for it again.
+        line = (
+            PurchaseOrderLine.objects.select_related("order", "product")
+            .select_for_update(of=("product",))
+            .get(pk=item["line"])
+        )
         expires_on = date.fromisoformat(item["expires_on"]) if item["expires_on"] else None
         try:
-            receipt = receive_line(
-                line=line,
-                quantity=item["quantity"],
-                location=location,
-                lot_code=item["lot_code"],
-                expires_on=expires_on if item["tracked"] else None,
-                user=user,
-            )
+            with ledger.holding_products([line.product], locked=True):
+                receipt = receive_line(
+                    line=line,
+                    quantity=item["quantity"],
+                    location=location,
+                    lot_code=item["lot_code"],
+                    expires_on=expires_on if item["tracked"] else None,
+                    user=user,
+                )
         except (PurchasingError, LedgerError) as error:
             return refuse(str(error))
         del state["item"]

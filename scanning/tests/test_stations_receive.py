@@ -140,7 +140,9 @@ def test_query_count_per_scan(client, clerk, scan, order, django_assert_max_num_
     scan("receive", order.number)
     with django_assert_max_num_queries(13):
         scan("receive", "MUG-001")
-    with django_assert_max_num_queries(34):  # each receipt move writes the product position too
+    # 31 on SQLite and PostgreSQL: the line read locks the product, the ledger call takes
+    # no savepoint of its own (each receipt move writes the product position too).
+    with django_assert_max_num_queries(31):
         scan("receive", "DONE")
     for number in range(10):
         scan("receive", f"NOPE-{number}")
