@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.statistics import analyze
 from inventory.models import Product
 from orders.purchasing.services import rounded_quantity
 from planning import (
@@ -272,6 +273,10 @@ def _finish(run: PlanRun, progress: Progress | None) -> None:
         run.done_count = run.total_count
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "stage", "done_count", "finished_at"])
+    # Every line of the plan is new: until ANALYZE the planner's statistics know none of
+    # them (PostgreSQL estimated the new run at a handful of rows and the advisor's
+    # filtered page took 237 ms instead of 103 ms until autovacuum caught up).
+    analyze(PlanLine)
     if progress is not None:
         progress(run)
 
