@@ -5,6 +5,8 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from planning import plan
 from planning.advisor import annotate_strategy
@@ -181,3 +183,14 @@ def test_a_slow_run_finishing_last_does_not_erase_a_newer_plan(world):  # noqa: 
     assert PlanLine.objects.filter(run=newer, product=product).exists()
     latest = PlanRun.objects.filter(status=PlanRun.Status.DONE).latest("id")
     assert latest == newer
+
+
+def test_the_run_refreshes_the_planner_statistics_of_its_lines(world):  # noqa: F811
+    """Every line of a finished run is new: the run ends with ANALYZE of the lines' table,
+    so the pages filtering the new run's lines do not plan from statistics of none."""
+    steady_seller(world)
+    with CaptureQueriesContext(connection) as queries:
+        run = run_plan()
+    assert run.status == PlanRun.Status.DONE
+    table = connection.ops.quote_name(PlanLine._meta.db_table)
+    assert f"ANALYZE {table}" in [query["sql"] for query in queries.captured_queries]
