@@ -171,6 +171,14 @@ class Sampler(threading.Thread):
 def db_worker(database_url: str):
     """Run one ``manage.py db_worker`` as `make run` does; yield its pid."""
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    # As scripts/run.sh: the daily housekeeping run queued before the worker starts.
+    subprocess.run(
+        [sys.executable, "manage.py", "schedule_daily"],
+        cwd=ROOT,
+        env={**env, "DEBUG": "0"},
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     command = [sys.executable, "manage.py", "db_worker", "--interval", "2", "--no-reload"]
     worker = subprocess.Popen([*command, "--verbosity", "0"], cwd=ROOT, env={**env, "DEBUG": "0"})
     try:

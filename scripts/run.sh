@@ -108,6 +108,12 @@ fi
 echo "Collecting static files ..."
 "$PY" manage.py collectstatic --no-input --verbosity 0
 
+# No cron here: the worker runs the daily housekeeping (`manage.py sweep`'s work, and
+# webhooks for lots that expire at midnight) a few seconds after each local midnight and
+# queues the next run itself. This queues one if none is (at once if a midnight was
+# missed); with one queued already it does nothing.
+"$PY" manage.py schedule_daily
+
 # The demo logins that exist in this database (none when it holds real data).
 logins=$("$PY" - <<'PY'
 import django

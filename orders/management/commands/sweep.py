@@ -1,14 +1,13 @@
 from django.core.management.base import BaseCommand
-from django.db import transaction
-from django.utils import timezone
 
-from orders.channels import outbox
-from orders.sales import services as sales
+from orders.channels.daily import run_daily
 
 
 class Command(BaseCommand):
     help = (
-        "Nightly housekeeping for sales orders (run it from cron, e.g. just after midnight). "
+        "Nightly housekeeping for sales orders. The task worker runs it by itself a few "
+        "seconds after each local midnight (the daily_housekeeping task; `make run` queues "
+        "it with `manage.py schedule_daily`), so run this by hand only to do it now. "
         "Every waiting order, oldest first, takes the free stock it can (stock found by a "
         "count or adjustment re-allocates nothing by itself); reservations that can no longer "
         "ship (a lot that expired, a location made inactive or unsellable) are released and "
@@ -18,9 +17,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        summary = sales.sweep()
-        with transaction.atomic():
-            summary["expired_lot_rows"] = outbox.record_expired_lots(timezone.localdate())
+        summary = run_daily()
         self.stdout.write(
             f"Swept {summary['orders']} orders: {summary['allocated_orders']} gained "
             f"{summary['units_allocated']} units, {summary['stale_released']} reservations "
