@@ -27,6 +27,7 @@ class ProductImport(models.Model):
         FAILED = "failed", "Failed: nothing was imported"
 
     FINISHED = (Status.DONE, Status.REFUSED, Status.FAILED)
+    RUNNING = (Status.CHECKING, Status.WRITING)
 
     file_name = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField()
@@ -41,6 +42,9 @@ class ProductImport(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The running task's last sign of life (with its progress); an import still checking
+    # or writing whose heartbeat is older than the lease was abandoned by its worker.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -3,12 +3,13 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db import connection
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_vary_headers
 
 from common.pages import paginate
 from inventory.imports import PRODUCT_REQUIRED, ImportRefused, iter_csv
-from inventory.imports.uploads import save_upload
+from inventory.imports.uploads import is_stale, reclaim_stalled, save_upload
 from inventory.models import ProductImport
 
 HEAD_BYTES = 64 * 1024  # enough of a file to read its header and first row in the request
@@ -75,6 +76,12 @@ def product_import(request):
 def product_import_status(request, import_id: int):
     """Show how far an import is (htmx polls the status part until it ends) and its outcome."""
     job = get_object_or_404(ProductImport.objects.select_related("created_by"), pk=import_id)
+    # A worker that stopped leaves its import running with an old heartbeat: say so now
+    # rather than poll for ever (SQLite's writing import is the worker's to end; see
+    # inventory.imports.uploads).
+    writing_on_sqlite = job.status == job.Status.WRITING and connection.vendor == "sqlite"
+    if is_stale(job) and not writing_on_sqlite and reclaim_stalled(job.pk):
+        job.refresh_from_db()
     errors = paginate(request, job.errors.all()) if job.status == job.Status.REFUSED else None
     template = "inventory/product_import_status.html"
     if request.htmx and not request.htmx.history_restore_request:
