@@ -15,7 +15,9 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
+from django.db.models.fetch_modes import FETCH_ONE
+from django.db.models.query import get_related_populators
 
 # Stand-ins no real value takes: each one must be found in the compiled parameters.
 STAND_IN_INT = -7_301_000_000
@@ -23,7 +25,8 @@ STAND_IN_DATE = date(1234, 5, 6)
 
 
 def stand_in(kind: type, n: int = 0):
-    """The ``n``-th stand-in value of ``kind`` (int, str or date)."""
+    """The ``n``-th stand-in value of ``kind`` (int, str or date); an int stand-in is
+    for a 64-bit column (keys): PostgreSQL drops a lookup past a 32-bit column's range."""
     if kind is int:
         return STAND_IN_INT - n
     if kind is str:
@@ -87,6 +90,37 @@ class CompiledQuery:
                 row[index] = value
             rows.append(tuple(row))
         return rows
+
+
+class CompiledModelQuery(CompiledQuery):
+    """A model queryset compiled once: ``objects()`` gives the instances iterating the
+    queryset gives — its fields, its ``select_related`` objects and its annotations —
+    built the way Django's own model iterable builds them from the same row."""
+
+    def __init__(self, queryset: QuerySet, slots: dict[str, object]):
+        super().__init__(queryset, slots)
+        select, klass_info = self.compiler.select, self.compiler.klass_info
+        self.model = klass_info["model"]
+        fields = klass_info["select_fields"]
+        self.model_columns = slice(fields[0], fields[-1] + 1)
+        self.init_list = [column[0].target.attname for column in select[self.model_columns]]
+        # The default fetch mode (a deferred field fetched for its instance alone).
+        self.populators = get_related_populators(klass_info, select, self.using, FETCH_ONE)
+        self.annotations = list(self.compiler.annotation_col_map.items())
+
+    def objects(self, **values) -> list[Model]:
+        """Run the query with ``values`` in the slots; the rows as model instances."""
+        found = []
+        for row in self.rows(**values):
+            instance = self.model.from_db(
+                self.using, self.init_list, row[self.model_columns], fetch_mode=FETCH_ONE
+            )
+            for populator in self.populators:
+                populator.populate(row, instance)
+            for name, position in self.annotations:
+                setattr(instance, name, row[position])
+            found.append(instance)
+        return found
 
 
 def _cursor(connection):

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from common.compiled import CompiledCache, CompiledQuery, stand_in
@@ -74,3 +75,52 @@ def test_postgresql_plans_a_compiled_query_once_per_connection(lot_product):
             ["%inventory_lot%"],
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_compiled_model_instances_equal_the_querysets_with_related_objects_and_annotations(
+    lot_product, product, locations
+):
+    from django.db.models import F, Value
+    from django.db.models.functions import Concat
+
+    from common.compiled import CompiledModelQuery
+    from inventory.models import StockLevel
+
+    today = timezone.localdate()
+    lot = Lot.objects.create(product=lot_product, code="L1", expires_on=today + timedelta(9))
+    StockLevel.objects.create(product=lot_product, location=locations["bin1"], lot=lot, on_hand=4)
+    StockLevel.objects.create(product=product, location=locations["bin2"], on_hand=7)
+
+    def levels(sku, least):  # a 64-bit column: a 32-bit one would refuse the stand-in
+        return (
+            StockLevel.objects.filter(product__sku=sku, pk__gte=least)
+            .select_related("location", "lot")
+            .annotate(label=Concat(F("location__code"), Value("/"), F("product__sku")))
+            .order_by("pk")
+        )
+
+    slots = {"sku": stand_in(str), "least": stand_in(int)}
+    compiled = CompiledModelQuery(levels(slots["sku"], slots["least"]), slots)
+    for sku, least in (("TEA-100", 1), ("MUG-001", 1), ("MUG-001", 10**9), ("NONE", 0)):
+        expected = list(levels(sku, least))
+        found = compiled.objects(sku=sku, least=least)
+        assert [row.pk for row in found] == [row.pk for row in expected]
+        for got, want in zip(found, expected, strict=True):
+            assert type(got) is StockLevel and not got._state.adding
+            assert (got.on_hand, got.updated_at, got.label) == (
+                want.on_hand,
+                want.updated_at,
+                want.label,
+            )
+            assert got.location == want.location and got.location.path == want.location.path
+            assert got.lot == want.lot
+    [tea] = compiled.objects(sku="TEA-100", least=1)
+    with CaptureQueriesContext(connection) as queries:
+        assert (tea.location.code, tea.lot.expires_on, tea.label) == (
+            "01",
+            lot.expires_on,
+            "01/TEA-100",
+        )
+    assert len(queries) == 0  # the related objects came with the row
+    [mug] = compiled.objects(sku="MUG-001", least=1)
+    assert mug.lot is None and mug.label == "02/MUG-001"

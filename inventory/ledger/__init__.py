@@ -41,6 +41,7 @@ from inventory.ledger.checks import (
 )
 from inventory.ledger.costing import add_layer, consume_layers, current_average_cost
 from inventory.ledger.locks import (
+    balances_locking,
     change_level,
     holding_products,
     lock_balances,
@@ -65,6 +66,7 @@ __all__ = [
     "MAX_TOTAL_COST",
     "MAX_UNIT_COST",
     "adjust",
+    "balances_locking",
     "count",
     "get_or_create_lot",
     "holding_products",

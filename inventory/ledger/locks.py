@@ -82,7 +82,13 @@ def lock_balances(levels: QuerySet) -> list[StockLevel]:
     locks every row a batch will touch. The caller holds the locks of their products
     (``holding_products``), so the rows cannot change between this read and the batch.
     """
-    return list(levels.select_for_update(of=("self",)).order_by("pk"))
+    return list(balances_locking(levels))
+
+
+def balances_locking(levels: QuerySet) -> QuerySet:
+    """``levels`` as the statement ``lock_balances`` runs (for a caller that compiles it
+    once, ``common.compiled``, and runs it many times)."""
+    return levels.select_for_update(of=("self",)).order_by("pk")
 
 
 def level_key_q(product: Product, location: Location, lot: Lot | None) -> Q:

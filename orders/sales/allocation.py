@@ -12,9 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
+from common.compiled import CompiledCache, CompiledModelQuery, stand_in
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import StockLevel, is_usable_stock, usable_stock_q
@@ -74,13 +76,33 @@ def free_levels(
     warehouse (None where the channel does not sell from it). With ``everywhere`` (an
     intake) the rows of every warehouse are read, and each also carries ``waiting``:
     whether an order waits for its product. The caller holds the products' locks.
+
+    Every order runs it, so it is compiled once per process and shape (building the
+    queryset cost 3 ms of Python per order, the database 0.2 ms).
     """
+    ids = sorted(set(product_ids))
+    key = (id(connections[DEFAULT_DB_ALIAS]), len(ids), everywhere)
+    compiled = FREE_LEVELS.get(key, lambda: _compile_free_levels(len(ids), everywhere))
+    keys = {f"product_{n}": pk for n, pk in enumerate(ids)}
+    return compiled.objects(channel=channel.pk, today=timezone.localdate(), **keys)
+
+
+FREE_LEVELS = CompiledCache(size=64)
+
+
+def _compile_free_levels(count: int, everywhere: bool) -> CompiledModelQuery:
+    """The statement ``free_levels`` runs for ``count`` products, with stand-ins."""
+    slots: dict[str, object] = {"channel": stand_in(int), "today": stand_in(date)}
+    slots |= {f"product_{n}": stand_in(int, n + 1) for n in range(count)}
     links = ChannelWarehouse.objects.filter(
-        channel_id=channel.pk, warehouse_id=OuterRef("location__warehouse_id")
+        channel_id=slots["channel"], warehouse_id=OuterRef("location__warehouse_id")
     ).order_by("priority", "id")
     levels = (
-        StockLevel.objects.usable(timezone.localdate())
-        .filter(product_id__in=sorted(set(product_ids)), on_hand__gt=F("committed"))
+        StockLevel.objects.usable(slots["today"])
+        .filter(
+            product_id__in=[slots[f"product_{n}"] for n in range(count)],
+            on_hand__gt=F("committed"),
+        )
         .select_related("location", "lot")
         .annotate(
             link_priority=Subquery(links.values("priority")[:1]),
@@ -99,7 +121,7 @@ def free_levels(
         )
     else:
         levels = levels.filter(link_id__isnull=False)
-    return ledger.lock_balances(levels)
+    return CompiledModelQuery(ledger.balances_locking(levels), slots)
 
 
 def by_product(levels: Iterable[StockLevel]) -> dict[int, list[StockLevel]]:
