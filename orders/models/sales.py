@@ -126,7 +126,15 @@ class SalesOrderLine(models.Model):
                 name="so_line_shipped_le_quantity",
             ),
         ]
-        indexes = [models.Index(fields=["product", "order"], name="so_line_product_idx")]
+        indexes = [
+            models.Index(fields=["product", "order"], name="so_line_product_idx"),
+            # The lines still waiting for units, by product: every intake asks whether an
+            # order waits for its products. Without it the question read every line a
+            # product ever had (30 ms for a best seller at `large`), with it a few rows.
+            models.Index(
+                fields=["product", "order"], condition=backordered_q(), name="so_line_waiting_idx"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.order} · {self.product.sku} × {self.quantity}"
