@@ -113,6 +113,8 @@ DATABASES = {
 # PostgreSQL only: STOCKROOM_DB_POOL=1 uses Django's psycopg pool (README "Several app servers").
 apply_pool(DATABASES["default"], os.environ)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with writers queued on a lock file (common/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "common.sqlite"
     SQLITE_PATH = Path(DATABASES["default"]["NAME"])
     SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     # SQLite connections are cheap; persistent ones across threads are not useful.

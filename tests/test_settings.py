@@ -112,7 +112,7 @@ def test_database_url_selects_postgresql_with_persistent_checked_connections():
 def test_sqlite_is_the_default_with_wal_immediate_transactions_and_a_busy_timeout():
     db = effective_database(DEBUG="1")
 
-    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["ENGINE"] == "common.sqlite"  # Django's SQLite backend, writers queued
     assert Path(db["NAME"]) == BASE_DIR / "var" / "stockroom.sqlite3"
     assert db["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert db["OPTIONS"]["timeout"] >= 5

@@ -1,0 +1,1 @@
+"""SQLite with a queue for writers (``ENGINE = "common.sqlite"``): see ``base``."""
