@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from inventory.models import StockLevel, StockMove
 from orders.models import PurchaseOrder, ReceiptLine, Supplier, SupplierProduct
+from orders.purchasing import receiving
 from orders.purchasing import services as purchasing
+from orders.purchasing.errors import PurchasingError
 from scanning.models import ScanRecord, StationSession
 
 TEA_GTIN = "09506000134352"
@@ -148,3 +150,34 @@ def test_query_count_per_scan(client, clerk, scan, order, django_assert_max_num_
         scan("receive", f"NOPE-{number}")
     with django_assert_max_num_queries(13):
         scan("receive", "MUG-001")
+
+
+def test_a_refusal_after_the_receipt_wrote_rolls_everything_back(
+    client, clerk, scan, order, product, locations, monkeypatch
+):
+    """The receipt runs without a savepoint of its own: a refusal raised after the ledger
+    posted must still leave no move, no balance change, no receipt line, and the item."""
+
+    def refuse_late(*args, **kwargs):
+        assert receipts().count() == 1  # the stock move was written before the refusal
+        raise PurchasingError("The order changed under the receipt.")
+
+    client.force_login(clerk)
+    for code in (order.number, "MUG-001", "3"):
+        scan("receive", code)
+    monkeypatch.setattr(receiving, "_update_status", refuse_late)
+    html = scan("receive", "DONE", scan_id="late-1").content.decode()
+    assert_refused(html, "The order changed under the receipt.")
+    assert stock(product, locations["receiving"]) == 0
+    assert not ReceiptLine.objects.exists()
+    assert order.lines.get(product=product).quantity_received == 0
+    state = StationSession.objects.get(user=clerk, station="receive").state
+    assert state["item"]["quantity"] == 3
+    record = ScanRecord.objects.get(scan_id="late-1")
+    assert (record.ok, record.message) == (False, "The order changed under the receipt.")
+    # The same scan_id again gets the stored refusal, even though it would now succeed.
+    monkeypatch.undo()
+    again = scan("receive", "DONE", scan_id="late-1").content.decode()
+    assert "The order changed under the receipt." in again and not receipts().exists()
+    assert "Received 3 × MUG-001" in scan("receive", "DONE").content.decode()
+    assert stock(product, locations["receiving"]) == 3
