@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import trigger_client_event
 
 from scanning.stations import STATIONS
-from scanning.stations.base import recent_scans, session_for, submit
+from scanning.stations.base import LOG_LENGTH, recent_scans, session_for, submit
 from scanning.stations.count import locations_by_last_count
 
 
@@ -56,13 +56,16 @@ def station_page(request, kind: str):
         "prompt": station.prompt(session.state),
         "step": station.view(session.state),
         "record": record,
-        "log": recent_scans(session),
         "scan_id": uuid.uuid4().hex,
     }
     if request.htmx and record is not None:
+        # The answer adds its one new row to the log on the page (a replayed answer's row
+        # is there already): the log is not read again.
+        context["log_row"] = not getattr(record, "replayed", False)
         response = render(request, "scanning/includes/answer.html", context)
         event = "scan-ok" if record.ok else "scan-error"
         return trigger_client_event(response, event, after="settle")
+    context.update(log=recent_scans(session), log_length=LOG_LENGTH)
     return render(request, "scanning/station.html", context)
 
 

@@ -12,9 +12,10 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
-from inventory.ledger.position import remember, with_position
-from inventory.models import Lot, Product, StockLevel
+from inventory.ledger.position import POSITION_COLUMNS, remember, with_position
+from inventory.models import Lot, Product, ProductPosition, StockLevel
 from warehouses.models import Location
 
 # Products whose row lock an enclosing ``holding_products`` block already holds.
@@ -126,12 +127,69 @@ def lock_levels(
         if wanted and (loc.pk, lot.pk if lot else None) not in found
     ]
     if missing:
-        StockLevel.objects.bulk_create(
-            [StockLevel(product=product, location=loc, lot=lot) for loc, lot in missing],
-            ignore_conflicts=True,
-        )
-        found = fetch()
+        created = create_levels(product, missing)
+        if created is None:  # a row was there after all: read them all, locked
+            found = fetch()
+        else:
+            remember(product.pk, created)
+            found.update({(row.location_id, row.lot_id): row for row in created})
     return [found.get((loc.pk, lot.pk if lot else None)) for loc, lot in places]
+
+
+def create_levels(product: Product, places: list) -> list[StockLevel] | None:
+    """Insert the empty balance rows of ``product`` for ``places`` (location, lot) and
+    return them, each with the product's position read by the same statement (the
+    columns of ``with_position``): a new balance costs one statement after the lookup
+    that missed it, not two. The rows are new, so this transaction holds them until it
+    ends, as if locked. None when any of them existed after all (inserted meanwhile,
+    ``ON CONFLICT DO NOTHING`` returns only the new ones): the caller reads them again.
+    """
+    quote = connection.ops.quote_name
+    level, position = StockLevel._meta, ProductPosition._meta
+    fields = [level.get_field(name) for name in ("product", "location", "lot", "on_hand")]
+    fields += [level.get_field("committed"), level.get_field("updated_at")]
+    now = timezone.now()
+    rows, params = [], []
+    for location, lot in places:
+        values = (product.pk, location.pk, lot.pk if lot else None, 0, 0, now)
+        rows.append("(" + ", ".join(["%s"] * len(values)) + ")")
+        params += [f.get_db_prep_save(v, connection) for f, v in zip(fields, values, strict=True)]
+    columns = [position.get_field(column) for column in POSITION_COLUMNS.values()]
+    current = [
+        f"(SELECT {quote(c.column)} FROM {quote(position.db_table)} "
+        f"WHERE {quote(position.pk.column)} = %s)"
+        for c in columns
+    ]
+    returning = [quote(f.column) for f in (level.pk, fields[1], fields[2])] + current
+    sql = (
+        f"INSERT INTO {quote(level.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join(rows)} ON CONFLICT DO NOTHING RETURNING {', '.join(returning)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *[product.pk] * len(current)])
+        returned = cursor.fetchall()
+    if len(returned) != len(places):
+        return None
+    names = [f.attname for f in level.concrete_fields]
+    created = []
+    for pk, location_id, lot_id, *read in returned:
+        read_row = {"id": pk, "product_id": product.pk, "location_id": location_id}
+        read_row.update(lot_id=lot_id, on_hand=0, committed=0, updated_at=now)
+        row = StockLevel.from_db(connection.alias, names, [read_row[name] for name in names])
+        for name, column, value in zip(POSITION_COLUMNS, columns, read, strict=True):
+            setattr(row, name, as_read(column, value))
+        created.append(row)
+    return created
+
+
+def as_read(field, value):
+    """Convert a raw column value as the ORM does when it reads ``field``."""
+    expression = field.cached_col
+    for convert in connection.ops.get_db_converters(expression) + field.get_db_converters(
+        connection
+    ):
+        value = convert(value, expression, connection)
+    return value
 
 
 def change_level(level: StockLevel, *, on_hand: int = 0, committed: int = 0, at: datetime):

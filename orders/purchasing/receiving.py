@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db.models import F
+from django.db.models import F, JSONField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from common.dates import out_of_range
@@ -26,7 +27,7 @@ from inventory.ledger import checks
 from inventory.models import Lot, Product
 from orders.models import PurchaseOrder, PurchaseOrderLine, ReceiptLine
 from orders.purchasing import errors
-from orders.purchasing.services import change_status, lock_order, status_label
+from orders.purchasing.services import change_status, status_label
 from warehouses.models import Location
 
 Status = PurchaseOrder.Status
@@ -57,13 +58,46 @@ def _percent(value) -> str:
     return f"{text} %"
 
 
+def receiving_docks(warehouse) -> QuerySet:
+    """The warehouse's active receiving docks, the default one (lowest key) first."""
+    return Location.objects.filter(
+        warehouse=warehouse, kind=Location.Kind.RECEIVING, active=True
+    ).order_by("pk")
+
+
 def receiving_location(warehouse) -> Location | None:
     """Return the warehouse's default receiving location: its first active receiving dock."""
-    return (
-        Location.objects.filter(warehouse=warehouse, kind=Location.Kind.RECEIVING, active=True)
-        .order_by("pk")
-        .first()
+    return receiving_docks(warehouse).first()
+
+
+# Every column of a location, as the JSON object the order lock reads the dock with.
+DOCK_FIELDS = [field.attname for field in Location._meta.concrete_fields]
+
+
+def _lock_order(order: PurchaseOrder, *, dock: bool) -> PurchaseOrder:
+    """Lock the order row (as ``services.lock_order``); with ``dock``, read its warehouse's
+    default receiving location in the same statement (``locked.dock``: a Location or None).
+    """
+    orders = PurchaseOrder.objects.select_for_update(of=("self",)).select_related(
+        "supplier", "warehouse"
     )
+    if dock:
+        columns = JSONObject(**{name: name for name in DOCK_FIELDS})
+        first = receiving_docks(OuterRef("warehouse_id")).values(json=columns)[:1]
+        orders = orders.annotate(dock_json=Subquery(first, output_field=JSONField()))
+    locked = orders.get(pk=order.pk)
+    order.status = locked.status
+    locked.dock = _location(locked.dock_json) if dock else None
+    return locked
+
+
+def _location(data: dict | None) -> Location | None:
+    """Make the dock's JSON object a Location as if read by the ORM (booleans included)."""
+    if data is None:
+        return None
+    fields = {field.attname: field for field in Location._meta.concrete_fields}
+    values = [fields[name].to_python(data[name]) for name in DOCK_FIELDS]
+    return Location.from_db(PurchaseOrder.objects.db, DOCK_FIELDS, values)
 
 
 def _check_received_on(received_on, order: PurchaseOrder) -> date:
@@ -289,16 +323,14 @@ def _receive(
     with ledger.holding_products(
         Product(pk=pk) for pk in sorted({entry.line.product_id for entry in entries})
     ):
-        locked = lock_order(order)
+        locked = _lock_order(order, dock=any(entry.location is None for entry in entries))
         _check_receivable(locked)
         received_on = _check_received_on(received_on, locked)
         at = None
         if received_on != today:
             at = timezone.make_aware(datetime.combine(received_on, time(12)))
         lines = _lock_lines(locked)
-        default = None
-        if any(entry.location is None for entry in entries):
-            default = receiving_location(locked.warehouse)
+        default = locked.dock
         receipts = []
         for index, entry in enumerate(entries):
             line = lines.get(entry.line.pk)

@@ -45,6 +45,16 @@ class Answer:
     message: str
 
 
+class Refused(Exception):
+    """A station's refusal that must undo what the station already did in this submission.
+
+    A station raises it (instead of returning ``refuse``) around a service call joined to
+    the submission's transaction without a savepoint of its own (``joined()``): leaving
+    the atomic block by an exception rolls back everything the submission wrote, then
+    ``submit`` records the refusal in a block of its own.
+    """
+
+
 def ok(message: str) -> Answer:
     return Answer(True, message)
 
@@ -121,24 +131,34 @@ def submit(
     entry = read_entry(code, action=action)
     state = copy.deepcopy(session.state)
     try:
-        with transaction.atomic():
-            answer = answer_entry(station, state, entry, user)
-            if answer.ok and state != session.state:
-                session.state = state
-                session.save(update_fields=["state", "updated_at"])
-            return ScanRecord.objects.create(
-                session=session,
-                scan_id=scan_id,
-                code=entry.code[:200],
-                ok=answer.ok,
-                message=answer.message,
-            )
+        try:
+            with transaction.atomic():
+                answer = answer_entry(station, state, entry, user)
+                if answer.ok and state != session.state:
+                    session.state = state
+                    session.save(update_fields=["state", "updated_at"])
+                return record(session, scan_id, entry, answer)
+        except Refused as refusal:
+            # Everything the station did is rolled back; the state is the old one.
+            with transaction.atomic():
+                return record(session, scan_id, entry, refuse(str(refusal)))
     except IntegrityError:
         stored = ScanRecord.objects.filter(session=session, scan_id=scan_id).first()
         if stored is None:
             raise
         session.refresh_from_db()
+        stored.replayed = True
         return stored
+
+
+def record(session: StationSession, scan_id: str, entry: Entry, answer: Answer) -> ScanRecord:
+    return ScanRecord.objects.create(
+        session=session,
+        scan_id=scan_id,
+        code=entry.code[:200],
+        ok=answer.ok,
+        message=answer.message,
+    )
 
 
 def answer_entry(station: Station, state: dict, entry: Entry, user) -> Answer:

@@ -4,6 +4,7 @@ destination (DONE: the receiving dock) → ``orders.purchasing.receiving.receive
 import re
 from datetime import date, datetime
 
+from common.transactions import joined
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import Lot
@@ -12,7 +13,7 @@ from orders.purchasing.errors import PurchasingError
 from orders.purchasing.receiving import receive_line
 from scanning.resolve import Kind
 
-from .base import Answer, Entry, Station, ok, refuse
+from .base import Answer, Entry, Refused, Station, ok, refuse
 from .common import item_from
 
 OPEN = (PurchaseOrder.Status.SENT, PurchaseOrder.Status.PARTIALLY_RECEIVED)
@@ -159,7 +160,9 @@ class ReceiveStation(Station):
         )
         expires_on = date.fromisoformat(item["expires_on"]) if item["expires_on"] else None
         try:
-            with ledger.holding_products([line.product], locked=True):
+            # No savepoint of its own: a refusal leaves the submission's atomic block as
+            # ``Refused``, which rolls back whatever the receipt wrote before it refused.
+            with ledger.holding_products([line.product], locked=True), joined():
                 receipt = receive_line(
                     line=line,
                     quantity=item["quantity"],
@@ -169,7 +172,7 @@ class ReceiveStation(Station):
                     user=user,
                 )
         except (PurchasingError, LedgerError) as error:
-            return refuse(str(error))
+            raise Refused(str(error)) from error
         del state["item"]
         return ok(
             f"Received {item['quantity']} × {item['label']} into {receipt.move.to_location}."

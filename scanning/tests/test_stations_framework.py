@@ -97,10 +97,29 @@ def test_same_scan_id_twice_posts_once(client, clerk, scan, locations, product):
     again = scan("putaway", "WH1-A-02", scan_id="same-id")
     assert StockMove.objects.filter(kind=StockMove.Kind.TRANSFER).count() == 1
     assert "Moved 1 × MUG-001" in first.content.decode()
-    assert again.content.decode().count("Moved 1 × MUG-001") == first.content.decode().count(
-        "Moved 1 × MUG-001"
-    )
+    # The stored answer again, without a second row for the log (the page has it).
+    assert "Moved 1 × MUG-001" in again.content.decode()
+    assert "scan-log-new" in first.content.decode()
+    assert "scan-log-new" not in again.content.decode()
     assert ScanRecord.objects.filter(scan_id="same-id").count() == 1
+
+
+def test_an_htmx_answer_carries_its_one_log_row_and_the_page_the_log(
+    client, clerk, scan, locations, django_assert_num_queries
+):
+    client.force_login(clerk)
+    for number in range(12):
+        scan("lookup", f"NOPE-{number}")
+    html = scan("lookup", "WH1-A-01").content.decode()
+    assert html.count("scan-log-ok") + html.count("scan-log-error") == 1
+    assert '<template class="scan-log-new"><li class="scan-log-ok"><code>WH1-A-01</code>' in html
+    assert "NOPE-11" not in html
+    page = client.get(reverse("scan_station", args=["lookup"])).content.decode()
+    assert page.count("scan-log-error") == 9 and page.count("scan-log-ok") == 1
+    assert "NOPE-2<" not in page and "NOPE-3<" in page and "scan-log-new" not in page
+    assert 'id="scan-log" data-length="10"' in page
+    plain = scan("lookup", "WH1-A-02", htmx=False).content.decode()
+    assert "scan-log-new" not in plain and plain.count("scan-log-ok") == 2
 
 
 def test_an_integrity_error_not_about_the_scan_id_is_not_swallowed(clerk, product, monkeypatch):

@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from inventory.models import StockLevel, StockMove
 from orders.models import PurchaseOrder, ReceiptLine, Supplier, SupplierProduct
+from orders.purchasing import receiving
 from orders.purchasing import services as purchasing
+from orders.purchasing.errors import PurchasingError
 from scanning.models import ScanRecord, StationSession
 
 TEA_GTIN = "09506000134352"
@@ -140,11 +142,51 @@ def test_query_count_per_scan(client, clerk, scan, order, django_assert_max_num_
     scan("receive", order.number)
     with django_assert_max_num_queries(13):
         scan("receive", "MUG-001")
-    # 31 on SQLite and PostgreSQL: the line read locks the product, the ledger call takes
-    # no savepoint of its own (each receipt move writes the product position too).
-    with django_assert_max_num_queries(31):
+    # 26 on SQLite and PostgreSQL (was 31): the line read locks the product; the order
+    # lock reads the receiving dock; neither the receipt nor its ledger call takes a
+    # savepoint of its own; the answer carries only the new log row. This first receipt
+    # also pays the content type (cached after), the product's first position, a new
+    # balance row (2 statements: the lookup, then an insert that returns it) and the
+    # order's status change (2).
+    with django_assert_max_num_queries(26):
         scan("receive", "DONE")
     for number in range(10):
         scan("receive", f"NOPE-{number}")
     with django_assert_max_num_queries(13):
         scan("receive", "MUG-001")
+    # The next receipt of the line: the balance exists and the order stays partially
+    # received (no status change, no event), and the content type is cached.
+    with django_assert_max_num_queries(21):
+        html = scan("receive", "DONE").content.decode()
+    assert "Received 1 × MUG-001" in html and ReceiptLine.objects.count() == 2
+
+
+def test_a_refusal_after_the_receipt_wrote_rolls_everything_back(
+    client, clerk, scan, order, product, locations, monkeypatch
+):
+    """The receipt runs without a savepoint of its own: a refusal raised after the ledger
+    posted must still leave no move, no balance change, no receipt line, and the item."""
+
+    def refuse_late(*args, **kwargs):
+        assert receipts().count() == 1  # the stock move was written before the refusal
+        raise PurchasingError("The order changed under the receipt.")
+
+    client.force_login(clerk)
+    for code in (order.number, "MUG-001", "3"):
+        scan("receive", code)
+    monkeypatch.setattr(receiving, "_update_status", refuse_late)
+    html = scan("receive", "DONE", scan_id="late-1").content.decode()
+    assert_refused(html, "The order changed under the receipt.")
+    assert stock(product, locations["receiving"]) == 0
+    assert not ReceiptLine.objects.exists()
+    assert order.lines.get(product=product).quantity_received == 0
+    state = StationSession.objects.get(user=clerk, station="receive").state
+    assert state["item"]["quantity"] == 3
+    record = ScanRecord.objects.get(scan_id="late-1")
+    assert (record.ok, record.message) == (False, "The order changed under the receipt.")
+    # The same scan_id again gets the stored refusal, even though it would now succeed.
+    monkeypatch.undo()
+    again = scan("receive", "DONE", scan_id="late-1").content.decode()
+    assert "The order changed under the receipt." in again and not receipts().exists()
+    assert "Received 3 × MUG-001" in scan("receive", "DONE").content.decode()
+    assert stock(product, locations["receiving"]) == 3

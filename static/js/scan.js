@@ -79,6 +79,36 @@
   document.body.addEventListener("scan-error", function () {
     tone(220, 0.25);
   });
+  var log = document.getElementById("scan-log");
+
+  function addLogRow(answer) {
+    // An htmx answer carries only its new log row (a <template>): put it on top of the
+    // log, drop the "No scans yet." line and keep the log as long as the page shows it.
+    var rows = answer.querySelectorAll("template.scan-log-new");
+    for (var i = 0; i < rows.length; i++) {
+      if (log) {
+        log.insertBefore(rows[i].content.cloneNode(true), log.firstChild);
+      }
+      rows[i].remove();
+    }
+    if (!log || !rows.length) {
+      return;
+    }
+    var empty = log.querySelector(".scan-log-empty");
+    if (empty) {
+      empty.remove();
+    }
+    var length = parseInt(log.getAttribute("data-length"), 10) || 10;
+    while (log.children.length > length) {
+      log.removeChild(log.lastElementChild);
+    }
+  }
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail && event.detail.target && event.detail.target.id === "scan-answer") {
+      addLogRow(event.detail.target);
+    }
+  });
   document.body.addEventListener("htmx:afterSettle", function () {
     input.focus();
   });

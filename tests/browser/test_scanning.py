@@ -177,6 +177,9 @@ def test_a_burst_of_scans_arrives_complete_and_in_order(
         page.keyboard.type(code, delay=5)
         page.keyboard.press("Enter")
     expect(page.locator("#scan-log li")).to_have_count(3, timeout=10_000)
+    # Each answer adds its own row on top (the log is not read again): newest first.
+    expect(page.locator("#scan-log li").first).to_contain_text("WH1-A-02")
+    expect(page.locator("#scan-log li").last).to_contain_text("WH1-A-01")
     expect(page.locator("#scan-panel")).to_contain_text("WH1-A-02")
     assert list(ScanRecord.objects.order_by("pk").values_list("code", flat=True)) == codes
     expect(page.locator("#scan-code")).to_be_focused()
