@@ -9,11 +9,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
 
-from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Q, QuerySet
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
+from common.compiled import CompiledCache, CompiledModelQuery, CompiledQuery, stand_in
 from inventory.ledger.position import POSITION_COLUMNS, remember, with_position
 from inventory.models import Lot, Product, ProductPosition, StockLevel
 from warehouses.models import Location
@@ -31,12 +32,20 @@ def lock_products(products) -> None:
         keys = sorted({product.pk for product in products} - HELD.get())
         if not keys:
             return
-        list(
-            Product.objects.select_for_update()
-            .filter(pk__in=keys)
-            .order_by("pk")
-            .values_list("pk")
-        )
+        shape = (id(connections[DEFAULT_DB_ALIAS]), "products", len(keys))
+        compiled = COMPILED.get(shape, lambda: _compile_product_lock(len(keys)))
+        compiled.rows(**{f"product_{n}": key for n, key in enumerate(keys)})
+
+
+# The ledger's locking reads, compiled once per process and shape (``common.compiled``):
+# every posted move runs them, and building them cost more Python than running them.
+COMPILED = CompiledCache(size=64)
+
+
+def _compile_product_lock(count: int) -> CompiledQuery:
+    slots = {f"product_{n}": stand_in(int, n) for n in range(count)}
+    products = Product.objects.select_for_update().filter(pk__in=list(slots.values()))
+    return CompiledQuery(products.order_by("pk").values_list("pk"), slots)
 
 
 @contextmanager
@@ -105,18 +114,19 @@ def lock_levels(
 
     ``create`` says, place by place, whether a missing row is created (empty) first.
     """
-    condition = Q()
-    for location, lot in places:
-        condition |= level_key_q(product, location, lot)
-
-    # The product's position comes with the rows: the move posted next needs it. Built
-    # once: a missing row is read again after its insert (``.all()``: a fresh read).
-    locking = with_position(StockLevel.objects.select_for_update().filter(condition)).order_by(
-        "pk"
+    # The product's position comes with the rows: the move posted next needs it.
+    shape = tuple(lot is None for _, lot in places)
+    locking = COMPILED.get(
+        (id(connections[DEFAULT_DB_ALIAS]), "levels", shape), lambda: _compile_levels(shape)
     )
+    values = {"product": product.pk}
+    for n, (location, lot) in enumerate(places):
+        values[f"location_{n}"] = location.pk
+        if lot is not None:
+            values[f"lot_{n}"] = lot.pk
 
     def fetch() -> dict:
-        rows = list(locking.all())
+        rows = locking.objects(**values)
         remember(product.pk, rows)
         return {(row.location_id, row.lot_id): row for row in rows}
 
@@ -134,6 +144,24 @@ def lock_levels(
             remember(product.pk, created)
             found.update({(row.location_id, row.lot_id): row for row in created})
     return [found.get((loc.pk, lot.pk if lot else None)) for loc, lot in places]
+
+
+def _compile_levels(shape: tuple[bool, ...]) -> CompiledModelQuery:
+    """The locking read of one product's balance rows in ``len(shape)`` places, each
+    without a lot (True) or in a lot (False), with the product's stored position."""
+    slots: dict[str, object] = {"product": stand_in(int)}
+    condition = Q()
+    for n, without_lot in enumerate(shape):
+        slots[f"location_{n}"] = stand_in(int, 1 + 2 * n)
+        place = Q(product_id=slots["product"], location_id=slots[f"location_{n}"])
+        if without_lot:
+            place &= Q(lot__isnull=True)
+        else:
+            slots[f"lot_{n}"] = stand_in(int, 2 + 2 * n)
+            place &= Q(lot_id=slots[f"lot_{n}"])
+        condition |= place
+    levels = with_position(StockLevel.objects.select_for_update().filter(condition))
+    return CompiledModelQuery(levels.order_by("pk"), slots)
 
 
 def create_levels(product: Product, places: list) -> list[StockLevel] | None:
@@ -193,10 +221,31 @@ def as_read(field, value):
 
 
 def change_level(level: StockLevel, *, on_hand: int = 0, committed: int = 0, at: datetime):
-    """Add to a locked balance row in the database (``F()``) and in memory."""
-    StockLevel.objects.filter(pk=level.pk).update(
-        on_hand=F("on_hand") + on_hand, committed=F("committed") + committed, updated_at=at
-    )
+    """Add to a locked balance row in the database (relative: ``x = x + n``) and in memory.
+
+    One statement written once (the ORM's ``update(F(...) + n)`` built it anew for every
+    move); the database still checks the row's constraints.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            change_level_sql(),
+            [on_hand, committed, UPDATED_AT.get_db_prep_save(at, connection), level.pk],
+        )
     level.on_hand += on_hand
     level.committed += committed
     level.updated_at = at
+
+
+UPDATED_AT = StockLevel._meta.get_field("updated_at")
+
+
+def change_level_sql() -> str:
+    """``UPDATE`` of one balance row's on hand and committed by amounts, and its time."""
+    quote = connection.ops.quote_name
+    meta = StockLevel._meta
+    on_hand, committed = (quote(meta.get_field(name).column) for name in ("on_hand", "committed"))
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {on_hand} = {on_hand} + %s, "
+        f"{committed} = {committed} + %s, {quote(UPDATED_AT.column)} = %s "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
