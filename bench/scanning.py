@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -50,7 +50,9 @@ class Step:
 
 
 def stocked_level(location_id: int | None = None) -> StockLevel:
-    """The biggest untracked balance in a storage bin (or in ``location_id``)."""
+    """The untracked balance with the most free units in a storage bin (or in
+    ``location_id``): the bench's own order intake commits the best sellers' stock run
+    after run, and a move of committed units is refused."""
     levels = (
         StockLevel.objects.filter(location_id=location_id) if location_id else StockLevel.objects
     )
@@ -62,8 +64,9 @@ def stocked_level(location_id: int | None = None) -> StockLevel:
             product__fulfilment="stocked",
             product__active=True,
         )
+        .annotate(free=F("on_hand") - F("committed"))
         .select_related("product", "location__warehouse")
-        .order_by("-on_hand", "id")
+        .order_by("-free", "id")
         .first()
     )
 
