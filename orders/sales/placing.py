@@ -156,9 +156,13 @@ def take_in(
     stocked = {spec.product.pk for spec in specs if not spec.dropship}
     levels = allocation.free_levels(channel, stocked, everywhere=True) if stocked else []
     check_sources(channel, specs, levels)
-    if any(level.waiting for level in levels):
-        # Older backorders of these products come first (a newer order must not jump them).
-        serve_older(stocked, user)
+    contested = {level.product_id for level in levels if level.waiting}
+    if contested:
+        # Older backorders of products with free units come first (a newer order must not
+        # jump them). Orders waiting only for products without a free unit cannot take
+        # anything now: asking each of them (thousands behind a sold-out best seller) cost
+        # an order seconds.
+        serve_older(contested, user)
         levels = allocation.free_levels(channel, stocked)
     order = SalesOrder(
         channel=channel,

@@ -124,6 +124,37 @@ def test_a_backordered_order_costs_no_more(client, shop, django_assert_max_num_q
     assert response.json()["status"] == "backordered"
 
 
+def test_orders_waiting_only_for_a_sold_out_product_are_not_asked_again(
+    client, shop, product, locations
+):
+    """A new order of a product with free units lets older orders of that product go
+    first; orders waiting only for a sold-out product cannot take anything and are not
+    visited (thousands behind a best seller once cost an order 20 s)."""
+    token, stock = shop
+    plenty, sold_out = stock(2)
+    item = Product.objects.get(sku=plenty)
+    counts = {}
+    for waiting in (1, 6):
+        # An older order waits for the plentiful product, and stock found later (which
+        # re-allocates nothing by itself) gives that product free units again.
+        free = sum(row.on_hand - row.committed for row in StockLevel.objects.filter(product=item))
+        older = post(client, token, order_body(f"WAIT-P-{waiting}", [plenty], free + 5)).json()
+        assert older["status"] == "backordered"
+        ledger.adjust(
+            product=item, location=locations["bin1"], quantity=50, reason="found", unit_cost="1"
+        )
+        while SalesOrder.objects.filter(external_ref__startswith="WAIT-S").count() < waiting:
+            body = order_body(f"WAIT-S-{SalesOrder.objects.count()}", [sold_out], 20)
+            assert post(client, token, body).status_code == 201
+        with CaptureQueriesContext(connection) as queries:
+            response = post(client, token, order_body(f"NEW-{waiting}", [plenty, sold_out], 1))
+        assert response.status_code == 201, response.content
+        counts[waiting] = len(queries)
+        # The older order of the plentiful product went first.
+        assert SalesOrder.objects.get(external_ref=f"WAIT-P-{waiting}").status == "allocated"
+    assert counts[6] == counts[1], counts
+
+
 def test_shipping_2_and_10_lines_takes_the_same_queries(client, shop):
     token, stock = shop
     counts = {}
