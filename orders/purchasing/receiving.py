@@ -27,7 +27,7 @@ from inventory.ledger import checks
 from inventory.models import Lot, Product
 from orders.models import PurchaseOrder, PurchaseOrderLine, ReceiptLine
 from orders.purchasing import errors
-from orders.purchasing.services import change_status, status_label
+from orders.purchasing.services import change_status, lock_order, order_lock_query, status_label
 from warehouses.models import Location
 
 Status = PurchaseOrder.Status
@@ -75,18 +75,15 @@ DOCK_FIELDS = [field.attname for field in Location._meta.concrete_fields]
 
 
 def _lock_order(order: PurchaseOrder, *, dock: bool) -> PurchaseOrder:
-    """Lock the order row (as ``services.lock_order``); with ``dock``, read its warehouse's
+    """Lock the order row (``services.lock_order``); with ``dock``, read its warehouse's
     default receiving location in the same statement (``locked.dock``: a Location or None).
     """
-    orders = PurchaseOrder.objects.select_for_update(of=("self",)).select_related(
-        "supplier", "warehouse"
-    )
+    orders = order_lock_query()
     if dock:
         columns = JSONObject(**{name: name for name in DOCK_FIELDS})
         first = receiving_docks(OuterRef("warehouse_id")).values(json=columns)[:1]
         orders = orders.annotate(dock_json=Subquery(first, output_field=JSONField()))
-    locked = orders.get(pk=order.pk)
-    order.status = locked.status
+    locked = lock_order(order, orders)
     locked.dock = _location(locked.dock_json) if dock else None
     return locked
 

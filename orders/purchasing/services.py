@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -90,13 +90,20 @@ def _check_cost(unit_cost, product: Product) -> Decimal:
         raise errors.InvalidCost(exc.message, field="unit_cost") from None
 
 
-def lock_order(order: PurchaseOrder) -> PurchaseOrder:
-    """Lock the order row and return it as it is now; copy the fresh fields onto ``order``."""
-    locked = (
-        PurchaseOrder.objects.select_for_update(of=("self",))
-        .select_related("supplier", "warehouse")
-        .get(pk=order.pk)
+def order_lock_query() -> QuerySet:
+    """The read every change of a purchase order starts with: its row, locked, with its
+    supplier and warehouse (a caller may annotate it before ``lock_order``)."""
+    return PurchaseOrder.objects.select_for_update(of=("self",)).select_related(
+        "supplier", "warehouse"
     )
+
+
+def lock_order(order: PurchaseOrder, query: QuerySet | None = None) -> PurchaseOrder:
+    """Lock the order row and return it as it is now; copy the fresh fields onto ``order``.
+
+    ``query``: ``order_lock_query()`` with something more read in the same statement.
+    """
+    locked = (order_lock_query() if query is None else query).get(pk=order.pk)
     order.status = locked.status
     return locked
 
