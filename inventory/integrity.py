@@ -46,14 +46,26 @@ def expected_balances() -> dict[Key, list[int]]:
 def balance_differences() -> Iterator[str]:
     expected = expected_balances()
     seen = set()
+    # With the row's copy of its lot's expiry (kept by triggers) and the lot's own.
     levels = StockLevel.objects.order_by("pk").values_list(
-        "pk", "product_id", "location_id", "lot_id", "on_hand", "committed"
+        "pk",
+        "product_id",
+        "location_id",
+        "lot_id",
+        "on_hand",
+        "committed",
+        "lot_expires_on",
+        "lot__expires_on",
     )
-    for pk, product_id, location_id, lot_id, on_hand, committed in levels.iterator(
-        chunk_size=5000
-    ):
+    for row in levels.iterator(chunk_size=5000):
+        pk, product_id, location_id, lot_id, on_hand, committed, copy, expiry = row
         key = (product_id, location_id, lot_id)
         seen.add(key)
+        if copy != expiry:
+            yield (
+                f"StockLevel {pk} (product {product_id}, location {location_id}, lot {lot_id}): "
+                f"its copy of the lot's expiry is {copy}, the lot says {expiry}"
+            )
         want_on_hand, want_committed = expected.get(key, (0, 0))
         if (on_hand, committed) != (want_on_hand, want_committed):
             yield (

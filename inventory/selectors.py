@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from common.pagination import keys_first
-from inventory.models import Lot, Product, StockLevel, StockMove, usable_stock_q
+from inventory.models import Lot, Product, StockLevel, StockMove, usable_level_q
 from warehouses.models import Location
 
 EXPIRY_WARNING_DAYS = 30
@@ -69,7 +69,7 @@ def products_with_totals(today: date | None = None) -> QuerySet:
     return Product.objects.annotate(
         on_hand=_product_total(F("on_hand")),
         committed_qty=_product_total(F("committed")),
-        available=_product_total(F("on_hand") - F("committed"), usable_stock_q(today)),
+        available=_product_total(F("on_hand") - F("committed"), usable_level_q(today)),
     )
 
 

@@ -1,6 +1,6 @@
 """Where each product × warehouse stands now, and the buyers' policies: one query each.
 
-- on hand / available: today's usable balances (``usable_stock_q``): on hand, and on
+- on hand / available: today's usable balances (``usable_level_q``): on hand, and on
   hand − committed, summed per warehouse;
 - incoming: units ordered and not yet received on open warehouse purchase orders —
   *including drafts*, so a draft made from a suggestion is never suggested again; the
@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 
-from inventory.models import StockLevel, usable_stock_q
+from inventory.models import StockLevel, usable_level_q
 from orders.models import PurchaseOrder, PurchaseOrderLine, SalesOrder, SalesOrderLine
 from orders.models.sales import backordered_q, backordered_units
 from planning import history
@@ -63,7 +63,7 @@ def stock(today: date, product_ids=None) -> Column:
     if product_ids is not None:
         rows = rows.filter(product_id__in=product_ids)
     usable_on_hand = Case(
-        When(usable_stock_q(today), then=F("on_hand")),
+        When(usable_level_q(today), then=F("on_hand")),
         default=Value(0),
         output_field=IntegerField(),
     )

@@ -199,10 +199,13 @@ def create_levels(product: Product, places: list) -> list[StockLevel] | None:
     if len(returned) != len(places):
         return None
     names = [f.attname for f in level.concrete_fields]
+    # The row's copy of its lot's expiry is the database's (a trigger): the same value.
+    expiries = {lot.pk: lot.expires_on for _, lot in places if lot is not None}
     created = []
     for pk, location_id, lot_id, *read in returned:
         read_row = {"id": pk, "product_id": product.pk, "location_id": location_id}
         read_row.update(lot_id=lot_id, on_hand=0, committed=0, updated_at=now)
+        read_row["lot_expires_on"] = expiries.get(lot_id)
         row = StockLevel.from_db(connection.alias, names, [read_row[name] for name in names])
         for name, column, value in zip(POSITION_COLUMNS, columns, read, strict=True):
             setattr(row, name, as_read(column, value))

@@ -10,10 +10,12 @@ import hmac
 import secrets
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import CharField, OuterRef, StringAgg, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from common.compiled import CompiledCache, CompiledQuery, stand_in
-from orders.models import Channel
+from orders.models import Channel, ChannelWarehouse
 
 TOKEN_PREFIX = "srk_"
 
@@ -43,10 +45,14 @@ def channel_for_token(token: str) -> Channel | None:
     digest = hash_token(token)
     compiled = LOOKUPS.get(id(connections[DEFAULT_DB_ALIAS]), _compile_lookup)
     rows = compiled.rows(digest=digest)
-    channel = Channel.from_db(DEFAULT_DB_ALIAS, CHANNEL_FIELDS, rows[0]) if rows else None
-    # The lookup is by an exact hash; compare again in constant time for good measure.
-    if channel is None or not hmac.compare_digest(channel.token_hash, digest):
+    if not rows:
         return None
+    *fields, warehouses = rows[0]
+    channel = Channel.from_db(DEFAULT_DB_ALIAS, CHANNEL_FIELDS, fields)
+    # The lookup is by an exact hash; compare again in constant time for good measure.
+    if not hmac.compare_digest(channel.token_hash, digest):
+        return None
+    channel.known_warehouse_ids = _warehouse_ids(warehouses)
     return channel
 
 
@@ -55,9 +61,39 @@ CHANNEL_FIELDS = [field.attname for field in Channel._meta.concrete_fields]
 
 
 def _compile_lookup() -> CompiledQuery:
+    """The channel of a token hash, with its warehouses as ``priority:id:warehouse``
+    entries joined by commas (every API request needs them; one query, not two)."""
     digest = stand_in(str)
-    rows = Channel.objects.filter(token_hash=digest).order_by().values_list(*CHANNEL_FIELDS)
+    entry = Concat(
+        Cast("priority", CharField()),
+        Value(":"),
+        Cast("id", CharField()),
+        Value(":"),
+        Cast("warehouse_id", CharField()),
+        output_field=CharField(),
+    )
+    warehouses = (
+        ChannelWarehouse.objects.filter(channel_id=OuterRef("pk"))
+        .order_by()
+        .values("channel_id")
+        .annotate(entries=StringAgg(entry, delimiter=Value(",")))
+        .values("entries")
+    )
+    rows = (
+        Channel.objects.filter(token_hash=digest)
+        .annotate(warehouse_entries=Subquery(warehouses))
+        .order_by()
+        .values_list(*CHANNEL_FIELDS, "warehouse_entries")
+    )
     return CompiledQuery(rows[:1], {"digest": digest})
+
+
+def _warehouse_ids(entries: str | None) -> list[int]:
+    """``Channel.warehouse_ids`` from ``_compile_lookup``'s entries: by priority, then id."""
+    if not entries:
+        return []
+    ranked = sorted(tuple(int(part) for part in entry.split(":")) for entry in entries.split(","))
+    return [warehouse_id for _, _, warehouse_id in ranked]
 
 
 @transaction.atomic

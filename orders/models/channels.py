@@ -96,7 +96,14 @@ class Channel(models.Model):
         return max(units - self.buffer, 0)
 
     def warehouse_ids(self) -> list[int]:
-        """The channel's warehouses, highest priority first."""
+        """The channel's warehouses, highest priority first.
+
+        A channel read by its API token carries them already (``channels.tokens``): an
+        API request does not ask again.
+        """
+        known = self.__dict__.get("known_warehouse_ids")
+        if known is not None:
+            return list(known)
         return list(
             self.channel_warehouses.order_by("priority", "id").values_list(
                 "warehouse_id", flat=True

@@ -3,7 +3,7 @@ waiting and why, and what a shipment takes from where.
 
 Each function reads a fixed number of queries whatever the number of lines,
 products or warehouses. Free stock is the rule every allocation uses
-(``inventory.models.usable_stock_q``: sellable, active location, lot not expired;
+(``inventory.models.usable_level_q``: sellable, active location, lot not expired;
 on hand − committed); incoming is ``orders.purchasing.selectors.incoming_lines``.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from inventory.models import StockLevel, usable_stock_q
+from inventory.models import StockLevel, usable_level_q
 from orders.models import Allocation, ChannelWarehouse, SalesOrder
 from orders.purchasing.selectors import incoming_lines
 
@@ -42,7 +42,7 @@ def _free_elsewhere(
     """``{product_id: [(warehouse code, free units), …]}`` outside the channel's warehouses."""
     rows = (
         StockLevel.objects.filter(
-            usable_stock_q(timezone.localdate()),
+            usable_level_q(timezone.localdate()),
             product_id__in=product_ids,
             on_hand__gt=F("committed"),
         )

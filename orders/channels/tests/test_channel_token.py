@@ -38,3 +38,23 @@ def test_unknown_code_is_refused_and_names_the_channels(web_store, marketplace):
         run("NOPE")
     web_store.refresh_from_db()
     assert web_store.token_hash == ""
+
+
+def test_the_token_lookup_brings_the_channels_warehouses_by_priority(
+    marketplace, warehouse, second_warehouse, django_assert_num_queries
+):
+    from orders.models import Channel, ChannelWarehouse
+
+    token = channels.rotate_token(marketplace)
+    third = type(warehouse).objects.create(code="WH3", name="Third")
+    # The newest entry (highest id) with the highest priority goes first.
+    ChannelWarehouse.objects.create(channel=marketplace, warehouse=third, priority=0)
+    channels.channel_for_token(token)  # compiles the lookup
+    with django_assert_num_queries(1):
+        found = channels.channel_for_token(token)
+        ids = found.warehouse_ids()
+    assert ids == [third.pk, second_warehouse.pk, warehouse.pk]
+    assert ids == Channel.objects.get(pk=marketplace.pk).warehouse_ids()
+
+    ChannelWarehouse.objects.filter(channel=marketplace).delete()
+    assert channels.channel_for_token(token).warehouse_ids() == []
