@@ -54,7 +54,8 @@ class CompiledQuery:
         self.params = list(params)
         self.slots: list[tuple[int, str, bool]] = []
         for index, param in enumerate(params):
-            name = raw.get((type(param), param))
+            # A list (PostgreSQL's JSON key path) is never a stand-in.
+            name = None if isinstance(param, list) else raw.get((type(param), param))
             if name is not None:
                 self.slots.append((index, name, False))
             elif isinstance(param, str) and param in adapted:

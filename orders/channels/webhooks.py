@@ -33,11 +33,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.tasks import task
+from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 
+from common.compiled import CompiledCache, CompiledQuery
 from inventory.models import Product
 from orders.channels import tokens as channel_secrets
 from orders.channels import webhook_http
@@ -104,28 +105,38 @@ def schedule_delivery(channel_ids: Iterable[int], *, force: bool = False) -> lis
 
 
 def _queued_channel_ids(task) -> set[int]:
-    """Channels with a runnable, not yet started delivery task (database backend only)."""
+    """Channels with a runnable, not yet started delivery task (database backend only).
+
+    Asked after every stock commit: one statement compiled once per process and task,
+    reading each ready task's first argument (its channel) out of its JSON in SQL.
+    """
     # Imported here for a reason other than a cycle: the check only applies to the
     # database backend, and settings may choose another one.
     try:
         from django_tasks_db.backend import DatabaseBackend
-        from django_tasks_db.models import DBTaskResult
+        from django_tasks_db.models import DBTaskResult, get_date_max
     except ImportError:  # pragma: no cover - django-tasks-db is a dependency
         return set()
     backend = task.get_backend()
     if not isinstance(backend, DatabaseBackend):
         return set()
-    queued = set()
-    rows = (
-        DBTaskResult.objects.ready()
-        .filter(backend_name=backend.alias, task_path=task.module_path)
-        .values_list("args_kwargs", flat=True)
-    )
-    for args_kwargs in rows:
-        args = (args_kwargs or {}).get("args") or []
-        if args and isinstance(args[0], int):
-            queued.add(args[0])
-    return queued
+    key = (id(connections[DEFAULT_DB_ALIAS]), backend.alias, task.module_path)
+
+    def compile_ready() -> CompiledQuery:
+        rows = DBTaskResult.objects.filter(
+            status=TaskResultStatus.READY, backend_name=backend.alias, task_path=task.module_path
+        )
+        return CompiledQuery(rows.order_by().values_list("run_after", "args_kwargs__args__0"), {})
+
+    now, unset = timezone.now(), get_date_max()  # as DBTaskResult.objects.ready()
+    return {
+        first
+        for run_after, first in QUEUED.get(key, compile_ready).rows()
+        if (run_after <= now or run_after == unset) and type(first) is int
+    }
+
+
+QUEUED = CompiledCache(size=8)
 
 
 def schedule_retry(delivery: WebhookDelivery) -> bool:

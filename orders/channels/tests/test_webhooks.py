@@ -655,3 +655,27 @@ def test_a_trickling_receiver_cannot_hold_the_lease(
         f"No complete answer from 127.0.0.1:{receiver.port} within 0.6 s."
     )
     assert webhooks.lease().total_seconds() > webhooks.send_deadline()
+
+
+def test_only_runnable_queued_delivery_tasks_count_as_queued(settings, web_store, marketplace):
+    """``_queued_channel_ids`` (asked after every stock commit): a task that is ready now or
+    without a run time counts for its channel; one deferred to later, one that started,
+    another task's and one of another backend do not."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+        "other": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
+    }
+    task = webhooks.deliver_webhooks
+    assert webhooks._queued_channel_ids(task) == set()
+    later = timezone.now() + timedelta(minutes=5)
+    task.using(run_after=later).enqueue(web_store.pk)
+    task.using(backend="other").enqueue(web_store.pk)
+    started = task.enqueue(web_store.pk)
+    DBTaskResult.objects.filter(id=started.id).update(status="RUNNING")
+    assert webhooks._queued_channel_ids(task) == set()
+
+    task.enqueue(marketplace.pk)
+    task.using(run_after=timezone.now() - timedelta(seconds=1)).enqueue(web_store.pk)
+    assert webhooks._queued_channel_ids(task) == {marketplace.pk, web_store.pk}
