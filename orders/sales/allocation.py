@@ -17,6 +17,7 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquer
 from django.utils import timezone
 
 from common.compiled import CompiledCache, CompiledModelQuery, stand_in
+from common.inserts import insert_new
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import StockLevel, is_usable_stock, usable_stock_q
@@ -225,7 +226,7 @@ def reserve(order: SalesOrder, steps: list, user, existing: dict | None = None) 
         else:
             new[key] = Allocation(line=line, location=level.location, lot=level.lot, quantity=take)
     if new:
-        Allocation.objects.bulk_create(list(new.values()))
+        insert_new(list(new.values()))
         existing.update(new)
     if grown:
         Allocation.objects.filter(pk__in=list(grown)).update(

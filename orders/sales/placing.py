@@ -20,6 +20,7 @@ import uuid
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from common.inserts import insert_new
 from orders.models import Channel, SalesOrder, SalesOrderEvent, SalesOrderLine
 from orders.sales import allocation, dropship, errors, intake
 from orders.sales.status import allocated_note, settle
@@ -211,7 +212,7 @@ def _planned(order: SalesOrder, specs: list[intake.Line], levels) -> tuple[list,
 
 def _record_history(order: SalesOrder, user, reserved: int, waiting: int) -> None:
     """The new order's two status events, received and allocated, in one insert."""
-    SalesOrderEvent.objects.bulk_create(
+    insert_new(
         [
             SalesOrderEvent(
                 order=order,
@@ -233,11 +234,4 @@ def _record_history(order: SalesOrder, user, reserved: int, waiting: int) -> Non
 
 def _insert_lines(order: SalesOrder, lines: list[SalesOrderLine]) -> list[SalesOrderLine]:
     """Insert the order's lines, in the order given, and return them with their keys."""
-    created = SalesOrderLine.objects.bulk_create(lines)
-    if any(line.pk is None for line in created):
-        by_product = {}
-        for line in order.lines.select_related("product").order_by("id"):
-            by_product.setdefault(line.product_id, []).append(line)
-        for line in created:
-            line.pk = by_product[line.product_id].pop(0).pk
-    return created
+    return insert_new(lines)

@@ -1,0 +1,57 @@
+"""New rows of the hot write paths in one cached ``INSERT … RETURNING`` statement.
+
+``bulk_create`` builds its statement anew on every call: for the three to four small
+inserts of a sales order that building cost more than the inserts (a quarter of an
+order's time in process). ``insert_new`` writes the same rows the way ``bulk_create``
+does — every concrete column but the generated key, each value prepared by its field
+(``pre_save`` then ``get_db_prep_save``), no ``save()`` and no signals — and sets each
+instance's key from ``RETURNING`` in the order the rows were given, as ``bulk_create``
+relies on too (SQLite ≥ 3.35 and PostgreSQL).
+"""
+
+from functools import cache, lru_cache
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model
+
+
+def insert_new(objs: list[Model], using: str = DEFAULT_DB_ALIAS) -> list[Model]:
+    """Insert ``objs`` (instances of one model, without keys); return them with their keys."""
+    if not objs:
+        return objs
+    model = type(objs[0])
+    connection = connections[using]
+    fields = _fields(model)
+    params = []
+    for obj in objs:
+        if type(obj) is not model or obj.pk is not None:
+            raise ValueError("insert_new() takes new instances of one model")
+        obj._prepare_related_fields_for_save(operation_name="insert_new")
+        params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(model, connection.vendor, len(objs), connection.alias), params)
+        keys = cursor.fetchall()
+    for obj, (key,) in zip(objs, keys, strict=True):
+        obj.pk = key
+        obj._state.adding = False
+        obj._state.db = using
+    return objs
+
+
+@cache
+def _fields(model: type[Model]) -> tuple:
+    meta = model._meta
+    return tuple(f for f in meta.concrete_fields if f is not meta.pk and not f.generated)
+
+
+@lru_cache(maxsize=256)
+def _sql(model: type[Model], vendor: str, rows: int, alias: str) -> str:
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = _fields(model)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"VALUES {', '.join([row] * rows)} RETURNING {quote(meta.pk.column)}"
+    )
