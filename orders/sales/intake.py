@@ -13,7 +13,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import DEFAULT_DB_ALIAS, connections
 
+from common.compiled import CompiledCache, CompiledModelQuery, stand_in
 from inventory.models import Product
 from orders.models import Channel, SalesOrder, SupplierProduct
 from orders.purchasing.selectors import dropship_sources
@@ -170,11 +172,8 @@ def check_lines(lines, *, lock: bool = False) -> list[Line]:
         sku = spec["sku"]
         if not isinstance(sku, str) or not sku.strip():
             raise errors.UnknownSku(f"Line {index + 1} has no SKU.", field=f"lines[{index}].sku")
-    skus = {spec["sku"].strip() for spec in lines}
-    found = Product.objects.filter(sku__in=skus)
-    if lock:
-        found = found.select_for_update().order_by("pk")
-    products = {p.sku: p for p in found}
+    skus = sorted({spec["sku"].strip() for spec in lines})
+    products = {p.sku: p for p in _products(skus, lock)}
     dropship_ids = [p.pk for p in products.values() if not p.is_stocked and p.active]
     sources: dict[int, SupplierProduct] = {}
     if dropship_ids:
@@ -224,3 +223,22 @@ def existing_order(channel: Channel, external_ref: str, request_hash: str):
             field="external_ref",
         )
     return order, False
+
+
+def _products(skus: list[str], lock: bool) -> list[Product]:
+    """The products of ``skus`` by key (locked with ``lock``): one statement compiled once
+    per process and number of SKUs; every order starts with it."""
+    key = (id(connections[DEFAULT_DB_ALIAS]), len(skus), lock)
+    compiled = PRODUCTS.get(key, lambda: _compile_products(len(skus), lock))
+    return compiled.objects(**{f"sku{n}": sku for n, sku in enumerate(skus)})
+
+
+PRODUCTS = CompiledCache(size=64)
+
+
+def _compile_products(count: int, lock: bool) -> CompiledModelQuery:
+    slots = {f"sku{n}": stand_in(str, n) for n in range(count)}
+    found = Product.objects.filter(sku__in=list(slots.values())).order_by("pk")
+    if lock:
+        found = found.select_for_update()
+    return CompiledModelQuery(found, slots)
