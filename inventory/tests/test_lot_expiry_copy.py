@@ -74,16 +74,32 @@ def test_rows_written_by_the_orm_get_the_copy_whatever_they_carry(lot_product, l
     assert plain.lot_expires_on is None
 
 
-def test_check_ledger_reports_a_copy_that_differs(lot_product, locations, today):
-    lot = Lot.objects.create(product=lot_product, code="A1", expires_on=today + timedelta(5))
-    ledger.receive(
-        product=lot_product, location=locations["bin1"], quantity=2, unit_cost=1, lot=lot
-    )
+def test_check_ledger_reports_a_copy_that_differs(
+    lot_product, plain_lot_product, locations, today
+):
+    lots = [
+        Lot.objects.create(product=product, code=code, expires_on=expiry)
+        for product, code, expiry in [
+            (lot_product, "A1", today + timedelta(5)),
+            (lot_product, "B2", today),
+            (plain_lot_product, "C3", None),
+        ]
+    ]
+    for lot in lots:
+        ledger.receive(
+            product=lot.product, location=locations["bin1"], quantity=2, unit_cost=1, lot=lot
+        )
+    assert list(find_differences()) == []
     with connection.cursor() as cursor:  # as if a migration had dropped the trigger
         if connection.vendor == "postgresql":
             cursor.execute("DROP TRIGGER lot_expiry_to_stock_levels ON inventory_lot")
         else:
             cursor.execute("DROP TRIGGER lot_expiry_to_stock_levels")
-    Lot.objects.filter(pk=lot.pk).update(expires_on=today)
-    (problem,) = find_differences()
-    assert f"lot {lot.pk}" in problem and "expiry" in problem
+    first, second, third = lots
+    Lot.objects.filter(pk=first.pk).update(expires_on=today)  # a date for another date
+    Lot.objects.filter(pk=second.pk).update(expires_on=None)  # a date for none
+    Lot.objects.filter(pk=third.pk).update(expires_on=today)  # none for a date
+    problems = list(find_differences())
+    assert len(problems) == 3
+    for lot, problem in zip(lots, problems, strict=True):
+        assert f"lot {lot.pk}" in problem and "expiry" in problem
