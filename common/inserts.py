@@ -29,7 +29,7 @@ def insert_new(objs: list[Model], using: str = DEFAULT_DB_ALIAS) -> list[Model]:
         obj._prepare_related_fields_for_save(operation_name="insert_new")
         params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(_sql(model, connection.vendor, len(objs), connection.alias), params)
+        cursor.execute(_sql(model, len(objs), using), params)
         keys = cursor.fetchall()
     for obj, (key,) in zip(objs, keys, strict=True):
         obj.pk = key
@@ -45,9 +45,8 @@ def _fields(model: type[Model]) -> tuple:
 
 
 @lru_cache(maxsize=256)
-def _sql(model: type[Model], vendor: str, rows: int, alias: str) -> str:
-    connection = connections[alias]
-    quote = connection.ops.quote_name
+def _sql(model: type[Model], rows: int, using: str) -> str:
+    quote = connections[using].ops.quote_name
     meta = model._meta
     fields = _fields(model)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"

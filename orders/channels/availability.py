@@ -315,9 +315,10 @@ def _compile_ranges(
     warehouse_count: int,
 ) -> tuple[CompiledQuery, CompiledQuery, CompiledQuery]:
     """The balance totals, incoming units and dropship reports of products ``low``–``high``."""
+    warehouse_slots = _warehouse_slots(warehouse_count)
+    warehouses = list(warehouse_slots.values())
     slots = {"low": stand_in(int, 1), "high": stand_in(int, 2), "today": stand_in(date)}
-    slots.update(_warehouse_slots(warehouse_count))
-    warehouses = list(_warehouse_slots(warehouse_count).values())
+    slots.update(warehouse_slots)
     span = {"product_id__gte": slots["low"], "product_id__lte": slots["high"]}
     levels = (
         StockLevel.objects.filter(location__warehouse_id__in=warehouses, **span)
