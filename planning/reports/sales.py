@@ -1,18 +1,20 @@
-"""Sales and margin per channel over the last N days (order lines, one grouped query)."""
+"""Sales and margin per channel over the last N days (one grouped query over orders).
+
+Each order carries its lines' sums (kept by triggers, orders migration 0011), so a month
+of orders is read one row per order, not one per line.
+"""
 
 from datetime import timedelta
 from decimal import Decimal
 
 import django_filters
-from django.db.models import Count, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Sum
 from django.utils import timezone
 
-from orders.models import Channel, SalesOrder, SalesOrderLine
+from orders.models import Channel, SalesOrder
 from planning.reports.base import MANAGERS, MONEY, Column, Report, keep, money
 
 COUNTED = (*SalesOrder.ACTIVE_STATUSES, SalesOrder.Status.SHIPPED)  # not cancelled
-SHIPPED = Q(quantity_shipped__gt=0)
 
 
 def days_filter(default: int, label: str = "Last (days)"):
@@ -23,7 +25,7 @@ def days_filter(default: int, label: str = "Last (days)"):
 
 class ChannelSalesFilter(django_filters.FilterSet):
     channel = django_filters.ModelChoiceFilter(
-        field_name="order__channel",
+        field_name="channel",
         queryset=Channel.objects.order_by("code"),
         to_field_name="code",
         empty_label="All channels",
@@ -31,32 +33,30 @@ class ChannelSalesFilter(django_filters.FilterSet):
     days = days_filter(30)
 
     class Meta:
-        model = SalesOrderLine
+        model = SalesOrder
         fields = ["channel", "days"]
 
 
 def sums():
-    revenue = ExpressionWrapper(F("quantity") * F("unit_price"), output_field=MONEY)
-    shipped_revenue = ExpressionWrapper(
-        F("quantity_shipped") * F("unit_price"), output_field=MONEY
-    )
+    # Every group has an order and the totals are never null: no COALESCE (it and its
+    # casts cost SQLite a fifth of the query at 100,000 orders).
     return {
-        "orders": Count("order_id", distinct=True),
-        "units": Coalesce(Sum("quantity"), 0),
-        "revenue": Coalesce(Sum(revenue), 0, output_field=MONEY),
-        "units_shipped": Coalesce(Sum("quantity_shipped"), 0),
-        "shipped_revenue": Coalesce(Sum(shipped_revenue, filter=SHIPPED), 0, output_field=MONEY),
-        "cogs": Coalesce(Sum("cost_of_goods", filter=SHIPPED), 0, output_field=MONEY),
+        "orders": Count("id"),
+        "units": Sum("total_units"),
+        "revenue": Sum("total_sales", output_field=MONEY),
+        "units_shipped": Sum("total_units_shipped"),
+        "shipped_revenue": Sum("total_sales_shipped", output_field=MONEY),
+        "cogs": Sum("total_cost_of_goods", output_field=MONEY),
     }
 
 
 def channel_sales_rows(params):
     since = timezone.now() - timedelta(days=int(params["days"]))
     return (
-        SalesOrderLine.objects.filter(order__status__in=COUNTED, order__created_at__gte=since)
-        .values("order__channel__code", "order__channel__name")
+        SalesOrder.objects.filter(status__in=COUNTED, created_at__gte=since)
+        .values("channel__code", "channel__name")
         .annotate(**sums())
-        .order_by("order__channel__code")
+        .order_by("channel__code")
     )
 
 
@@ -95,8 +95,8 @@ CHANNEL_SALES = Report(
     filterset=ChannelSalesFilter,
     rows=channel_sales_rows,
     columns=[
-        Column("Channel", lambda row: row["order__channel__code"]),
-        Column("Name", lambda row: row["order__channel__name"]),
+        Column("Channel", lambda row: row["channel__code"]),
+        Column("Name", lambda row: row["channel__name"]),
         Column("Orders", lambda row: row["orders"], number=True),
         Column("Units ordered", lambda row: row["units"], number=True),
         Column("Sales", lambda row: money(row["revenue"]), number=True),
