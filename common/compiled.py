@@ -109,19 +109,38 @@ class CompiledModelQuery(CompiledQuery):
         self.populators = get_related_populators(klass_info, select, self.using, FETCH_ONE)
         self.annotations = list(self.compiler.annotation_col_map.items())
 
-    def objects(self, **values) -> list[Model]:
-        """Run the query with ``values`` in the slots; the rows as model instances."""
+    def objects(self, *, related: bool = True, **values) -> list[Model]:
+        """Run the query with ``values`` in the slots; the rows as model instances.
+
+        With ``related=False`` the ``select_related`` objects are built only when
+        ``with_related`` asks for them (the rows a caller ends up using): most rows of a
+        wide read are looked at, not used, and building them was most of its Python.
+        """
         found = []
         for row in self.rows(**values):
             instance = self.model.from_db(
                 self.using, self.init_list, row[self.model_columns], fetch_mode=FETCH_ONE
             )
-            for populator in self.populators:
-                populator.populate(row, instance)
+            if related:
+                for populator in self.populators:
+                    populator.populate(row, instance)
+            else:
+                instance._compiled_row = (self, row)
             for name, position in self.annotations:
                 setattr(instance, name, row[position])
             found.append(instance)
         return found
+
+
+def with_related(instance: Model) -> Model:
+    """Build the ``select_related`` objects an instance from ``objects(related=False)``
+    left out, from the row it was read with (no query); other instances are left alone."""
+    held = instance.__dict__.pop("_compiled_row", None)
+    if held is not None:
+        compiled, row = held
+        for populator in compiled.populators:
+            populator.populate(row, instance)
+    return instance
 
 
 def _cursor(connection):

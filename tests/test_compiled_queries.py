@@ -124,3 +124,25 @@ def test_compiled_model_instances_equal_the_querysets_with_related_objects_and_a
     assert len(queries) == 0  # the related objects came with the row
     [mug] = compiled.objects(sku="MUG-001", least=1)
     assert mug.lot is None and mug.label == "02/MUG-001"
+
+
+def test_related_objects_left_out_are_built_from_the_row_on_demand(lot_product, locations):
+    from common.compiled import CompiledModelQuery, with_related
+    from inventory.models import StockLevel
+
+    today = timezone.localdate()
+    lot = Lot.objects.create(product=lot_product, code="L1", expires_on=today + timedelta(9))
+    StockLevel.objects.create(product=lot_product, location=locations["bin1"], lot=lot, on_hand=4)
+    slots = {"sku": stand_in(str)}
+    levels = StockLevel.objects.filter(product__sku=slots["sku"]).select_related("location", "lot")
+    compiled = CompiledModelQuery(levels, slots)
+    [row] = compiled.objects(related=False, sku="TEA-100")
+    assert not StockLevel.location.is_cached(row) and not StockLevel.lot.is_cached(row)
+    Lot.objects.filter(pk=lot.pk).update(code="CHANGED")  # after the read
+    with CaptureQueriesContext(connection) as queries:
+        assert with_related(row) is row
+        assert (row.location.barcode, row.lot.code) == ("WH1-A-01", "L1")  # as read
+        assert with_related(row).lot.code == "L1"  # a second call changes nothing
+    assert len(queries) == 0
+    [full] = compiled.objects(sku="TEA-100")
+    assert with_related(full).lot.code == "CHANGED"

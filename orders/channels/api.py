@@ -29,6 +29,7 @@ from orders.channels.schemas import (
     InventoryPage,
     InventoryQuery,
     OrderIn,
+    OrderLineOut,
     OrderOut,
 )
 from orders.models import Channel, SalesOrder
@@ -261,30 +262,33 @@ def request_hash(payload: OrderIn) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def order_out(order: SalesOrder) -> dict:
+def order_out(order: SalesOrder) -> OrderOut:
+    """The answer for an order, built from values that already have the schema's types
+    (no validation: ninja dumps a schema instance as it is; validating the dict it was
+    built from cost each new order a tenth of a millisecond)."""
     waits = order.status != SalesOrder.Status.CANCELLED  # a cancelled order waits for nothing
     # A new order carries the lines it was written with (``orders.sales.placing``).
     lines = getattr(order, "placed_lines", None)
     if lines is None:
         lines = order.lines.select_related("product").order_by("id")
-    return {
-        "external_ref": order.external_ref,
-        "number": order.number,
-        "status": order.status,
-        "created_at": order.created_at,
-        "lines": [
-            {
-                "sku": line.product.sku,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "allocated": line.quantity_allocated,
-                "backordered": line.quantity_backordered if waits else 0,
-                "shipped": line.quantity_shipped,
-                "dropship": line.dropship,
-            }
+    return OrderOut.model_construct(
+        external_ref=order.external_ref,
+        number=order.number,
+        status=str(order.status),
+        created_at=order.created_at,
+        lines=[
+            OrderLineOut.model_construct(
+                sku=line.product.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                allocated=line.quantity_allocated,
+                backordered=line.quantity_backordered if waits else 0,
+                shipped=line.quantity_shipped,
+                dropship=line.dropship,
+            )
             for line in lines
         ],
-    }
+    )
 
 
 def _channel_order(channel: Channel, external_ref: str) -> SalesOrder:

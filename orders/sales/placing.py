@@ -155,7 +155,9 @@ def take_in(
     The caller holds the products' locks (``holding_products``).
     """
     stocked = {spec.product.pk for spec in specs if not spec.dropship}
-    levels = allocation.free_levels(channel, stocked, everywhere=True) if stocked else []
+    levels = (
+        allocation.free_levels(channel, stocked, everywhere=True, related=False) if stocked else []
+    )
     check_sources(channel, specs, levels)
     contested = {level.product_id for level in levels if level.waiting}
     if contested:
