@@ -90,3 +90,25 @@ def test_a_place_that_cannot_hold_the_lock_file_runs_without_it(tmp_path):
     assert not lock.held and not lock.usable
     lock.release()
     lock.close()
+
+
+@pytest.mark.django_db
+def test_statements_are_rewritten_as_django_does_and_remembered():
+    from django.db.backends.sqlite3.base import SQLiteCursorWrapper
+
+    from common.sqlite.base import qmark
+
+    statements = [
+        "SELECT %s, '%%s', 'a%%b' WHERE 1 = %s",
+        "SELECT COUNT(*) FROM inventory_product WHERE sku LIKE %s",
+    ]
+    for sql in statements:
+        assert qmark(sql) == SQLiteCursorWrapper.convert_query(None, sql)
+    qmark.cache_clear()
+    with connection.cursor() as cursor:
+        for _ in range(3):
+            cursor.execute(statements[0], ["x", 1])
+            assert cursor.fetchone() == ("x", "%s", "a%b")
+        cursor.execute("SELECT %(name)s", {"name": "named"})  # pyformat: Django's own way
+        assert cursor.fetchone() == ("named",)
+    assert qmark.cache_info().hits == 2 and qmark.cache_info().misses == 1

@@ -18,6 +18,7 @@ read-only disk), runs without it.
 """
 
 import fcntl
+import functools
 import os
 import time
 
@@ -77,8 +78,26 @@ class WriterLock:
         return self.fd is not None
 
 
+@functools.lru_cache(maxsize=1024)
+def qmark(query: str) -> str:
+    """Django's "format" → "qmark" rewrite of ``query``, remembered: the same few dozen
+    statements run on every request, and the rewrite (a regex over the whole text) was
+    a tenth of a millisecond of each order taken in."""
+    return base.FORMAT_QMARK_REGEX.sub("?", query).replace("%%", "%")
+
+
+class CursorWrapper(base.SQLiteCursorWrapper):
+    def convert_query(self, query, *, param_names=None):
+        if param_names is None:
+            return qmark(query)
+        return super().convert_query(query, param_names=param_names)
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     """SQLite's wrapper; transactions queue on ``WriterLock`` before ``BEGIN``."""
+
+    def create_cursor(self, name=None):
+        return self.connection.cursor(factory=CursorWrapper)
 
     def __init__(self, settings_dict, *args, **kwargs):
         super().__init__(settings_dict, *args, **kwargs)
