@@ -248,8 +248,12 @@ class StockLevel(models.Model):
     product = models.ForeignKey(
         Product, on_delete=models.PROTECT, related_name="stock_levels", db_index=False
     )
+    # Indexed by stock_level_location_idx (location, product), whose first column it is.
     location = models.ForeignKey(
-        "warehouses.Location", on_delete=models.PROTECT, related_name="stock_levels"
+        "warehouses.Location",
+        on_delete=models.PROTECT,
+        related_name="stock_levels",
+        db_index=False,
     )
     lot = models.ForeignKey(
         Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="stock_levels"
@@ -455,19 +459,40 @@ class ReservationEntry(AppendOnlyModel):
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     location = models.ForeignKey("warehouses.Location", on_delete=models.PROTECT, related_name="+")
-    lot = models.ForeignKey(Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    lot = models.ForeignKey(
+        Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     quantity = models.IntegerField(help_text="Signed change of the committed quantity.")
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Every order writes entries: keys that are mostly empty (a reservation has no move,
+    # an API order no user, most products no lot) are indexed only where set (partial
+    # indexes below; a lookup by key implies one), and the document type is the first
+    # column of reservation_document_idx.
     move = models.ForeignKey(
-        StockMove, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        StockMove,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     document_type = models.ForeignKey(
-        ContentType, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ContentType,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     document_id = models.PositiveBigIntegerField(null=True, blank=True)
     document = GenericForeignKey("document_type", "document_id")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -480,7 +505,15 @@ class ReservationEntry(AppendOnlyModel):
             )
         ]
         indexes = [
-            models.Index(fields=["document_type", "document_id"], name="reservation_document_idx")
+            models.Index(fields=["document_type", "document_id"], name="reservation_document_idx"),
+            *(
+                models.Index(
+                    fields=[key],
+                    condition=models.Q(**{f"{key}__isnull": False}),
+                    name=f"reservation_{key}_idx",
+                )
+                for key in ("move", "lot", "user")
+            ),
         ]
 
     def __str__(self):

@@ -176,7 +176,12 @@ class StockOutbox(models.Model):
     product = models.ForeignKey("inventory.Product", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     delivery = models.ForeignKey(
-        WebhookDelivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+        WebhookDelivery,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="items",
+        db_index=False,
     )
 
     class Meta:
@@ -187,7 +192,13 @@ class StockOutbox(models.Model):
                 fields=["channel", "id"],
                 condition=models.Q(delivery__isnull=True),
                 name="outbox_undelivered_idx",
-            )
+            ),
+            # A row is written undelivered: only delivered ones are indexed by delivery.
+            models.Index(
+                fields=["delivery"],
+                condition=models.Q(delivery__isnull=False),
+                name="outbox_delivery_idx",
+            ),
         ]
 
     def __str__(self):

@@ -127,8 +127,9 @@ TOTALS = (
 
 class SalesOrderLine(models.Model):
     order = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by so_line_product_idx (product, order), whose first column it is.
     product = models.ForeignKey(
-        "inventory.Product", on_delete=models.PROTECT, related_name="sales_lines"
+        "inventory.Product", on_delete=models.PROTECT, related_name="sales_lines", db_index=False
     )
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(
@@ -194,7 +195,12 @@ class Allocation(models.Model):
         "warehouses.Location", on_delete=models.PROTECT, related_name="allocations"
     )
     lot = models.ForeignKey(
-        "inventory.Lot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "inventory.Lot",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     quantity = models.PositiveIntegerField(default=0)
     quantity_shipped = models.PositiveIntegerField(default=0)
@@ -202,6 +208,13 @@ class Allocation(models.Model):
 
     class Meta:
         ordering = ["line", "id"]
+        indexes = [
+            # Most allocations have no lot: only those with one are indexed (a lookup by
+            # lot implies one), so an order's allocations skip an index.
+            models.Index(
+                fields=["lot"], condition=models.Q(lot__isnull=False), name="allocation_lot_idx"
+            )
+        ]
 
     def __str__(self):
         return f"{self.line} · {self.quantity} at {self.location_id}"
