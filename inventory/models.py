@@ -24,7 +24,7 @@ from inventory.import_models import (  # noqa: F401 (re-exported: Django and the
     ProductImportChunk,
     ProductImportError,
 )
-from warehouses.models import sellable_place_q
+from warehouses.models import Location, sellable_place_q
 
 sku_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9._/-]*$",
@@ -244,17 +244,10 @@ class StockLevelQuerySet(models.QuerySet):
 class StockLevel(models.Model):
     """Balance of one product in one location and lot: a cache of the ledger."""
 
-    # No index of its own: stock_level_feed_idx (and the unique constraint) start with it.
-    product = models.ForeignKey(
-        Product, on_delete=models.PROTECT, related_name="stock_levels", db_index=False
-    )
-    # Indexed by stock_level_location_idx (location, product), whose first column it is.
-    location = models.ForeignKey(
-        "warehouses.Location",
-        on_delete=models.PROTECT,
-        related_name="stock_levels",
-        db_index=False,
-    )
+    # No index of their own: stock_level_feed_idx (and the unique constraint) start with
+    # the product, stock_level_location_idx with the location.
+    product = models.ForeignKey(Product, models.PROTECT, "stock_levels", db_index=False)
+    location = models.ForeignKey(Location, models.PROTECT, "stock_levels", db_index=False)
     lot = models.ForeignKey(
         Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="stock_levels"
     )
@@ -449,6 +442,13 @@ class StockMove(AppendOnlyModel):
         return f"{self.get_kind_display()} {self.quantity} × {self.product_id}"
 
 
+def optional_key(to) -> models.ForeignKey:
+    """A key that may be empty, protected, without a reverse accessor or its own index."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+
 class ReservationEntry(AppendOnlyModel):
     """One change of committed quantity: reserve (+), release (−), ship (−)."""
 
@@ -459,41 +459,18 @@ class ReservationEntry(AppendOnlyModel):
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     location = models.ForeignKey("warehouses.Location", on_delete=models.PROTECT, related_name="+")
-    lot = models.ForeignKey(
-        Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
-    )
-    quantity = models.IntegerField(help_text="Signed change of the committed quantity.")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
     # Every order writes entries: keys that are mostly empty (a reservation has no move,
     # an API order no user, most products no lot) are indexed only where set (partial
     # indexes below; a lookup by key implies one), and the document type is the first
     # column of reservation_document_idx.
-    move = models.ForeignKey(
-        StockMove,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    document_type = models.ForeignKey(
-        ContentType,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    lot = optional_key(Lot)
+    quantity = models.IntegerField(help_text="Signed change of the committed quantity.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    move = optional_key(StockMove)
+    document_type = optional_key(ContentType)
     document_id = models.PositiveBigIntegerField(null=True, blank=True)
     document = GenericForeignKey("document_type", "document_id")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    user = optional_key(settings.AUTH_USER_MODEL)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
