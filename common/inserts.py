@@ -6,13 +6,16 @@ order's time in process). ``insert_new`` writes the same rows the way ``bulk_cre
 does — every concrete column but the generated key, each value prepared by its field
 (``pre_save`` then ``get_db_prep_save``), no ``save()`` and no signals — and sets each
 instance's key from ``RETURNING`` in the order the rows were given, as ``bulk_create``
-relies on too (SQLite ≥ 3.35 and PostgreSQL).
+relies on too (SQLite ≥ 3.35 and PostgreSQL). On PostgreSQL the statement is prepared
+once per connection (``preparing_cursor``).
 """
 
 from functools import cache, lru_cache
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
+
+from common.compiled import preparing_cursor
 
 
 def insert_new(objs: list[Model], using: str = DEFAULT_DB_ALIAS) -> list[Model]:
@@ -28,7 +31,7 @@ def insert_new(objs: list[Model], using: str = DEFAULT_DB_ALIAS) -> list[Model]:
             raise ValueError("insert_new() takes new instances of one model")
         obj._prepare_related_fields_for_save(operation_name="insert_new")
         params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    with preparing_cursor(connection) as cursor:
         cursor.execute(_sql(model, len(objs), using), params)
         keys = cursor.fetchall()
     for obj, (key,) in zip(objs, keys, strict=True):

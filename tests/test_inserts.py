@@ -58,3 +58,20 @@ def channel_for_orders(db):
     from orders.models import Channel
 
     return Channel.objects.create(code="INS", name="Inserts", kind=Channel.Kind.WEB_STORE)
+
+
+def test_postgresql_prepares_the_statement_once_per_connection_and_shape(lot_product):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL prepares; SQLite has nothing to plan")
+    for n in range(3):
+        insert_new([Lot(product=lot_product, code=f"P-{n}", expires_on=None)])
+    insert_new([Lot(product=lot_product, code=f"Q-{n}") for n in range(2)])
+    assert Lot.objects.filter(code__startswith="P-").count() == 3
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ['INSERT INTO "inventory_lot"%'],
+        )
+        assert cursor.fetchone()[0] == 2  # one row and two rows: two statements

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
+from common.compiled import preparing_cursor
 from common.inserts import insert_new
 from inventory import errors, signals
 from inventory.ledger.checks import (
@@ -66,7 +67,7 @@ def add_committed(changes: dict[int, int], at: datetime) -> None:
     """Add ``changes`` (balance row key → units) to committed, in one UPDATE.
 
     Written as SQL (``committed + CASE id WHEN … END``): the ORM built the same statement
-    anew for every order, which cost more than running it.
+    anew for every order, which cost more than running it; PostgreSQL prepares it.
     """
     if not changes:
         return
@@ -81,7 +82,7 @@ def add_committed(changes: dict[int, int], at: datetime) -> None:
     )
     params = [value for change in changes.items() for value in change]
     params += [UPDATED_AT.get_db_prep_save(at, connection), *changes]
-    with connection.cursor() as cursor:
+    with preparing_cursor(connection) as cursor:
         cursor.execute(sql, params)
 
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.compiled import preparing_cursor
 from inventory.models import Product, StockLevel
 from orders.channels import webhooks
 from orders.models import Channel, ChannelWarehouse, StockOutbox
@@ -243,7 +244,7 @@ def on_stock_changed(sender, *, product, warehouse_ids, **kwargs) -> None:
 def on_stock_changed_many(sender, *, changes, **kwargs) -> None:
     """Receiver of ``inventory.signals.stock_changed_many``: ``on_stock_changed`` for a
     batch of products in one statement (the pairs of product and warehouse go in as a
-    ``VALUES`` list), whatever the number of products."""
+    ``VALUES`` list), whatever the number of products; PostgreSQL prepares it."""
     pairs = sorted(
         {
             (product.pk, warehouse_id)
@@ -258,7 +259,7 @@ def on_stock_changed_many(sender, *, changes, **kwargs) -> None:
     channels = Channel._meta.db_table
     values = ", ".join(["(%s, %s)"] * len(pairs))
     hooked = HOOKED_SQL.format(channel="channel")
-    with connection.cursor() as cursor:
+    with preparing_cursor(connection) as cursor:
         # VALUES names its columns column1, column2 on SQLite and PostgreSQL alike.
         cursor.execute(
             f'INSERT INTO "{outbox}" (channel_id, product_id, created_at) '
