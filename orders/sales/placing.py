@@ -15,11 +15,13 @@ locks the order's products first, so it queues at the products, never in a circl
 """
 
 import logging
+import re
 import uuid
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from common.compiled import preparing_cursor
 from common.inserts import insert_new
 from orders.models import Channel, SalesOrder, SalesOrderEvent, SalesOrderLine
 from orders.sales import allocation, dropship, errors, intake
@@ -46,11 +48,16 @@ def insert_numbered(order: SalesOrder) -> bool:
     table = connection.ops.quote_name(meta.db_table)
     key = connection.ops.quote_name(meta.pk.column)
     if connection.vendor == "postgresql":
+        # Each value cast to its column's type without a length (an explicit cast to
+        # varchar(n) would cut a long text where the insert refuses it): the statement is
+        # prepared (values bound on the server), where an empty value of a SELECT list
+        # would otherwise be text.
+        typed = ", ".join(f"%s::{_base_type(f)}" for f in fields)
         sql = (
             f"WITH n AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS id) "
             f"INSERT INTO {table} ({key}, number, {columns}) SELECT n.id, 'SO-' || CASE "
             "WHEN n.id < 1000000 THEN lpad(n.id::text, 6, '0') ELSE n.id::text END, "
-            f"{marks} FROM n ON CONFLICT DO NOTHING RETURNING {key}, number"
+            f"{typed} FROM n ON CONFLICT DO NOTHING RETURNING {key}, number"
         )
         params = [meta.db_table, meta.pk.column, *values]
     elif connection.vendor == "sqlite":
@@ -65,7 +72,7 @@ def insert_numbered(order: SalesOrder) -> bool:
         params = [*values, meta.db_table]
     else:
         return _insert_then_number(order)
-    with connection.cursor() as cursor:
+    with preparing_cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -74,6 +81,11 @@ def insert_numbered(order: SalesOrder) -> bool:
     order._state.adding = False
     order._state.db = connection.alias
     return True
+
+
+def _base_type(field) -> str:
+    """``varchar(20)`` → ``varchar``, ``numeric(20, 2)`` → ``numeric``."""
+    return re.sub(r"\(.*\)", "", field.cast_db_type(connection)).strip()
 
 
 def _insert_then_number(order: SalesOrder) -> bool:
