@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
-from common.compiled import preparing_cursor
-from common.inserts import insert_new
+from common import together
+from common.inserts import insert_later
 from inventory import errors, signals
 from inventory.ledger.checks import (
     check_active,
@@ -67,7 +67,8 @@ def add_committed(changes: dict[int, int], at: datetime) -> None:
     """Add ``changes`` (balance row key → units) to committed, in one UPDATE.
 
     Written as SQL (``committed + CASE id WHEN … END``): the ORM built the same statement
-    anew for every order, which cost more than running it; PostgreSQL prepares it.
+    anew for every order, which cost more than running it; PostgreSQL prepares it, and
+    inside ``common.together.writes_together()`` sends it with the block's other writes.
     """
     if not changes:
         return
@@ -82,8 +83,7 @@ def add_committed(changes: dict[int, int], at: datetime) -> None:
     )
     params = [value for change in changes.items() for value in change]
     params += [UPDATED_AT.get_db_prep_save(at, connection), *changes]
-    with preparing_cursor(connection) as cursor:
-        cursor.execute(sql, params)
+    together.write(sql, params, table=meta.db_table)
 
 
 def announce_many(places, *, increased: bool = False) -> None:
@@ -132,7 +132,7 @@ def reserve_many(
 
 def _write_reservations(reservations, user, document, at: datetime) -> None:
     fields = document_fields(document)
-    insert_new(
+    insert_later(
         [
             ReservationEntry(
                 product=product,

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common.compiled import preparing_cursor
+from common import together
 from inventory.models import Product, StockLevel
 from orders.channels import webhooks
 from orders.models import Channel, ChannelWarehouse, StockOutbox
@@ -244,7 +244,8 @@ def on_stock_changed(sender, *, product, warehouse_ids, **kwargs) -> None:
 def on_stock_changed_many(sender, *, changes, **kwargs) -> None:
     """Receiver of ``inventory.signals.stock_changed_many``: ``on_stock_changed`` for a
     batch of products in one statement (the pairs of product and warehouse go in as a
-    ``VALUES`` list), whatever the number of products; PostgreSQL prepares it."""
+    ``VALUES`` list), whatever the number of products; PostgreSQL prepares it, and inside
+    ``common.together.writes_together()`` sends it with the block's other writes."""
     pairs = sorted(
         {
             (product.pk, warehouse_id)
@@ -259,19 +260,24 @@ def on_stock_changed_many(sender, *, changes, **kwargs) -> None:
     channels = Channel._meta.db_table
     values = ", ".join(["(%s, %s)"] * len(pairs))
     hooked = HOOKED_SQL.format(channel="channel")
-    with preparing_cursor(connection) as cursor:
-        # VALUES names its columns column1, column2 on SQLite and PostgreSQL alike.
-        cursor.execute(
-            f'INSERT INTO "{outbox}" (channel_id, product_id, created_at) '
-            f"SELECT DISTINCT link.channel_id, pair.column1, %s FROM (VALUES {values}) pair "
-            f'JOIN "{links}" link ON link.warehouse_id = pair.column2 '
-            f'JOIN "{channels}" channel ON channel.id = link.channel_id '
-            f"WHERE {hooked} RETURNING channel_id",
-            [
-                connection.ops.adapt_datetimefield_value(timezone.now()),
-                *(value for pair in pairs for value in pair),
-            ],
-        )
-        channel_ids = sorted({row[0] for row in cursor.fetchall()})
+    # VALUES names its columns column1, column2 on SQLite and PostgreSQL alike.
+    together.write(
+        f'INSERT INTO "{outbox}" (channel_id, product_id, created_at) '
+        f"SELECT DISTINCT link.channel_id, pair.column1, %s FROM (VALUES {values}) pair "
+        f'JOIN "{links}" link ON link.warehouse_id = pair.column2 '
+        f'JOIN "{channels}" channel ON channel.id = link.channel_id '
+        f"WHERE {hooked} RETURNING channel_id",
+        [
+            connection.ops.adapt_datetimefield_value(timezone.now()),
+            *(value for pair in pairs for value in pair),
+        ],
+        table=outbox,
+        on_rows=_schedule_after_commit,
+    )
+
+
+def _schedule_after_commit(channel_ids: list[int]) -> None:
+    """After commit, make sure a delivery task will send these channels' new rows."""
+    channel_ids = sorted(set(channel_ids))
     if channel_ids:
         transaction.on_commit(lambda: _schedule(channel_ids), robust=True)

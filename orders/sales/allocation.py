@@ -17,7 +17,7 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Subquer
 from django.utils import timezone
 
 from common.compiled import CompiledCache, CompiledModelQuery, stand_in, with_related
-from common.inserts import insert_new
+from common.inserts import insert_later, insert_new
 from inventory import ledger
 from inventory.errors import LedgerError
 from inventory.models import StockLevel, is_usable_stock, usable_stock_q
@@ -227,7 +227,8 @@ def reserve(order: SalesOrder, steps: list, user, existing: dict | None = None) 
         raise errors.AllocationRefused(
             f"{sku} could not be allocated: {exc.message}", code=exc.code, field=exc.field
         ) from exc
-    existing = existing if existing is not None else {}
+    keyed = existing is not None  # the caller's allocations grow by the new ones
+    existing = existing if keyed else {}
     grown: dict[int, int] = defaultdict(int)
     new: dict[tuple, Allocation] = {}
     for line, level, take in steps:
@@ -239,9 +240,12 @@ def reserve(order: SalesOrder, steps: list, user, existing: dict | None = None) 
             new[key].quantity += take
         else:
             new[key] = Allocation(line=line, location=level.location, lot=level.lot, quantity=take)
-    if new:
+    if new and keyed:
         insert_new(list(new.values()))
         existing.update(new)
+    elif new:
+        # A new order's allocations: nobody reads their keys in this transaction.
+        insert_later(list(new.values()))
     if grown:
         Allocation.objects.filter(pk__in=list(grown)).update(
             quantity=F("quantity") + _by_key(grown)

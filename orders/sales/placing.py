@@ -14,15 +14,17 @@ the balance rows come before any order row is safe: every path that locks an ord
 locks the order's products first, so it queues at the products, never in a circle.
 """
 
+import functools
 import logging
 import re
 import uuid
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from common.compiled import preparing_cursor
-from common.inserts import insert_new
+from common.inserts import insert_later, insert_new
+from common.together import writes_together
 from orders.models import Channel, SalesOrder, SalesOrderEvent, SalesOrderLine
 from orders.sales import allocation, dropship, errors, intake
 from orders.sales.status import allocated_note, settle
@@ -40,38 +42,12 @@ def insert_numbered(order: SalesOrder) -> bool:
 
     Return False, inserting nothing, when the channel's reference is already taken.
     """
-    meta = SalesOrder._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key and f.name != "number"]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    values = [f.get_db_prep_save(getattr(order, f.attname), connection) for f in fields]
-    marks = ", ".join(["%s"] * len(fields))
-    table = connection.ops.quote_name(meta.db_table)
-    key = connection.ops.quote_name(meta.pk.column)
-    if connection.vendor == "postgresql":
-        # Each value cast to its column's type without a length (an explicit cast to
-        # varchar(n) would cut a long text where the insert refuses it): the statement is
-        # prepared (values bound on the server), where an empty value of a SELECT list
-        # would otherwise be text.
-        typed = ", ".join(f"%s::{_base_type(f)}" for f in fields)
-        sql = (
-            f"WITH n AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS id) "
-            f"INSERT INTO {table} ({key}, number, {columns}) SELECT n.id, 'SO-' || CASE "
-            "WHEN n.id < 1000000 THEN lpad(n.id::text, 6, '0') ELSE n.id::text END, "
-            f"{typed} FROM n ON CONFLICT DO NOTHING RETURNING {key}, number"
-        )
-        params = [meta.db_table, meta.pk.column, *values]
-    elif connection.vendor == "sqlite":
-        # One writer at a time: the next key is past the table's AUTOINCREMENT sequence.
-        sql = (
-            f"INSERT INTO {table} ({key}, number, {columns}) "
-            f"SELECT n.id, 'SO-' || printf('%%06d', n.id), {marks} FROM (SELECT max("
-            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
-            f"coalesce((SELECT max({key}) FROM {table}), 0)) + 1 AS id) n WHERE true "
-            f"ON CONFLICT DO NOTHING RETURNING {key}, number"
-        )
-        params = [*values, meta.db_table]
-    else:
+    shape = _numbered_insert(connection.vendor, connection.alias)
+    if shape is None:
         return _insert_then_number(order)
+    sql, before, fields, after = shape
+    values = [f.get_db_prep_save(getattr(order, f.attname), connection) for f in fields]
+    params = [*before, *values, *after]
     with preparing_cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -83,7 +59,44 @@ def insert_numbered(order: SalesOrder) -> bool:
     return True
 
 
-def _base_type(field) -> str:
+@functools.cache
+def _numbered_insert(vendor: str, alias: str) -> tuple[str, tuple, list, tuple] | None:
+    """The numbering insert's text, the parameters before the order's values, the fields
+    of those values and the parameters after them; built once per database and vendor
+    (building it on every order cost more than running it)."""
+    ops = connections[alias].ops
+    meta = SalesOrder._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key and f.name != "number"]
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    table, key = ops.quote_name(meta.db_table), ops.quote_name(meta.pk.column)
+    if vendor == "postgresql":
+        # Each value cast to its column's type without a length (an explicit cast to
+        # varchar(n) would cut a long text where the insert refuses it): the statement is
+        # prepared (values bound on the server), where an empty value of a SELECT list
+        # would otherwise be text.
+        typed = ", ".join(f"%s::{_base_type(f, connections[alias])}" for f in fields)
+        sql = (
+            f"WITH n AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS id) "
+            f"INSERT INTO {table} ({key}, number, {columns}) SELECT n.id, 'SO-' || CASE "
+            "WHEN n.id < 1000000 THEN lpad(n.id::text, 6, '0') ELSE n.id::text END, "
+            f"{typed} FROM n ON CONFLICT DO NOTHING RETURNING {key}, number"
+        )
+        return sql, (meta.db_table, meta.pk.column), fields, ()
+    if vendor == "sqlite":
+        # One writer at a time: the next key is past the table's AUTOINCREMENT sequence.
+        marks = ", ".join(["%s"] * len(fields))
+        sql = (
+            f"INSERT INTO {table} ({key}, number, {columns}) "
+            f"SELECT n.id, 'SO-' || printf('%%06d', n.id), {marks} FROM (SELECT max("
+            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
+            f"coalesce((SELECT max({key}) FROM {table}), 0)) + 1 AS id) n WHERE true "
+            f"ON CONFLICT DO NOTHING RETURNING {key}, number"
+        )
+        return sql, (), fields, (meta.db_table,)
+    return None
+
+
+def _base_type(field, connection) -> str:
     """``varchar(20)`` → ``varchar``, ``numeric(20, 2)`` → ``numeric``."""
     return re.sub(r"\(.*\)", "", field.cast_db_type(connection)).strip()
 
@@ -197,8 +210,11 @@ def take_in(
         [(line, spec.source) for line, spec in zip(lines, specs, strict=True) if spec.dropship],
         user,
     )
-    allocation.reserve(order, steps, user)
-    _record_history(order, user, sum(take for _, _, take in steps), waiting)
+    with writes_together():
+        # The ledger's journal and balances, the outbox, the allocations and the history:
+        # one statement on PostgreSQL (nothing reads them back before the commit).
+        allocation.reserve(order, steps, user)
+        _record_history(order, user, sum(take for _, _, take in steps), waiting)
     # The lines as written, for the caller's answer (the API's), without reading them back.
     order.placed_lines = lines
     return order
@@ -226,7 +242,7 @@ def _planned(order: SalesOrder, specs: list[intake.Line], levels) -> tuple[list,
 
 def _record_history(order: SalesOrder, user, reserved: int, waiting: int) -> None:
     """The new order's two status events, received and allocated, in one insert."""
-    insert_new(
+    insert_later(
         [
             SalesOrderEvent(
                 order=order,

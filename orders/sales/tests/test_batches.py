@@ -104,6 +104,26 @@ def test_an_order_takes_the_same_few_queries_for_2_and_10_lines(client, shop):
     assert list(find_differences()) == []
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite sends each write")
+def test_on_postgresql_the_writes_after_the_lines_are_one_statement(client, shop):
+    token, stock = shop
+    skus = stock(3)
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, token, order_body("ONE", skus)).status_code == 201
+    journal = [q["sql"] for q in queries if "inventory_reservationentry" in q["sql"]]
+    assert len(journal) == 1, journal
+    (statement,) = journal
+    for part in ('UPDATE "inventory_stocklevel"', "orders_stockoutbox", "orders_allocation"):
+        assert part in statement
+    assert "orders_salesorderevent" in statement
+    assert not [
+        q for q in queries if "orders_salesorderevent" in q["sql"] and q["sql"] != statement
+    ]
+    assert Allocation.objects.filter(line__order__external_ref="ONE").count() == 6
+    assert StockOutbox.objects.filter(product__sku__in=skus).count() >= 3
+    assert list(find_differences()) == []
+
+
 def test_pins_through_the_api_are_django_assert_max_num_queries(
     client, shop, django_assert_max_num_queries
 ):
