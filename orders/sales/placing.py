@@ -6,7 +6,9 @@ balance row of those products (and says whether older orders wait for them), the
 allocation is planned in memory, and then the order (numbered in its own insert),
 its lines, its allocations, the ledger's reservations (one insert and one balance
 update for all of them, ``inventory.ledger.reserve_many``), the channel outbox and
-the status history are written a statement each, whatever the number of lines.
+the status history are written a statement each, whatever the number of lines. On
+PostgreSQL they take two statements: the order with its lines
+(``numbering.insert_with_lines``), then everything else (``common.together``).
 
 Lock order: the products (primary-key order), then their free balance rows (primary-key
 order), then, only when older orders wait for these products, those orders' rows. That
@@ -14,19 +16,15 @@ the balance rows come before any order row is safe: every path that locks an ord
 locks the order's products first, so it queues at the products, never in a circle.
 """
 
-import functools
 import logging
-import re
-import uuid
 
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from common.compiled import preparing_cursor
-from common.inserts import insert_later, insert_new
+from common.inserts import insert_later
 from common.together import writes_together
 from orders.models import Channel, SalesOrder, SalesOrderEvent, SalesOrderLine
-from orders.sales import allocation, dropship, errors, intake
+from orders.sales import allocation, dropship, errors, intake, numbering
 from orders.sales.status import allocated_note, settle
 
 logger = logging.getLogger(__name__)
@@ -35,83 +33,6 @@ Status = SalesOrder.Status
 
 class ReferenceTaken(Exception):
     """The channel already has an order with this reference (the insert did nothing)."""
-
-
-def insert_numbered(order: SalesOrder) -> bool:
-    """Insert ``order`` numbered ``SO-`` and its key (six digits at least) in one statement.
-
-    Return False, inserting nothing, when the channel's reference is already taken.
-    """
-    shape = _numbered_insert(connection.vendor, connection.alias)
-    if shape is None:
-        return _insert_then_number(order)
-    sql, before, fields, after = shape
-    values = [f.get_db_prep_save(getattr(order, f.attname), connection) for f in fields]
-    params = [*before, *values, *after]
-    with preparing_cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    order.pk, order.number = row
-    order._state.adding = False
-    order._state.db = connection.alias
-    return True
-
-
-@functools.cache
-def _numbered_insert(vendor: str, alias: str) -> tuple[str, tuple, list, tuple] | None:
-    """The numbering insert's text, the parameters before the order's values, the fields
-    of those values and the parameters after them; built once per database and vendor
-    (building it on every order cost more than running it)."""
-    ops = connections[alias].ops
-    meta = SalesOrder._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key and f.name != "number"]
-    columns = ", ".join(ops.quote_name(f.column) for f in fields)
-    table, key = ops.quote_name(meta.db_table), ops.quote_name(meta.pk.column)
-    if vendor == "postgresql":
-        # Each value cast to its column's type without a length (an explicit cast to
-        # varchar(n) would cut a long text where the insert refuses it): the statement is
-        # prepared (values bound on the server), where an empty value of a SELECT list
-        # would otherwise be text.
-        typed = ", ".join(f"%s::{_base_type(f, connections[alias])}" for f in fields)
-        sql = (
-            f"WITH n AS (SELECT nextval(pg_get_serial_sequence(%s, %s)) AS id) "
-            f"INSERT INTO {table} ({key}, number, {columns}) SELECT n.id, 'SO-' || CASE "
-            "WHEN n.id < 1000000 THEN lpad(n.id::text, 6, '0') ELSE n.id::text END, "
-            f"{typed} FROM n ON CONFLICT DO NOTHING RETURNING {key}, number"
-        )
-        return sql, (meta.db_table, meta.pk.column), fields, ()
-    if vendor == "sqlite":
-        # One writer at a time: the next key is past the table's AUTOINCREMENT sequence.
-        marks = ", ".join(["%s"] * len(fields))
-        sql = (
-            f"INSERT INTO {table} ({key}, number, {columns}) "
-            f"SELECT n.id, 'SO-' || printf('%%06d', n.id), {marks} FROM (SELECT max("
-            "coalesce((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
-            f"coalesce((SELECT max({key}) FROM {table}), 0)) + 1 AS id) n WHERE true "
-            f"ON CONFLICT DO NOTHING RETURNING {key}, number"
-        )
-        return sql, (), fields, (meta.db_table,)
-    return None
-
-
-def _base_type(field, connection) -> str:
-    """``varchar(20)`` → ``varchar``, ``numeric(20, 2)`` → ``numeric``."""
-    return re.sub(r"\(.*\)", "", field.cast_db_type(connection)).strip()
-
-
-def _insert_then_number(order: SalesOrder) -> bool:
-    """Insert and number in two statements (a database without the forms above)."""
-    order.number = f"new-{uuid.uuid4().hex[:16]}"
-    try:
-        with transaction.atomic():
-            order.save(force_insert=True)
-    except IntegrityError:
-        return False
-    order.number = f"SO-{order.pk:06d}"
-    SalesOrder.objects.filter(pk=order.pk).update(number=order.number)
-    return True
 
 
 def check_sources(channel: Channel, specs: list[intake.Line], levels) -> None:
@@ -202,9 +123,9 @@ def take_in(
     order.created_at = order.updated_at = timezone.now()
     lines, steps, waiting = _planned(order, specs, levels)
     order.status = Status.BACKORDERED if waiting else Status.ALLOCATED
-    if not insert_numbered(order):
+    lines = numbering.insert_with_lines(order, lines)
+    if lines is None:
         raise ReferenceTaken(external_ref)
-    lines = _insert_lines(order, lines)
     dropship.order_lines(
         order,
         [(line, spec.source) for line, spec in zip(lines, specs, strict=True) if spec.dropship],
@@ -260,8 +181,3 @@ def _record_history(order: SalesOrder, user, reserved: int, waiting: int) -> Non
             ),
         ]
     )
-
-
-def _insert_lines(order: SalesOrder, lines: list[SalesOrderLine]) -> list[SalesOrderLine]:
-    """Insert the order's lines, in the order given, and return them with their keys."""
-    return insert_new(lines)
