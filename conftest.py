@@ -9,6 +9,17 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(autouse=True)
+def _forget_gathering_webhook_tasks():
+    """A process remembers for a moment that a channel's webhook task is queued; a test's
+    database is rolled back or flushed after it, so no test inherits that memory."""
+    from orders.channels import webhooks
+
+    webhooks.GATHERING.clear()
+    yield
+    webhooks.GATHERING.clear()
+
+
 def _user_with_role(django_user_model, username: str, role: str | None, **extra):
     from django.apps import apps
     from django.contrib.auth.models import Group

@@ -218,6 +218,10 @@ TASKS = {
 # before another worker sends it again, and whether loopback/private receivers are allowed
 # (local development only; cloud metadata addresses are never allowed).
 STOCKROOM_WEBHOOK_LEASE_SECONDS = int(os.environ.get("STOCKROOM_WEBHOOK_LEASE_SECONDS") or 120)
+# How long a queued delivery waits for more stock changes to send with it (README
+# "Webhooks"): a burst goes out as one delivery, and the commits inside the window do not
+# ask the database whether a task is queued. 0 sends as soon as a worker is free.
+STOCKROOM_WEBHOOK_GATHER_MS = int(os.environ.get("STOCKROOM_WEBHOOK_GATHER_MS") or 500)
 STOCKROOM_WEBHOOK_ALLOW_PRIVATE = env_bool("STOCKROOM_WEBHOOK_ALLOW_PRIVATE", False)
 
 # Admin product uploads are checked in the request, at about 4 ms a row for each of the

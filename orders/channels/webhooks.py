@@ -85,13 +85,24 @@ def schedule_delivery(channel_ids: Iterable[int], *, force: bool = False) -> lis
     waits for its retry time is skipped (new rows join that retry), and so is one that
     already has a queued task that has not started (it will see the new rows). Two
     commits racing here may both enqueue; the second task then finds nothing to do.
+
+    With a gathering window (``gather()``, database backend) the task is queued to run
+    that long after the change: the changes of the window go out in one delivery, and
+    for the first half of it this process knows, without asking the database, that a
+    task will still see a new row (no worker takes a task before its time).
     """
     ids = sorted(set(channel_ids))
+    window = gather()
     if ids and not force:
-        # The queued-task check first: while a worker is behind (a burst of stock
-        # changes), it settles every channel in one query.
-        queued = _queued_channel_ids(deliver_webhooks)
-        ids = [pk for pk in ids if pk not in queued]
+        now = timezone.now()
+        ids = [pk for pk in ids if not _is_gathering(pk, now)]
+        if ids:
+            # The queued-task check first: while a worker is behind (a burst of stock
+            # changes), it settles every channel in one query.
+            queued = _queued_channel_ids(deliver_webhooks, until=now + window)
+            for pk, run_after in queued.items():
+                _gathering(pk, run_after, window)
+            ids = [pk for pk in ids if not _covered(queued.get(pk), now, window)]
         if ids:
             waiting = set(
                 WebhookDelivery.objects.filter(
@@ -100,12 +111,58 @@ def schedule_delivery(channel_ids: Iterable[int], *, force: bool = False) -> lis
             )
             ids = [pk for pk in ids if pk not in waiting]
     for channel_id in ids:
-        deliver_webhooks.enqueue(channel_id)
+        if window:
+            run_after = timezone.now() + window
+            deliver_webhooks.using(run_after=run_after).enqueue(channel_id)
+            _gathering(channel_id, run_after, window)
+        else:
+            deliver_webhooks.enqueue(channel_id)
     return ids
 
 
-def _queued_channel_ids(task) -> set[int]:
-    """Channels with a runnable, not yet started delivery task (database backend only).
+def gather() -> timedelta:
+    """How long a delivery task waits for more changes (``STOCKROOM_WEBHOOK_GATHER_MS``);
+    none without a backend that can defer a task (the immediate backend in tests)."""
+    milliseconds = getattr(settings, "STOCKROOM_WEBHOOK_GATHER_MS", 0)
+    if milliseconds <= 0 or not deliver_webhooks.get_backend().supports_defer:
+        return timedelta(0)
+    return timedelta(milliseconds=milliseconds)
+
+
+# Per process: channel → until when its queued delivery task is sure not to have started
+# (half the window before the task's time, a margin for clocks of other hosts).
+GATHERING: dict[tuple[str, int], datetime] = {}
+
+
+def _gathering(channel_id: int, run_after: datetime, window: timedelta) -> None:
+    if window and run_after != _date_max():
+        GATHERING[(DEFAULT_DB_ALIAS, channel_id)] = run_after - window / 2
+
+
+def _covered(run_after: datetime | None, now: datetime, window: timedelta) -> bool:
+    """Whether a queued task with this time will send rows committed now. Any will; but
+    with a window, one due now may be taken at any moment, so this process could not
+    skip the question for the next commits: queue one for the window instead (at most
+    one per channel and process every half window, however far behind the workers are)."""
+    if run_after is None:
+        return False
+    return not window or (run_after != _date_max() and run_after - window / 2 > now)
+
+
+def _is_gathering(channel_id: int, now: datetime) -> bool:
+    until = GATHERING.get((DEFAULT_DB_ALIAS, channel_id))
+    return until is not None and now < until
+
+
+def _date_max() -> datetime:
+    from django_tasks_db.models import get_date_max
+
+    return get_date_max()
+
+
+def _queued_channel_ids(task, until: datetime | None = None) -> dict[int, datetime]:
+    """Channels with a runnable, not yet started delivery task (database backend only),
+    with that task's time: one ready now or without a time, or one due by ``until``.
 
     Asked after every stock commit: one statement compiled once per process and task,
     reading each ready task's first argument (its channel) out of its JSON in SQL.
@@ -116,10 +173,10 @@ def _queued_channel_ids(task) -> set[int]:
         from django_tasks_db.backend import DatabaseBackend
         from django_tasks_db.models import DBTaskResult, get_date_max
     except ImportError:  # pragma: no cover - django-tasks-db is a dependency
-        return set()
+        return {}
     backend = task.get_backend()
     if not isinstance(backend, DatabaseBackend):
-        return set()
+        return {}
     key = (id(connections[DEFAULT_DB_ALIAS]), backend.alias, task.module_path)
 
     def compile_ready() -> CompiledQuery:
@@ -128,12 +185,17 @@ def _queued_channel_ids(task) -> set[int]:
         )
         return CompiledQuery(rows.order_by().values_list("run_after", "args_kwargs__args__0"), {})
 
-    now, unset = timezone.now(), get_date_max()  # as DBTaskResult.objects.ready()
-    return {
-        first
-        for run_after, first in QUEUED.get(key, compile_ready).rows()
-        if (run_after <= now or run_after == unset) and type(first) is int
-    }
+    until = until or timezone.now()
+    unset = get_date_max()  # as DBTaskResult.objects.ready()
+    found: dict[int, datetime] = {}
+    for run_after, first in QUEUED.get(key, compile_ready).rows():
+        if (run_after <= until or run_after == unset) and type(first) is int:
+            # Of two tasks of a channel, the one with the latest time says longest that a
+            # new row will be seen; one without a time may start at once.
+            known = found.get(first)
+            if known is None or known == unset or unset != run_after > known:
+                found[first] = run_after
+    return found
 
 
 QUEUED = CompiledCache(size=8)

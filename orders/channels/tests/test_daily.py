@@ -8,6 +8,7 @@ seconds after each local midnight and queues the next run itself.
 
 import subprocess
 import sys
+import time as clock
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from inventory import ledger
-from orders.channels import daily
+from orders.channels import daily, webhooks
 from orders.channels.availability import available_to_sell
 from orders.channels.tests.test_webhook_leases import ROOT, database_url, wait_for
 from orders.channels.tests.test_webhooks import Receiver
@@ -156,8 +157,18 @@ def test_make_run_queues_the_daily_run_once_and_the_worker_runs_it(
     assert queued().count() == 1, "a second call queued nothing"
     assert "already queued" in done.stdout
 
-    # Its midnight was missed (nothing ran before): the worker runs it at once, then
-    # the webhook delivery it queued, and the next run waits for the next midnight.
+    # Its midnight was missed (nothing ran before): the worker runs it at once; the
+    # webhook delivery it queued gathers changes for STOCKROOM_WEBHOOK_GATHER_MS (500)
+    # and then a worker sends it; the next run waits for the next midnight.
+    worked = run_manage("db_worker", "--batch", "--no-reload")
+    assert worked.returncode == 0, worked.stderr
+    delivery = DBTaskResult.objects.get(
+        task_path=webhooks.deliver_webhooks.module_path, status="READY"
+    )
+    assert delivery.run_after - delivery.enqueued_at == pytest.approx(
+        timedelta(milliseconds=500), abs=timedelta(milliseconds=100)
+    )
+    clock.sleep(max((delivery.run_after - timezone.now()).total_seconds(), 0))
     worked = run_manage("db_worker", "--batch", "--no-reload")
     assert worked.returncode == 0, worked.stderr
     assert wait_for(lambda: receiver.requests, 10)
