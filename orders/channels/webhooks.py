@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, Max, Min, OuterRef, Q
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 
@@ -104,11 +104,13 @@ def schedule_delivery(channel_ids: Iterable[int], *, force: bool = False) -> lis
                 _gathering(pk, run_after, window)
             ids = [pk for pk in ids if not _covered(queued.get(pk), now, window)]
         if ids:
-            waiting = set(
+            waiting = dict(
                 WebhookDelivery.objects.filter(
                     channel_id__in=ids, status=Status.FAILED, next_attempt_at__gt=timezone.now()
-                ).values_list("channel_id", flat=True)
+                ).values_list("channel_id", "next_attempt_at")
             )
+            for pk, retry_at in waiting.items():
+                _gathering(pk, retry_at, window)  # its retry task waits for that time
             ids = [pk for pk in ids if pk not in waiting]
     for channel_id in ids:
         if window:
@@ -164,8 +166,9 @@ def _queued_channel_ids(task, until: datetime | None = None) -> dict[int, dateti
     """Channels with a runnable, not yet started delivery task (database backend only),
     with that task's time: one ready now or without a time, or one due by ``until``.
 
-    Asked after every stock commit: one statement compiled once per process and task,
-    reading each ready task's first argument (its channel) out of its JSON in SQL.
+    Asked after commits: one statement compiled once per process and task, reading each
+    ready task's first argument (its channel) out of its JSON in SQL and answering one
+    row per channel, however many tasks wait (they pile up while no worker runs).
     """
     # Imported here for a reason other than a cycle: the check only applies to the
     # database backend, and settings may choose another one.
@@ -178,23 +181,38 @@ def _queued_channel_ids(task, until: datetime | None = None) -> dict[int, dateti
     if not isinstance(backend, DatabaseBackend):
         return {}
     key = (id(connections[DEFAULT_DB_ALIAS]), backend.alias, task.module_path)
+    unset = get_date_max()  # as DBTaskResult.objects.ready()
 
     def compile_ready() -> CompiledQuery:
         rows = DBTaskResult.objects.filter(
             status=TaskResultStatus.READY, backend_name=backend.alias, task_path=task.module_path
         )
-        return CompiledQuery(rows.order_by().values_list("run_after", "args_kwargs__args__0"), {})
+        per_channel = (
+            rows.order_by()
+            .values("args_kwargs__args__0")
+            .annotate(
+                earliest=Min("run_after"),
+                latest_timed=Max("run_after", filter=~Q(run_after=unset)),
+                latest=Max("run_after"),
+            )
+            .values_list("args_kwargs__args__0", "earliest", "latest_timed", "latest")
+        )
+        return CompiledQuery(per_channel, {})
 
     until = until or timezone.now()
-    unset = get_date_max()  # as DBTaskResult.objects.ready()
     found: dict[int, datetime] = {}
-    for run_after, first in QUEUED.get(key, compile_ready).rows():
-        if (run_after <= until or run_after == unset) and type(first) is int:
-            # Of two tasks of a channel, the one with the latest time says longest that a
-            # new row will be seen; one without a time may start at once.
-            known = found.get(first)
-            if known is None or known == unset or unset != run_after > known:
-                found[first] = run_after
+    for first, earliest, latest_timed, latest in QUEUED.get(key, compile_ready).rows():
+        if type(first) is not int:
+            continue
+        # The latest time says longest that a new row will be seen; when a task further
+        # off (a retry) hides it, the earliest is a safe, shorter answer; a task without
+        # a time may start at once.
+        if latest_timed is not None and latest_timed <= until:
+            found[first] = latest_timed
+        elif earliest <= until and earliest != unset:
+            found[first] = earliest
+        elif latest == unset:
+            found[first] = unset
     return found
 
 

@@ -608,6 +608,33 @@ def test_while_workers_are_behind_one_task_per_window_is_added(
     assert queued.filter(status="READY").count() == 2
 
 
+def test_the_queued_check_answers_per_channel_with_the_longest_safe_time(
+    settings, web_store, marketplace
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+    task, now = webhooks.deliver_webhooks, timezone.now()
+    for seconds in (-30, -20, -10):  # due long ago: no worker ran them
+        task.using(run_after=now + timedelta(seconds=seconds)).enqueue(web_store.pk)
+    gathering = now + timedelta(milliseconds=400)
+    task.using(run_after=gathering).enqueue(web_store.pk)
+    task.enqueue(marketplace.pk)  # no time: may start at once
+    task.using(run_after=now + timedelta(minutes=30)).enqueue(marketplace.pk)  # a retry
+    queued = webhooks._queued_channel_ids(task, until=now + timedelta(milliseconds=500))
+    stored = DBTaskResult.objects.get(run_after__gt=now, run_after__lt=now + timedelta(seconds=1))
+    assert queued == {web_store.pk: stored.run_after, marketplace.pk: queued[marketplace.pk]}
+    assert abs(stored.run_after - gathering) < timedelta(milliseconds=1)
+    assert queued[marketplace.pk].year == 9999  # the one without a time
+    # The gathering task covers new rows for half the window; the one without a time not.
+    window = timedelta(milliseconds=500)
+    assert webhooks._covered(queued[web_store.pk], now, window)
+    assert not webhooks._covered(queued[marketplace.pk], now, window)
+    assert webhooks._covered(queued[marketplace.pk], now, timedelta(0))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_without_a_window_the_task_runs_as_soon_as_a_worker_is_free(
     web_store, receiver, product, locations, settings
