@@ -13,6 +13,7 @@ The lock order is the ledger's: the caller holds the products' row locks
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.transaction import TransactionManagementError
@@ -36,6 +37,13 @@ from inventory.models import Product, ReservationEntry, StockLevel
 __all__ = ["reserve_many"]
 
 
+class _Seen(NamedTuple):
+    """A balance row's counts as the batch has them so far (no model instance needed)."""
+
+    on_hand: int
+    committed: int
+
+
 def _check_reservations(reservations, today) -> None:
     """Refuse the batch as ``reserve`` would refuse its first bad row (``index`` set)."""
     pending: dict[int, int] = {}
@@ -55,7 +63,7 @@ def _check_reservations(reservations, today) -> None:
             check_not_expired(product, lot, today)
             # A row reserved twice in one batch: the second sees the first's units.
             taken = pending.get(level.pk, 0)
-            seen = StockLevel(on_hand=level.on_hand, committed=level.committed + taken)
+            seen = _Seen(level.on_hand, level.committed + taken)
             require_free(product, seen, quantity, location, lot)
         except errors.LedgerError as exc:
             exc.index = index
@@ -131,16 +139,20 @@ def reserve_many(
 
 
 def _write_reservations(reservations, user, document, at: datetime) -> None:
+    # Journal rows built from keys: nothing reads their related objects, and setting
+    # those through the relations was most of building them.
     fields = document_fields(document)
+    if fields:
+        fields["document_type_id"] = fields.pop("document_type").pk
     insert_later(
         [
             ReservationEntry(
-                product=product,
-                location=level.location,
-                lot=level.lot,
+                product_id=product.pk,
+                location_id=level.location_id,
+                lot_id=level.lot_id,
                 quantity=quantity,
                 kind=ReservationEntry.Kind.RESERVE,
-                user=user,
+                user_id=user.pk if user is not None else None,
                 created_at=at,
                 **fields,
             )

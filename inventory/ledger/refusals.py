@@ -32,15 +32,16 @@ def require_free(
     """Refuse unless ``quantity`` uncommitted units are in the balance row."""
     on_hand = level.on_hand if level else 0
     committed = level.committed if level else 0
-    place = where(location, lot)
     if on_hand < quantity:
         raise errors.InsufficientStock(
-            f"Only {on_hand} of {product.sku} in {place}; {quantity} needed.", field="quantity"
+            f"Only {on_hand} of {product.sku} in {where(location, lot)}; {quantity} needed.",
+            field="quantity",
         )
     if on_hand - committed < quantity:
         raise errors.CommittedStock(
-            f"{committed} of the {on_hand} units of {product.sku} in {place} are committed "
-            f"to orders; only {on_hand - committed} can be used, {quantity} needed.",
+            f"{committed} of the {on_hand} units of {product.sku} in {where(location, lot)} "
+            f"are committed to orders; only {on_hand - committed} can be used, {quantity} "
+            "needed.",
             field="quantity",
         )
 

@@ -238,8 +238,12 @@ def reserve(order: SalesOrder, steps: list, user, existing: dict | None = None) 
             existing[key].quantity += take
         elif key in new:
             new[key].quantity += take
-        else:
+        elif keyed:
             new[key] = Allocation(line=line, location=level.location, lot=level.lot, quantity=take)
+        else:  # written and left: built from keys (setting the relations cost more)
+            new[key] = Allocation(
+                line_id=line.pk, location_id=level.location_id, lot_id=level.lot_id, quantity=take
+            )
     if new and keyed:
         insert_new(list(new.values()))
         existing.update(new)

@@ -162,21 +162,23 @@ def _planned(order: SalesOrder, specs: list[intake.Line], levels) -> tuple[list,
 
 
 def _record_history(order: SalesOrder, user, reserved: int, waiting: int) -> None:
-    """The new order's two status events, received and allocated, in one insert."""
+    """The new order's two status events, received and allocated, in one insert (built
+    from keys: nothing reads them back)."""
+    user_id = user.pk if user is not None else None
     insert_later(
         [
             SalesOrderEvent(
-                order=order,
+                order_id=order.pk,
                 from_status="",
                 to_status=Status.OPEN,
-                user=user,
+                user_id=user_id,
                 note=f"Received from {order.channel.code} as {order.external_ref}"[:255],
             ),
             SalesOrderEvent(
-                order=order,
+                order_id=order.pk,
                 from_status=Status.OPEN,
                 to_status=order.status,
-                user=user,
+                user_id=user_id,
                 note=allocated_note(reserved, waiting)[:255],
             ),
         ]
